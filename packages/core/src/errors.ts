@@ -28,6 +28,8 @@ export const ERROR_CODES = [
   'SCHEDULER_NOT_READY',
   'SCHEDULE_INVALID',
   'WORKER_FAILED',
+  'QUEUE_FULL',
+  'JOB_NOT_FOUND',
   'ABORTED',
 ] as const;
 

@@ -4,3 +4,6 @@ export * from './raster/index.js';
 export * from './codecs/index.js';
 export * from './diffusion/index.js';
 export * from './tiling/index.js';
+export * from './models/index.js';
+export * from './engine/index.js';
+export * from './runtime/index.js';

@@ -1,0 +1,41 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { DiffusekitError } from '../errors.js';
+import type { ResolvedModel } from './catalog.js';
+
+/** Files already verified in this process, keyed by path + size + mtime, so a server does not rehash per request. */
+const verified = new Map<string, string>();
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Checks presence, size and sha256 of every file of a model; throws before anything is loaded. */
+export async function verifyModelFiles(model: ResolvedModel): Promise<void> {
+  for (const entry of model.manifest.files) {
+    const file = model.files[entry.role]!;
+    let info;
+    try {
+      info = await stat(file);
+    } catch (error) {
+      throw new DiffusekitError('MODEL_FILE_MISSING', `Model "${model.manifest.id}" lists ${entry.path} (${entry.role}) but ${file} does not exist`, {
+        cause: error,
+        details: { model: model.manifest.id, file },
+      });
+    }
+    const key = `${file}\0${info.size}\0${info.mtimeMs}`;
+    if (verified.get(key) === entry.sha256) continue;
+    const actual = info.size === entry.bytes ? await sha256File(file) : `(size ${info.size}, expected ${entry.bytes})`;
+    if (actual !== entry.sha256) {
+      throw new DiffusekitError(
+        'MODEL_CHECKSUM_MISMATCH',
+        `Model file ${file} does not match its manifest: expected sha256 ${entry.sha256} but found ${actual}. The file is corrupt or was replaced; reinstall the model`,
+        { details: { model: model.manifest.id, file, expected: entry.sha256, actual } },
+      );
+    }
+    verified.set(key, entry.sha256);
+  }
+}

@@ -1,0 +1,93 @@
+import { readFile, writeFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { ModelCatalog, createEngine, parseManifest, verifyModelFiles } from '@diffusekit/core';
+import { TEST_MODELS, copyTestModels, rejection, thrown } from './helpers.js';
+
+const tinyManifest = async (): Promise<Record<string, unknown>> =>
+  JSON.parse(await readFile(path.join(TEST_MODELS, 'tiny-ddpm', 'model.json'), 'utf8')) as Record<string, unknown>;
+
+describe('model manifests', () => {
+  it('accepts the committed tiny model manifest', async () => {
+    const manifest = parseManifest(await tinyManifest(), 'tiny');
+    expect(manifest.id).toBe('tiny-ddpm');
+    expect(manifest.diffusion.noiseInput).toBe('timestep');
+    expect(manifest.features?.outputs).toEqual(['dec1']);
+  });
+
+  it('names every bad field at once', async () => {
+    const raw = await tinyManifest();
+    raw.channels = 0;
+    raw.range = [1, -1];
+    (raw.diffusion as Record<string, unknown>).prediction = 'noise';
+    (raw.files as Record<string, unknown>[])[0]!.path = '../../etc/passwd';
+    const error = thrown(() => parseManifest(raw, 'bad.json'));
+    expect(error.code).toBe('MANIFEST_INVALID');
+    const fields = (error.details as { problems: { field: string }[] }).problems.map((p) => p.field);
+    expect(fields).toEqual(expect.arrayContaining(['channels', 'range', 'diffusion.prediction', 'files[0].path']));
+    expect(error.message).toContain('diffusion.prediction: expected one of eps, x0, v');
+  });
+
+  it('rejects feature outputs that the io map does not list', async () => {
+    const raw = await tinyManifest();
+    raw.features = { outputs: ['dec9'], timesteps: [50] };
+    expect(thrown(() => parseManifest(raw, 'x')).message).toContain('role "dec9" is not listed');
+  });
+});
+
+describe('model catalog', () => {
+  const catalog = new ModelCatalog({ folders: [TEST_MODELS] });
+
+  it('finds a model by id and lists it', async () => {
+    const model = await catalog.resolve('tiny-ddpm');
+    expect(model.files.model).toBe(path.join(TEST_MODELS, 'tiny-ddpm', 'model.onnx'));
+    expect((await catalog.list()).map((m) => m.manifest.id)).toContain('tiny-ddpm');
+  });
+
+  it('lists the known ids when an id is unknown', async () => {
+    const error = await rejection(catalog.resolve('nope'));
+    expect(error.code).toBe('MODEL_NOT_FOUND');
+    expect(error.message).toContain('Should be one of: tiny-ddpm');
+  });
+
+  it('never turns an id into a path', async () => {
+    for (const id of ['../tiny-ddpm', '/etc', 'tiny-ddpm/../tiny-ddpm', '..', '']) {
+      expect((await rejection(catalog.resolve(id))).code).toBe('MODEL_NOT_FOUND');
+    }
+  });
+
+  it('resolves an explicit path (host code only)', async () => {
+    const model = await catalog.resolve({ path: path.join(TEST_MODELS, 'tiny-ddpm') });
+    expect(model.source).toBe('path');
+  });
+});
+
+describe('checksums', () => {
+  it('refuses a model whose file does not match its sha256, before any session exists', async () => {
+    const dir = await copyTestModels();
+    try {
+      const file = path.join(dir, 'tiny-ddpm', 'model.onnx');
+      const bytes = await readFile(file);
+      bytes[bytes.length - 5] = bytes[bytes.length - 5]! ^ 0xff;
+      await writeFile(file, bytes);
+      const model = await new ModelCatalog({ folders: [dir] }).resolve('tiny-ddpm');
+      const error = await rejection(verifyModelFiles(model));
+      expect(error.code).toBe('MODEL_CHECKSUM_MISMATCH');
+      const engine = createEngine({ provider: 'cpu' });
+      expect((await rejection(engine.openSession(model))).code).toBe('MODEL_CHECKSUM_MISMATCH');
+      await engine.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reports a missing model file', async () => {
+    const dir = await copyTestModels();
+    try {
+      await rm(path.join(dir, 'tiny-ddpm', 'model.onnx'));
+      const model = await new ModelCatalog({ folders: [dir] }).resolve('tiny-ddpm');
+      expect((await rejection(verifyModelFiles(model))).code).toBe('MODEL_FILE_MISSING');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,1 +1,11 @@
-export {};
+export type { DType, DTypeArrays, GeoInfo, GeoKey, GeoKeyDirectory, GeoTransform, Raster, RasterData, Rect } from './types.js';
+export { DTYPES, dtypeRange, isDType } from './dtype.js';
+export { createRaster, checkRaster } from './create-raster.js';
+export type { RasterSpec } from './create-raster.js';
+export { selectBands } from './select-bands.js';
+export { cropRaster, offsetTransform } from './crop-raster.js';
+export { nodataMask } from './nodata-mask.js';
+export { defaultStretch, resolveStretch, STRETCH_KINDS } from './stretch.js';
+export type { RecordedStretch, Stretch } from './stretch.js';
+export { rasterToTensor, tensorToRaster } from './tensor.js';
+export type { RasterTensor, RasterToTensorOptions, TensorToRasterOptions } from './tensor.js';

@@ -1,0 +1,41 @@
+import { invalidOption, throwIfAborted } from '../errors.js';
+import { checkRect } from '../raster/crop-raster.js';
+import { detectFormat } from './detect-format.js';
+import { toByteView } from './input-bytes.js';
+import { checkJpegStructure } from './jpeg-structure.js';
+import { checkPixelLimit, resolveMaxPixels } from './limits.js';
+import { decodeWithSharp, readSharpHeader } from './sharp-decode.js';
+import { decodeTiff, readTiffHeader } from './tiff-decode.js';
+import type { DecodedImage, DecodeOptions, ImageBytes } from './types.js';
+
+/**
+ * Decodes PNG, JPEG, WebP, TIFF or GeoTIFF bytes (format judged from the content) into a planar Raster. The pixel
+ * limit is checked from the header before decoding (IMAGE_TOO_LARGE); corrupt data gives DECODE_FAILED.
+ */
+export async function decodeImage(bytes: ImageBytes, options: DecodeOptions = {}): Promise<DecodedImage> {
+  if (typeof options !== 'object' || options === null) throw invalidOption('options', 'an object', options);
+  const view = toByteView(bytes);
+  const maxPixels = resolveMaxPixels(options.maxPixels);
+  const { window, signal } = options;
+  throwIfAborted(signal);
+  const format = detectFormat(view);
+
+  if (format === 'tiff' || format === 'geotiff') {
+    if (window !== undefined) {
+      const header = await readTiffHeader(view);
+      checkRect(window, header.width, header.height, 'window');
+    }
+    const raster = await decodeTiff(view, maxPixels, window, signal);
+    throwIfAborted(signal);
+    return { raster, format: raster.sourceFormat ?? format };
+  }
+
+  const header = await readSharpHeader(view, format);
+  if (window !== undefined) checkRect(window, header.width, header.height, 'window');
+  checkPixelLimit(header.width, header.height, maxPixels);
+  if (format === 'jpeg') checkJpegStructure(view);
+  throwIfAborted(signal);
+  const raster = await decodeWithSharp(view, header, maxPixels, window);
+  throwIfAborted(signal);
+  return { raster, format };
+}

@@ -14,6 +14,7 @@ import { TEST_MODELS, rejection, thrown } from './helpers.js';
 /** A task that runs the tiny model once on a constant image and returns the mean of its output. */
 const meanTask: TaskDefinition<number, { level: number }, number> = {
   id: 'mean',
+  kind: 'custom',
   description: 'test task',
   defaultModel: 'tiny-ddpm',
   options: [{ name: 'level', type: 'number', description: 'noise level', default: 10 }],

@@ -1,1 +1,2 @@
-export {};
+export { createDefaultRuntime } from './default-runtime.js';
+export { runCli } from './cli/run-cli.js';

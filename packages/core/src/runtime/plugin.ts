@@ -2,6 +2,7 @@ import type { Engine } from '../engine/engine.js';
 import type { ModelCatalog, ResolvedModel } from '../models/catalog.js';
 import type { ModelManifest } from '../models/manifest.js';
 import type { RunOptions } from './progress.js';
+import type { Raster } from '../raster/index.js';
 
 /** One option a task accepts, described as data so CLIs, HTTP adapters and docs can list it. */
 export interface TaskOptionSpec {
@@ -26,8 +27,19 @@ export interface TaskInstance<Input, Opts, Out> {
   dispose(): Promise<void>;
 }
 
+/** What an image-to-image task returns: the output raster and facts about the run (seed, steps, timings). */
+export interface ImageTaskResult {
+  raster: Raster;
+  info?: Record<string, unknown>;
+}
+
 export interface TaskDefinition<Input = unknown, Opts = unknown, Out = unknown> {
   id: string;
+  /**
+   * 'image-to-image': input is a Raster and the result an ImageTaskResult, so hosts (CLI, HTTP) can serve it
+   * generically. 'custom': hosts need task-specific code.
+   */
+  kind: 'image-to-image' | 'custom';
   description: string;
   /** Model id used when the caller names none. */
   defaultModel: string;

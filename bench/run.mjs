@@ -1,0 +1,32 @@
+// Runs every benchmark (or those named on the command line) and writes their tables into docs/benchmarks.md.
+// Usage: npm run bench [-- event-loop schedulers ...]
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { machine } from './lib.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const out = path.join(here, '..', 'docs', 'benchmarks.md');
+const ALL = ['event-loop', 'schedulers'];
+const chosen = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const names = chosen.length ? chosen : ALL;
+
+// Sections are kept between runs so that benchmarking one script does not erase the others' results.
+const previous = existsSync(out) ? readFileSync(out, 'utf8') : '';
+const sections = new Map([...previous.matchAll(/<!-- bench:([\w-]+) -->\n([\s\S]*?)<!-- \/bench -->/g)].map((m) => [m[1], m[2]]));
+
+for (const name of names) {
+  const script = path.join(here, `${name}.mjs`);
+  if (!existsSync(script)) throw new Error(`No benchmark ${name}. Known: ${ALL.join(', ')}`);
+  process.stderr.write(`running ${name}...\n`);
+  const text = execFileSync(process.execPath, [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  sections.set(name, `${text.trim()}\n\n_Measured ${new Date().toISOString().slice(0, 10)} on ${machine()}._\n`);
+}
+
+const body = ALL.filter((n) => sections.has(n)).map((n) => `<!-- bench:${n} -->\n${sections.get(n)}<!-- /bench -->`);
+writeFileSync(
+  out,
+  `# Benchmarks\n\nWritten by \`npm run bench\`; every number is a median of repeated runs measured side by side in one process, on a shared\nmachine, so compare ratios within a table rather than absolute times across tables.\n\n${body.join('\n\n')}\n`,
+);
+process.stderr.write(`wrote ${out}\n`);

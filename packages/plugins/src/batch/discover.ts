@@ -1,0 +1,74 @@
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { DiffusekitError } from '@diffusekit/core';
+
+/** Extensions picked up when a folder is given; files named explicitly are taken whatever their name. */
+export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff'] as const;
+
+export interface BatchItem {
+  input: string;
+  /** Path relative to the folder it was found in (the file name for explicit files), reused for the output. */
+  relative: string;
+}
+
+/** Expands files and folders (recursively, hidden entries skipped) into a sorted, de-duplicated list of inputs. */
+export async function discoverInputs(paths: readonly string[]): Promise<BatchItem[]> {
+  const items: BatchItem[] = [];
+  const seen = new Set<string>();
+  const add = (input: string, relative: string): void => {
+    const abs = path.resolve(input);
+    if (seen.has(abs)) return;
+    seen.add(abs);
+    items.push({ input: abs, relative });
+  };
+  for (const p of paths) {
+    let info;
+    try {
+      info = await stat(p);
+    } catch {
+      throw new DiffusekitError('FILE_NOT_FOUND', `Input ${p} does not exist`, { details: { path: p } });
+    }
+    if (info.isDirectory()) {
+      for (const file of await walk(p)) add(path.join(p, file), file);
+    } else {
+      add(p, path.basename(p));
+    }
+  }
+  return items;
+}
+
+async function walk(dir: string, prefix = ''): Promise<string[]> {
+  const entries = await readdir(path.join(dir, prefix), { withFileTypes: true });
+  const found: string[] = [];
+  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    if (entry.name.startsWith('.')) continue;
+    const rel = path.join(prefix, entry.name);
+    if (entry.isDirectory()) found.push(...(await walk(dir, rel)));
+    else if (entry.isFile() && (IMAGE_EXTENSIONS as readonly string[]).includes(path.extname(entry.name).toLowerCase())) found.push(rel);
+  }
+  return found;
+}
+
+/**
+ * Output path for each item: with one explicit input and an output that is not an existing folder and has an
+ * extension, the output is that file; otherwise the output is a folder mirroring the inputs' relative paths.
+ */
+export async function planOutputs(items: readonly BatchItem[], output: string, inputsAreOneFile: boolean): Promise<Map<string, string>> {
+  const outputIsDir = await stat(output).then((s) => s.isDirectory(), () => false);
+  const asFile = inputsAreOneFile && items.length === 1 && !outputIsDir && path.extname(output) !== '';
+  const plan = new Map<string, string>();
+  const owners = new Map<string, string>();
+  for (const item of items) {
+    const target = asFile ? path.resolve(output) : path.resolve(output, item.relative);
+    const other = owners.get(target);
+    if (other) {
+      throw new DiffusekitError('INVALID_ARGUMENT', `Inputs ${other} and ${item.input} would both be written to ${target}; give them different names or separate runs`);
+    }
+    if (target === item.input) {
+      throw new DiffusekitError('INVALID_ARGUMENT', `Output ${target} would overwrite its own input; choose another output folder`);
+    }
+    owners.set(target, item.input);
+    plan.set(item.input, target);
+  }
+  return plan;
+}

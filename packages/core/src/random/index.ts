@@ -1,1 +1,2 @@
-export {};
+export { createRng } from './rng.js';
+export type { Rng } from './rng.js';

@@ -7,3 +7,4 @@ export * from './tiling/index.js';
 export * from './models/index.js';
 export * from './engine/index.js';
 export * from './runtime/index.js';
+export * from './tasks/index.js';

@@ -1,6 +1,7 @@
 import type { Plugin } from '@diffusekit/core';
+import { sr3Plugin } from '@diffusekit/sr3';
 
 /** The task plugins that ship with diffusekit. */
 export function plugins(): Plugin[] {
-  return [];
+  return [sr3Plugin];
 }

@@ -1,1 +1,3 @@
-export {};
+export { sr3Plugin, SR3_MODELS_DIR } from './plugin.js';
+export { sr3Task } from './sr3-task.js';
+export { UPSCALE_OPTIONS, parseUpscaleOptions, type UpscaleOptions } from './options.js';

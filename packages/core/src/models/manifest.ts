@@ -9,6 +9,8 @@ export const PREDICTIONS = ['eps', 'x0', 'v'] as const;
 export type PredictionKind = (typeof PREDICTIONS)[number];
 export const SAMPLERS = ['ddpm', 'ddim', 'dpmpp-2m'] as const;
 export type SamplerName = (typeof SAMPLERS)[number];
+export const SPACINGS = ['leading', 'trailing', 'linspace'] as const;
+export type TimestepSpacingName = (typeof SPACINGS)[number];
 
 export interface ModelFileEntry { role: string; path: string; sha256: string; bytes: number }
 
@@ -37,6 +39,8 @@ export interface ModelManifest {
     clipX0: boolean;
     defaultSampler: SamplerName;
     defaultSteps: number;
+    /** Timestep spacing the model was evaluated with; default 'trailing' (includes the last training step). */
+    spacing: TimestepSpacingName;
   };
   tile?: { size: number; multipleOf: number };
   features?: { outputs: string[]; timesteps: number[] };
@@ -122,6 +126,7 @@ export function parseManifest(raw: unknown, source: string): ModelManifest {
     if (d.clipX0 !== undefined && typeof d.clipX0 !== 'boolean') bad('diffusion.clipX0', 'expected a boolean');
     oneOf('diffusion.defaultSampler', d.defaultSampler, SAMPLERS);
     if (!isPosInt(d.defaultSteps)) bad('diffusion.defaultSteps', 'expected a positive integer');
+    if (d.spacing !== undefined) oneOf('diffusion.spacing', d.spacing, SPACINGS);
   }
 
   if (raw.tile !== undefined) {
@@ -150,6 +155,11 @@ export function parseManifest(raw: unknown, source: string): ModelManifest {
   const manifest = raw as unknown as ModelManifest;
   return {
     ...manifest,
-    diffusion: { ...manifest.diffusion, target: manifest.diffusion.target ?? 'image', clipX0: manifest.diffusion.clipX0 ?? false },
+    diffusion: {
+      ...manifest.diffusion,
+      target: manifest.diffusion.target ?? 'image',
+      clipX0: manifest.diffusion.clipX0 ?? false,
+      spacing: manifest.diffusion.spacing ?? 'trailing',
+    },
   };
 }

@@ -3,3 +3,4 @@ export * from './plugin.js';
 export * from './runtime.js';
 export * from './jobs.js';
 export { satisfiesRange } from './version.js';
+export { parseTaskOptions, type ParsedOptions } from './options.js';

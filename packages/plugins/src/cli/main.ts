@@ -1,9 +1,20 @@
 #!/usr/bin/env node
 import { runCli } from './run-cli.js';
 
-runCli(process.argv.slice(2)).then(
+const controller = new AbortController();
+let interrupts = 0;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    // First signal: stop between steps and tiles, write nothing partial, report. Second: leave at once.
+    if (++interrupts > 1) process.exit(130);
+    process.stderr.write(`\n${signal}: stopping after the current step (again to quit at once)\n`);
+    controller.abort(signal);
+  });
+}
+
+runCli(process.argv.slice(2), undefined, { signal: controller.signal }).then(
   (code) => {
-    process.exitCode = code;
+    process.exitCode = controller.signal.aborted ? 130 : code;
   },
   (error: unknown) => {
     process.stderr.write(`diffusekit: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

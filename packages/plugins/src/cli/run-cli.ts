@@ -1,6 +1,8 @@
+import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { CORE_VERSION, isDiffusekitError, type Runtime } from '@diffusekit/core';
+import { CORE_VERSION, PROVIDERS, isDiffusekitError, type EngineOptions, type ProviderChoice, type Runtime } from '@diffusekit/core';
 import { createDefaultRuntime } from '../default-runtime.js';
+import { imageTaskCommand } from './commands/image-task.js';
 import { infoCommand } from './commands/info.js';
 import { modelsCommand } from './commands/models.js';
 import { processIo, writeLine, type CliIo } from './io.js';
@@ -9,34 +11,85 @@ import { UsageError } from './usage-error.js';
 const HELP = `diffusekit ${CORE_VERSION} — diffusion-model image analysis
 
 Usage:
+  diffusekit upscale <file|dir ...> -o <file|dir> [options]   super-resolution (default model sr3-x4)
   diffusekit models [--json]                 list installed models and the tasks that use them
   diffusekit info <file ...> [--json]        size, bands, dtype, nodata and georeference of images
   diffusekit help                            this text
 
+Upscale options:
+  --model ID            model id (see "diffusekit models")
+  --sampler NAME        ddim | dpmpp-2m | ddpm (default: the model's)
+  --steps N             network evaluations per tile (default: the model's)
+  --eta X               DDIM stochasticity in [0, 1] (default 0)
+  --seed N              seed of the shared noise field (default 0): same seed, same output
+  --tile N              tile side in output pixels (default: the model's)
+  --overlap N           minimum tile overlap in output pixels (default: a quarter tile)
+  --tiles-per-call N    tiles per engine call (default 4)
+  --bands GROUPS        band groups, e.g. "0,1,2;3,4,5" (default: all bands, in groups of 3)
+  --stretch KIND        dtype | minmax | percentile (default: dtype for 8-bit, percentile otherwise)
+  --format FMT          output format png | jpeg | webp | tiff | geotiff (default: from -o, else the input's)
+Batch options:
+  -o, --output PATH     output file (one input) or folder (mirrors input folders)
+  --concurrency N       files processed at once (default 1)
+  --resume              skip outputs that already exist (outputs are written atomically)
+  --json                JSON lines on stdout instead of a progress bar
+Engine options:
+  --provider NAME       auto | ${PROVIDERS.join(' | ')} (default auto)
+  --threads N           inference threads (default: onnxruntime's choice)
+
+Environment:
+  DIFFUSEKIT_MODELS     extra folders holding <id>/model.json, searched before the bundled models
+
 Exit codes: 0 success, 1 some input failed, 2 wrong usage.`;
+
+type Values = Record<string, string | boolean | undefined>;
 
 interface Command {
   options: NonNullable<ParseArgsConfig['options']>;
-  run(runtime: () => Runtime, positionals: string[], values: Record<string, unknown>, io: CliIo): Promise<number>;
+  usesEngine?: boolean;
+  run(context: { runtime: () => Runtime; positionals: string[]; values: Values; io: CliIo; signal: AbortSignal }): Promise<number>;
 }
 
-const COMMANDS: Record<string, Command> = {
-  models: {
-    options: { json: { type: 'boolean', default: false } },
-    run: (runtime, positionals, values, io) => {
-      if (positionals.length > 0) throw new UsageError(`"models" takes no arguments but received ${positionals.join(' ')}`);
-      return modelsCommand(runtime(), { json: values.json === true }, io);
-    },
-  },
-  info: {
-    options: { json: { type: 'boolean', default: false }, 'max-pixels': { type: 'string' } },
-    run: (_runtime, positionals, values, io) => {
-      if (positionals.length === 0) throw new UsageError('"info" needs at least one file');
-      const maxPixels = values['max-pixels'] === undefined ? undefined : parsePositiveInteger('--max-pixels', values['max-pixels']);
-      return infoCommand(positionals, { json: values.json === true, ...(maxPixels === undefined ? {} : { maxPixels }) }, io);
-    },
-  },
+const ENGINE_FLAGS = { provider: { type: 'string' }, threads: { type: 'string' } } as const;
+const BATCH_FLAGS = {
+  output: { type: 'string', short: 'o' },
+  concurrency: { type: 'string' },
+  resume: { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+  format: { type: 'string' },
+  'max-pixels': { type: 'string' },
+} as const;
+const UPSCALE_FLAGS = {
+  model: { type: 'string' },
+  sampler: { type: 'string' },
+  steps: { type: 'string' },
+  eta: { type: 'string' },
+  seed: { type: 'string' },
+  tile: { type: 'string' },
+  overlap: { type: 'string' },
+  'tiles-per-call': { type: 'string' },
+  bands: { type: 'string' },
+  stretch: { type: 'string' },
+} as const;
+
+/** CLI flag name -> task option name; values stay strings and the task validates them. */
+const TASK_OPTION_FLAGS: Record<string, string> = {
+  sampler: 'sampler',
+  steps: 'steps',
+  eta: 'eta',
+  seed: 'seed',
+  tile: 'tile',
+  overlap: 'overlap',
+  'tiles-per-call': 'tilesPerCall',
+  bands: 'bands',
+  stretch: 'stretch',
 };
+
+function taskOptionsFrom(values: Values): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [flag, option] of Object.entries(TASK_OPTION_FLAGS)) if (values[flag] !== undefined) out[option] = values[flag];
+  return out;
+}
 
 export function parsePositiveInteger(flag: string, value: unknown): number {
   const n = Number(value);
@@ -45,8 +98,68 @@ export function parsePositiveInteger(flag: string, value: unknown): number {
   return n;
 }
 
+function engineOptionsFrom(values: Values): EngineOptions {
+  const provider = values.provider;
+  if (provider !== undefined && provider !== 'auto' && !(PROVIDERS as readonly unknown[]).includes(provider))
+    throw new UsageError(`Expected one of auto, ${PROVIDERS.join(', ')} for --provider but received ${JSON.stringify(provider)}`);
+  return {
+    ...(provider !== undefined ? { provider: provider as ProviderChoice } : {}),
+    ...(values.threads !== undefined ? { threads: parsePositiveInteger('--threads', values.threads) } : {}),
+  };
+}
+
+const COMMANDS: Record<string, Command> = {
+  upscale: {
+    options: { ...UPSCALE_FLAGS, ...BATCH_FLAGS, ...ENGINE_FLAGS },
+    usesEngine: true,
+    run: ({ runtime, positionals, values, io, signal }) =>
+      imageTaskCommand(
+        runtime(),
+        {
+          taskIds: ['sr3', 'srdiff'].filter((id) => runtime().tasks.some((t) => t.id === id)),
+          ...(typeof values.model === 'string' ? { model: values.model } : {}),
+          inputs: positionals,
+          output: values.output as string | undefined,
+          taskOptions: taskOptionsFrom(values),
+          concurrency: values.concurrency === undefined ? 1 : parsePositiveInteger('--concurrency', values.concurrency),
+          resume: values.resume === true,
+          json: values.json === true,
+          ...(typeof values.format === 'string' ? { format: values.format } : {}),
+          ...(values['max-pixels'] !== undefined ? { maxPixels: parsePositiveInteger('--max-pixels', values['max-pixels']) } : {}),
+        },
+        io,
+        signal,
+      ),
+  },
+  models: {
+    options: { json: { type: 'boolean', default: false } },
+    run: ({ runtime, positionals, values, io }) => {
+      if (positionals.length > 0) throw new UsageError(`"models" takes no arguments but received ${positionals.join(' ')}`);
+      return modelsCommand(runtime(), { json: values.json === true }, io);
+    },
+  },
+  info: {
+    options: { json: { type: 'boolean', default: false }, 'max-pixels': { type: 'string' } },
+    run: ({ positionals, values, io }) => {
+      if (positionals.length === 0) throw new UsageError('"info" needs at least one file');
+      const maxPixels = values['max-pixels'] === undefined ? undefined : parsePositiveInteger('--max-pixels', values['max-pixels']);
+      return infoCommand(positionals, { json: values.json === true, ...(maxPixels === undefined ? {} : { maxPixels }) }, io);
+    },
+  },
+};
+
+/** Extra model folders, searched before the bundled ones: DIFFUSEKIT_MODELS=/a:/b (path-list separator of the OS). */
+function modelFoldersFromEnv(): string[] {
+  return (process.env.DIFFUSEKIT_MODELS ?? '').split(path.delimiter).filter(Boolean);
+}
+
+export interface RunCliOptions {
+  /** Aborts the running command (the binary wires SIGINT/SIGTERM to it). */
+  signal?: AbortSignal;
+}
+
 /** Runs one CLI invocation and returns its exit code; never calls process.exit, so it can be tested in-process. */
-export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+export async function runCli(argv: readonly string[], io: CliIo = processIo, options: RunCliOptions = {}): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     writeLine(name === undefined ? io.stderr : io.stdout, HELP);
@@ -62,10 +175,16 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     return 2;
   }
   let runtime: Runtime | undefined;
-  const getRuntime = (): Runtime => (runtime ??= createDefaultRuntime());
   try {
     const { values, positionals } = parseArgs({ args: [...rest], options: command.options, allowPositionals: true, strict: true });
-    return await command.run(getRuntime, positionals, values, io);
+    const engine = command.usesEngine ? engineOptionsFrom(values as Values) : {};
+    return await command.run({
+      runtime: () => (runtime ??= createDefaultRuntime({ engine, modelFolders: modelFoldersFromEnv() })),
+      positionals,
+      values: values as Values,
+      io,
+      signal: options.signal ?? new AbortController().signal,
+    });
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       writeLine(io.stderr, `diffusekit ${name}: ${(error as Error).message}`);

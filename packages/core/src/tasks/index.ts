@@ -1,0 +1,6 @@
+export { planBandGroups, parseBandGroups, hasAlphaBand, type BandGroup, type BandPlan } from './band-groups.js';
+export { upscaleBilinear, upscaleNearestMask } from './resample.js';
+export { scaleGeoInfo } from './georeference.js';
+export { schedulerForModel, scheduleOf, type SamplingChoice } from './model-scheduler.js';
+export { sampleConditional, type ChwImage, type ConditionalSamplingOptions, type TileSettings } from './conditional-sampling.js';
+export { diffuseRaster, type DiffuseRasterOptions, type DiffuseRasterResult } from './diffuse-raster.js';

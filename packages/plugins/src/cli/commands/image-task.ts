@@ -1,0 +1,63 @@
+import { DiffusekitError, IMAGE_FORMATS, type ImageFormat, type ImageTaskResult, type LoadedTask, type Raster, type Runtime } from '@diffusekit/core';
+import { discoverInputs, planOutputs } from '../../batch/discover.js';
+import { imageFileWork, isCompleteImage } from '../../batch/image-file-work.js';
+import { runBatch } from '../../batch/run-batch.js';
+import { createBatchReporter, reporterMode } from '../batch-reporter.js';
+import type { CliIo } from '../io.js';
+import { UsageError } from '../usage-error.js';
+
+export interface ImageTaskCommandOptions {
+  /** Task used when the model does not pick one among `taskIds`. */
+  taskIds: readonly string[];
+  model?: string;
+  inputs: readonly string[];
+  output: string | undefined;
+  taskOptions: Record<string, unknown>;
+  concurrency: number;
+  resume: boolean;
+  json: boolean;
+  format?: string;
+  maxPixels?: number;
+}
+
+/** The task among `taskIds` that accepts the model (the first task's default model when none is named). */
+async function loadTaskFor(runtime: Runtime, taskIds: readonly string[], model: string | undefined): Promise<LoadedTask<Raster, unknown, ImageTaskResult>> {
+  const first = runtime.task(taskIds[0]!);
+  const resolved = await runtime.catalog.resolve(model ?? first.defaultModel);
+  const taskId = taskIds.find((id) => runtime.task(id).accepts(resolved.manifest));
+  if (!taskId) {
+    throw new DiffusekitError('MODEL_INCOMPATIBLE', `Model "${resolved.manifest.id}" (${resolved.manifest.task}) is not for ${taskIds.join(' or ')}`);
+  }
+  return runtime.load<Raster, unknown, ImageTaskResult>(taskId, { model: resolved.manifest.id });
+}
+
+/** Shared by `upscale` and `restore`: files and folders in, atomic outputs, resume, progress, per-file errors. */
+export async function imageTaskCommand(runtime: Runtime, options: ImageTaskCommandOptions, io: CliIo, signal: AbortSignal): Promise<number> {
+  if (options.inputs.length === 0) throw new UsageError('needs at least one input file or folder');
+  if (!options.output) throw new UsageError('needs an output: -o <file|dir>');
+  if (options.format !== undefined && !(IMAGE_FORMATS as readonly string[]).includes(options.format))
+    throw new UsageError(`Expected one of ${IMAGE_FORMATS.join(', ')} for --format but received "${options.format}"`);
+  const items = await discoverInputs(options.inputs);
+  if (items.length === 0) throw new UsageError(`no images found in ${options.inputs.join(', ')}`);
+  const single = options.inputs.length === 1 && items.length === 1 && items[0]!.relative === items[0]!.input.split('/').pop();
+  const outputs = await planOutputs(items, options.output, single);
+  const task = await loadTaskFor(runtime, options.taskIds, options.model);
+  // Validate options once up front so that a typo fails the command, not every file.
+  task.task.parseOptions(options.taskOptions);
+  const summary = await runBatch({
+    items,
+    outputs,
+    work: imageFileWork({
+      task,
+      taskOptions: options.taskOptions,
+      ...(options.format ? { format: options.format as ImageFormat } : {}),
+      ...(options.maxPixels ? { maxPixels: options.maxPixels } : {}),
+    }),
+    isComplete: isCompleteImage,
+    resume: options.resume,
+    concurrency: options.concurrency,
+    signal,
+    onEvent: createBatchReporter(reporterMode(options.json, io), io),
+  });
+  return summary.failed === 0 && !summary.aborted ? 0 : 1;
+}

@@ -1,0 +1,79 @@
+import { mkdtemp, readdir, writeFile, copyFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { readImageFile } from '@diffusekit/core';
+import { runCli } from '@diffusekit/plugins';
+import { FIXTURES, REPO_ROOT, cli, jsonLines } from './cli-helpers.js';
+
+process.env.DIFFUSEKIT_MODELS = path.join(REPO_ROOT, 'test', 'models');
+const MODEL = ['--model', 'tiny-sr3-x2', '--steps', '2', '--threads', '1'];
+const tmp = (): Promise<string> => mkdtemp(path.join(tmpdir(), 'diffusekit-upscale-'));
+
+describe('diffusekit upscale', () => {
+  it('upscales a folder, reports a bad file and goes on, and writes nothing for the bad one', async () => {
+    const input = await tmp();
+    const output = await tmp();
+    await copyFile(path.join(FIXTURES, 'photo.png'), path.join(input, 'a.png'));
+    await copyFile(path.join(FIXTURES, 'sp27gtif-crop.tif'), path.join(input, 'b.tif'));
+    await writeFile(path.join(input, 'c.png'), Buffer.alloc(0));
+    await writeFile(path.join(input, 'notes.txt'), 'not an image, not picked up from a folder');
+    const { code, stdout } = await cli('upscale', input, '-o', output, '--json', ...MODEL);
+    expect(code).toBe(1);
+    const events = jsonLines(stdout);
+    expect(events.filter((e) => e.type === 'file-done').map((e) => path.basename(e.file as string))).toEqual(['a.png', 'b.tif']);
+    const failed = events.find((e) => e.type === 'file-error')!;
+    expect([path.basename(failed.file as string), failed.code]).toEqual(['c.png', 'EMPTY_INPUT']);
+    expect(events.at(-1)).toMatchObject({ type: 'summary', total: 3, succeeded: 2, failed: 1, skipped: 0 });
+    expect((await readdir(output)).sort()).toEqual(['a.png', 'b.tif']);
+
+    const geo = (await readImageFile(path.join(output, 'b.tif'))).raster;
+    const source = (await readImageFile(path.join(input, 'b.tif'))).raster;
+    expect([geo.width, geo.height]).toEqual([source.width * 2, source.height * 2]);
+    expect(geo.geo!.epsg).toBe(26771);
+    expect(geo.geo!.transform[1]).toBeCloseTo(source.geo!.transform[1] / 2, 10);
+
+    const again = await cli('upscale', input, '-o', output, '--json', '--resume', ...MODEL);
+    const skipped = jsonLines(again.stdout).filter((e) => e.type === 'file-skip').map((e) => path.basename(e.file as string));
+    expect(skipped).toEqual(['a.png', 'b.tif']);
+  });
+
+  it('writes a single output file when given a file name', async () => {
+    const output = path.join(await tmp(), 'big.png');
+    const { code } = await cli('upscale', path.join(FIXTURES, 'gray16.png'), '-o', output, ...MODEL);
+    expect(code).toBe(0);
+    const { raster } = await readImageFile(output);
+    expect([raster.width, raster.dtype, raster.bands]).toEqual([192, 'uint16', 1]);
+  });
+
+  it('refuses bad usage with exit 2 and bad options with their code', async () => {
+    expect((await cli('upscale', path.join(FIXTURES, 'photo.png'))).code).toBe(2); // no -o
+    const out = await tmp();
+    const badSteps = await cli('upscale', path.join(FIXTURES, 'photo.png'), '-o', out, '--model', 'tiny-sr3-x2', '--steps', 'many');
+    expect(badSteps.code).toBe(1);
+    expect(badSteps.stderr).toContain('INVALID_OPTION');
+    const badBands = await cli('upscale', path.join(FIXTURES, 'photo.png'), '-o', out, '--json', ...MODEL, '--bands', '0,1,7');
+    expect(jsonLines(badBands.stdout).find((e) => e.type === 'file-error')).toMatchObject({ code: 'BAND_SELECTION_INVALID' });
+    const unknownModel = await cli('upscale', path.join(FIXTURES, 'photo.png'), '-o', out, '--model', 'nope');
+    expect(unknownModel.stderr).toContain('MODEL_NOT_FOUND');
+    expect(await readdir(out)).toEqual([]);
+  });
+
+  it('stops on abort and leaves no output and no temporary file', async () => {
+    const out = await tmp();
+    const controller = new AbortController();
+    let lines = '';
+    const stdout = new Writable({
+      write(chunk: Buffer, _e, done) {
+        lines += chunk.toString();
+        if (lines.includes('"kind":"step","step":2')) controller.abort();
+        done();
+      },
+    });
+    const stderr = new Writable({ write: (_c, _e, done) => done() });
+    const code = await runCli(['upscale', path.join(FIXTURES, 'photo.png'), '-o', out, '--json', '--model', 'tiny-sr3-x2', '--steps', '30', '--tile', '32'], { stdout, stderr }, { signal: controller.signal });
+    expect(code).toBe(1);
+    expect(jsonLines(lines).find((e) => e.type === 'file-error')).toMatchObject({ code: 'ABORTED' });
+    expect(await readdir(out)).toEqual([]);
+  });
+});

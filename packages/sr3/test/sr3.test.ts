@@ -1,0 +1,104 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRaster, createRuntime, readImageFile, type ImageTaskResult, type Raster } from '@diffusekit/core';
+import { sr3Plugin } from '@diffusekit/sr3';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const FIXTURES = path.join(ROOT, 'test', 'fixtures');
+const runtime = createRuntime({ engine: { provider: 'cpu', threads: 1 }, modelFolders: [path.join(ROOT, 'test', 'models')], plugins: [sr3Plugin] });
+const load = () => runtime.load<Raster, unknown, ImageTaskResult>('sr3', { model: 'tiny-sr3-x2' });
+
+afterAll(() => runtime.close());
+
+async function rejection(p: Promise<unknown>): Promise<{ code?: string; message: string }> {
+  try {
+    await p;
+  } catch (e) {
+    return e as { code?: string; message: string };
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('sr3 task', () => {
+  it('upscales a real RGB crop by the model scale, keeping dtype and format, deterministically per seed', async () => {
+    const { raster } = await readImageFile(path.join(FIXTURES, 'photo.png'));
+    const sr = await load();
+    const a = await sr.run(raster, { seed: 3, steps: 2 });
+    expect([a.raster.width, a.raster.height, a.raster.bands, a.raster.dtype]).toEqual([raster.width * 2, raster.height * 2, raster.bands, 'uint8']);
+    expect(a.raster.sourceFormat).toBe('png');
+    const b = await sr.run(raster, { seed: 3, steps: 2 });
+    expect(Buffer.from(b.raster.data.buffer).equals(Buffer.from(a.raster.data.buffer))).toBe(true);
+    const c = await sr.run(raster, { seed: 4, steps: 2 });
+    expect(Buffer.from(c.raster.data.buffer).equals(Buffer.from(a.raster.data.buffer))).toBe(false);
+    // The tiny model is bicubic plus a bounded residual, so the output must stay close to the input's colours.
+    const meanOf = (r: Raster) => r.data.reduce((s: number, v: number) => s + v, 0) / r.data.length;
+    expect(Math.abs(meanOf(a.raster) - meanOf(raster))).toBeLessThan(6);
+  });
+
+  it('keeps 16-bit data 16-bit and maps it back through the recorded stretch', async () => {
+    const { raster } = await readImageFile(path.join(FIXTURES, 'gray16.png'));
+    const out = await (await load()).run(raster, { steps: 2 });
+    expect(out.raster.dtype).toBe('uint16');
+    expect(out.raster.bands).toBe(1);
+    expect(out.info?.groups).toEqual([[0]]);
+    const max = Math.max(...out.raster.data);
+    expect(max).toBeGreaterThan(255); // not squashed to 8-bit
+  });
+
+  it('upscales a 6-band GeoTIFF group by group and scales its geotransform', async () => {
+    const { raster } = await readImageFile(path.join(FIXTURES, 'l7etm-crop.tif'));
+    const out = await (await load()).run(raster, { steps: 1, tile: 32, overlap: 8 });
+    expect(out.raster.bands).toBe(6);
+    expect(out.info?.groups).toEqual([[0, 1, 2], [3, 4, 5]]);
+    const [x0, px, , y0, , py] = raster.geo!.transform;
+    expect(out.raster.geo!.transform).toEqual([x0, px / 2, 0, y0, 0, py / 2]);
+    expect(out.raster.geo!.epsg).toBe(raster.geo!.epsg);
+  });
+
+  it('takes explicit band groups and refuses impossible ones with BAND_SELECTION_INVALID', async () => {
+    const { raster } = await readImageFile(path.join(FIXTURES, 'l7etm-crop.tif'));
+    const sr = await load();
+    const out = await sr.run(raster, { steps: 1, bands: '2,1,0;3' });
+    expect(out.raster.bands).toBe(4);
+    expect((await rejection(sr.run(raster, { bands: '0,1' }))).code).toBe('BAND_SELECTION_INVALID');
+    expect((await rejection(sr.run(raster, { bands: '0,1,9' }))).code).toBe('BAND_SELECTION_INVALID');
+  });
+
+  it('keeps nodata pixels nodata', async () => {
+    const raster = createRaster({ width: 12, height: 10, bands: 3, dtype: 'uint16', nodata: 0 });
+    for (let i = 0; i < raster.data.length; i++) raster.data[i] = 1000 + (i % 37) * 20;
+    for (let b = 0; b < 3; b++) raster.data[b * 120 + 5 * 12 + 4] = 0; // pixel (4, 5) is nodata
+    const out = await (await load()).run(raster, { steps: 1 });
+    const w = 24;
+    for (let b = 0; b < 3; b++) {
+      for (const [x, y] of [[8, 10], [9, 11]]) expect(out.raster.data[b * 24 * 20 + y! * w + x!]).toBe(0);
+      expect(out.raster.data[b * 24 * 20 + 0]).not.toBe(0);
+    }
+    expect(out.raster.nodata).toBe(0);
+  });
+
+  it('handles images smaller than a tile and sizes that are not a multiple of the stride', async () => {
+    const raster = createRaster({ width: 5, height: 3, bands: 3, dtype: 'uint8' });
+    raster.data.fill(128);
+    const out = await (await load()).run(raster, { steps: 1 });
+    expect([out.raster.width, out.raster.height]).toEqual([10, 6]);
+  });
+
+  it('refuses bad options with INVALID_OPTION and stops on abort with ABORTED', async () => {
+    const { raster } = await readImageFile(path.join(FIXTURES, 'photo.png'));
+    const sr = await load();
+    expect((await rejection(sr.run(raster, { steps: 0 }))).code).toBe('INVALID_OPTION');
+    expect((await rejection(sr.run(raster, { sampler: 'euler' }))).message).toContain('one of ddpm, ddim, dpmpp-2m');
+    expect((await rejection(sr.run(raster, { colour: 1 }))).message).toContain('Unknown option "colour"');
+    const controller = new AbortController();
+    let steps = 0;
+    const run = sr.run(raster, { steps: 20, tile: 32 }, {
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.kind === 'step' && ++steps === 2) controller.abort();
+      },
+    });
+    expect((await rejection(run)).code).toBe('ABORTED');
+    expect(steps).toBeLessThan(4);
+  });
+});

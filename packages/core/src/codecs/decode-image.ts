@@ -3,6 +3,7 @@ import { checkRect } from '../raster/crop-raster.js';
 import { detectFormat } from './detect-format.js';
 import { toByteView } from './input-bytes.js';
 import { checkJpegStructure } from './jpeg-structure.js';
+import { estimateJpegQuality } from './jpeg-quality.js';
 import { checkPixelLimit, resolveMaxPixels } from './limits.js';
 import { decodeWithSharp, readSharpHeader } from './sharp-decode.js';
 import { decodeTiff, readTiffHeader } from './tiff-decode.js';
@@ -37,5 +38,9 @@ export async function decodeImage(bytes: ImageBytes, options: DecodeOptions = {}
   throwIfAborted(signal);
   const raster = await decodeWithSharp(view, header, maxPixels, window);
   throwIfAborted(signal);
+  if (format === 'jpeg') {
+    const estimate = estimateJpegQuality(view);
+    if (estimate) raster.sourceQuality = estimate.quality;
+  }
   return { raster, format };
 }

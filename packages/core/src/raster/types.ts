@@ -59,6 +59,8 @@ export interface Raster {
   bandNames?: string[];
   /** The format the raster was decoded from; writeImageFile uses it when neither option nor extension decides. */
   sourceFormat?: ImageFormat;
+  /** For rasters decoded from a JPEG: the quality factor estimated from its quantisation tables (1..100). */
+  sourceQuality?: number;
 }
 
 /** A pixel rectangle; x and y are the top-left corner. */

@@ -9,6 +9,10 @@ import { machine } from './lib.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const out = path.join(here, '..', 'docs', 'benchmarks.md');
 const ALL = ['event-loop', 'schedulers'];
+const root = path.join(here, '..');
+const sr3Model = path.join(root, 'packages', 'sr3', 'models', 'sr3-x4', 'model.onnx');
+/** Arguments each benchmark runs with when collected here. */
+const ARGS = { schedulers: existsSync(sr3Model) ? ['--model', sr3Model] : [] };
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const names = chosen.length ? chosen : ALL;
 
@@ -20,7 +24,7 @@ for (const name of names) {
   const script = path.join(here, `${name}.mjs`);
   if (!existsSync(script)) throw new Error(`No benchmark ${name}. Known: ${ALL.join(', ')}`);
   process.stderr.write(`running ${name}...\n`);
-  const text = execFileSync(process.execPath, [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const text = execFileSync(process.execPath, [script, ...(ARGS[name] ?? [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   sections.set(name, `${text.trim()}\n\n_Measured ${new Date().toISOString().slice(0, 10)} on ${machine()}._\n`);
 }
 

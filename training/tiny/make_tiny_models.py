@@ -44,6 +44,20 @@ class TinySr(nn.Module):
         return up + 0.05 * torch.tanh(self.out(h))
 
 
+class TinyPalette(nn.Module):
+    """x (N,3,H,W) + noise_level (N) + cond (N,3,H,W) -> x0 estimate: cond plus a small bounded residual."""
+
+    def __init__(self, width: int = 8):
+        super().__init__()
+        self.inp = nn.Conv2d(6, width, 3, padding=1)
+        self.level = nn.Linear(1, width)
+        self.out = nn.Conv2d(width, 3, 3, padding=1)
+
+    def forward(self, x, noise_level, cond):
+        h = torch.relu(self.inp(torch.cat([x, cond], 1)) + self.level(noise_level[:, None])[:, :, None, None])
+        return cond + 0.05 * torch.tanh(self.out(h))
+
+
 def sha256(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
@@ -117,7 +131,38 @@ def export_tiny_sr():
     print("wrote", folder)
 
 
+def export_tiny_palette():
+    torch.manual_seed(2468)
+    model = TinyPalette().eval()
+    folder = os.path.join(ROOT, "test", "models", "tiny-palette-jpeg")
+    os.makedirs(folder, exist_ok=True)
+    onnx_path = os.path.join(folder, "model.onnx")
+    args = (torch.randn(2, 3, 16, 16), torch.tensor([0.5, 0.9]), torch.randn(2, 3, 16, 16))
+    torch.onnx.export(
+        model, args, onnx_path, opset_version=17,
+        input_names=["x", "noise_level", "cond"], output_names=["out"],
+        dynamic_axes={"x": {0: "n", 2: "h", 3: "w"}, "noise_level": {0: "n"}, "cond": {0: "n", 2: "h", 3: "w"},
+                      "out": {0: "n", 2: "h", 3: "w"}},
+    )
+    manifest = {
+        "schema": 1, "id": "tiny-palette-jpeg", "version": "0.1.0", "task": "palette-jpeg",
+        "files": [{"role": "model", "path": "model.onnx", "sha256": sha256(onnx_path), "bytes": os.path.getsize(onnx_path)}],
+        "io": {"inputs": {"x": "x", "noise_level": "noise_level", "cond": "cond"}, "outputs": {"out": "out"}},
+        "channels": 3, "range": [-1, 1],
+        "diffusion": {"schedule": {"kind": "cosine", "trainSteps": 1000},
+                      "noiseInput": "alpha-bar", "prediction": "x0", "target": "image", "clipX0": True,
+                      "defaultSampler": "ddim", "defaultSteps": 3, "spacing": "trailing"},
+        "tile": {"size": 32, "multipleOf": 4},
+        "trainedOn": "nothing: random weights for unit tests", "license": "Apache-2.0",
+    }
+    with open(os.path.join(folder, "model.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+    print("wrote", folder)
+
+
 if __name__ == "__main__":
     torch.set_num_threads(2)
     export_tiny_ddpm()
     export_tiny_sr()
+    export_tiny_palette()

@@ -1,7 +1,8 @@
 import type { Plugin } from '@diffusekit/core';
+import { palettePlugin } from '@diffusekit/palette';
 import { sr3Plugin } from '@diffusekit/sr3';
 
 /** The task plugins that ship with diffusekit. */
 export function plugins(): Plugin[] {
-  return [sr3Plugin];
+  return [sr3Plugin, palettePlugin];
 }

@@ -1,2 +1,3 @@
 export { createDefaultRuntime } from './default-runtime.js';
 export { runCli } from './cli/run-cli.js';
+export * from './http/index.js';

@@ -74,7 +74,7 @@ export class Job<Out = unknown> {
       this.#settle.resolve(result);
     } catch (error) {
       if (this.#controller.signal.aborted) return this.#finishCancelled();
-      this.#error = asDiffusekitError(error, 'INVALID_ARGUMENT', `Job ${this.label} failed`);
+      this.#error = asDiffusekitError(error, 'INTERNAL_ERROR', `Job ${this.label} failed`);
       this.#setStatus('failed');
       this.#emit({ type: 'done', status: 'failed', error: this.#error });
       this.#settle.reject(this.#error);

@@ -6,7 +6,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     // First signal: stop between steps and tiles, write nothing partial, report. Second: leave at once.
     if (++interrupts > 1) process.exit(130);
-    process.stderr.write(`\n${signal}: stopping after the current step (again to quit at once)\n`);
+    process.stderr.write(`\n${signal}: stopping: no partial output is written (again to quit at once)\n`);
     controller.abort(signal);
   });
 }

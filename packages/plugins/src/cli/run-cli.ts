@@ -5,6 +5,7 @@ import { createDefaultRuntime } from '../default-runtime.js';
 import { imageTaskCommand } from './commands/image-task.js';
 import { infoCommand } from './commands/info.js';
 import { modelsCommand } from './commands/models.js';
+import { serveCommand } from './commands/serve.js';
 import { processIo, writeLine, type CliIo } from './io.js';
 import { UsageError } from './usage-error.js';
 
@@ -12,11 +13,13 @@ const HELP = `diffusekit ${CORE_VERSION} — diffusion-model image analysis
 
 Usage:
   diffusekit upscale <file|dir ...> -o <file|dir> [options]   super-resolution (default model sr3-x4)
+  diffusekit restore <file|dir ...> -o <file|dir> [options]   JPEG artifact removal (default model palette-jpeg)
+  diffusekit serve [--port 8080] [--host 127.0.0.1] [--config FILE] [--workers N]   HTTP service and web page
   diffusekit models [--json]                 list installed models and the tasks that use them
   diffusekit info <file ...> [--json]        size, bands, dtype, nodata and georeference of images
   diffusekit help                            this text
 
-Upscale options:
+Upscale and restore options:
   --model ID            model id (see "diffusekit models")
   --sampler NAME        ddim | dpmpp-2m | ddpm (default: the model's)
   --steps N             network evaluations per tile (default: the model's)
@@ -108,15 +111,15 @@ function engineOptionsFrom(values: Values): EngineOptions {
   };
 }
 
-const COMMANDS: Record<string, Command> = {
-  upscale: {
-    options: { ...UPSCALE_FLAGS, ...BATCH_FLAGS, ...ENGINE_FLAGS },
+function imageCommand(taskIds: readonly string[], extraFlags: Record<string, { type: 'string' }> = {}): Command {
+  return {
+    options: { ...UPSCALE_FLAGS, ...extraFlags, ...BATCH_FLAGS, ...ENGINE_FLAGS },
     usesEngine: true,
     run: ({ runtime, positionals, values, io, signal }) =>
       imageTaskCommand(
         runtime(),
         {
-          taskIds: ['sr3', 'srdiff'].filter((id) => runtime().tasks.some((t) => t.id === id)),
+          taskIds: taskIds.filter((id) => runtime().tasks.some((t) => t.id === id)),
           ...(typeof values.model === 'string' ? { model: values.model } : {}),
           inputs: positionals,
           output: values.output as string | undefined,
@@ -130,6 +133,30 @@ const COMMANDS: Record<string, Command> = {
         io,
         signal,
       ),
+  };
+}
+
+const COMMANDS: Record<string, Command> = {
+  upscale: imageCommand(['sr3', 'srdiff']),
+  restore: imageCommand(['palette-jpeg']),
+  serve: {
+    options: { port: { type: 'string' }, host: { type: 'string' }, config: { type: 'string' }, workers: { type: 'string' }, ...ENGINE_FLAGS },
+    usesEngine: true,
+    run: ({ runtime, positionals, values, io, signal }) => {
+      if (positionals.length > 0) throw new UsageError(`"serve" takes no arguments but received ${positionals.join(' ')}`);
+      const port = values.port === undefined ? undefined : Number(values.port);
+      if (port !== undefined && (!/^\d+$/.test(String(values.port)) || port > 65535)) throw new UsageError(`Expected a port in [0, 65535] for --port but received ${JSON.stringify(values.port)}`);
+      return serveCommand(
+        runtime(),
+        {
+          ...(port !== undefined ? { port } : {}),
+          ...(typeof values.host === 'string' ? { host: values.host } : {}),
+          ...(typeof values.config === 'string' ? { config: values.config } : {}),
+        },
+        io,
+        signal,
+      );
+    },
   },
   models: {
     options: { json: { type: 'boolean', default: false } },
@@ -178,6 +205,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo, opt
   try {
     const { values, positionals } = parseArgs({ args: [...rest], options: command.options, allowPositionals: true, strict: true });
     const engine = command.usesEngine ? engineOptionsFrom(values as Values) : {};
+    // The service keeps its event loop free by running inference in worker threads.
+    if (name === 'serve') engine.workers = values.workers === undefined ? 1 : parsePositiveInteger('--workers', values.workers);
     return await command.run({
       runtime: () => (runtime ??= createDefaultRuntime({ engine, modelFolders: modelFoldersFromEnv() })),
       positionals,

@@ -1,0 +1,47 @@
+import { DiffusekitError, IMAGE_FORMATS, invalidOption, readImageHeader, type ImageFormat, type ImageHeader } from '@diffusekit/core';
+
+const CONTENT_TYPES: Record<ImageFormat, string> = {
+  png: 'image/png',
+  jpeg: 'image/jpeg',
+  webp: 'image/webp',
+  tiff: 'image/tiff',
+  geotiff: 'image/tiff',
+};
+
+const EXTENSIONS: Record<ImageFormat, string> = { png: 'png', jpeg: 'jpg', webp: 'webp', tiff: 'tif', geotiff: 'tif' };
+
+export function contentTypeOf(format: ImageFormat): string {
+  return CONTENT_TYPES[format];
+}
+
+export function fileNameFor(format: ImageFormat, stem = 'result'): string {
+  return `${stem}.${EXTENSIONS[format]}`;
+}
+
+/** The `format` parameter: one of the codec's formats (jpg and tif accepted as spellings), or undefined. */
+export function parseOutputFormat(value: unknown): ImageFormat | undefined {
+  if (value === undefined) return undefined;
+  const text = typeof value === 'string' ? value.trim().toLowerCase() : value;
+  const normalised = text === 'jpg' ? 'jpeg' : text === 'tif' ? 'tiff' : text;
+  if (typeof normalised !== 'string' || !(IMAGE_FORMATS as readonly string[]).includes(normalised)) {
+    throw invalidOption('format', `one of ${IMAGE_FORMATS.join(', ')}`, value);
+  }
+  return normalised as ImageFormat;
+}
+
+/**
+ * Reads only the header (format and size) and refuses images over the pixel limit before any pixel is decoded.
+ * EMPTY_INPUT, UNSUPPORTED_FORMAT, DECODE_FAILED and IMAGE_TOO_LARGE come from here.
+ */
+export async function checkImageHeader(bytes: Uint8Array, maxPixels: number): Promise<ImageHeader> {
+  const header = await readImageHeader(bytes);
+  const pixels = header.width * header.height;
+  if (pixels > maxPixels) {
+    throw new DiffusekitError(
+      'IMAGE_TOO_LARGE',
+      `The image is ${header.width}x${header.height} = ${pixels} pixels, more than this server's limit of ${maxPixels}`,
+      { details: { width: header.width, height: header.height, pixels, maxPixels } },
+    );
+  }
+  return header;
+}

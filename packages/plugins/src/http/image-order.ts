@@ -1,0 +1,172 @@
+import {
+  DiffusekitError,
+  MODEL_ID_PATTERN,
+  asDiffusekitError,
+  decodeImage,
+  encodeImage,
+  throwIfAborted,
+  type DType,
+  type ImageFormat,
+  type ImageTaskResult,
+  type JobWork,
+  type LoadedTask,
+  type Raster,
+  type Runtime,
+  type TaskDefinition,
+} from '@diffusekit/core';
+import { coerceTaskOptions, type TextFields } from './coerce-options.js';
+import { checkImageHeader, contentTypeOf, parseOutputFormat } from './image-io.js';
+import { IMAGE_FIELD, type Upload } from './read-upload.js';
+
+/** Everything needed to run one image, checked before it joins the queue so that mistakes answer at once. */
+export interface ImageOrder {
+  task: TaskDefinition;
+  loaded: LoadedTask<Raster, unknown, ImageTaskResult>;
+  options: Record<string, unknown>;
+  format: ImageFormat;
+  bytes: Buffer;
+}
+
+/** The encoded result of an image task. */
+export interface ImageResult {
+  bytes: Uint8Array;
+  format: ImageFormat;
+  contentType: string;
+  width: number;
+  height: number;
+  bands: number;
+  dtype: DType;
+  info?: Record<string, unknown>;
+}
+
+/** The tasks this adapter can serve: image in, image out. */
+export function servedTasks(runtime: Runtime): TaskDefinition[] {
+  return runtime.tasks.filter((t) => t.kind === 'image-to-image');
+}
+
+export function findServedTask(runtime: Runtime, id: string): TaskDefinition {
+  const served = servedTasks(runtime);
+  const task = served.find((t) => t.id === id);
+  if (!task) {
+    const known = served.map((t) => t.id);
+    throw new DiffusekitError('TASK_NOT_FOUND', `Unknown task "${id}". Should be one of: ${known.join(', ') || '(no image tasks registered)'}`, {
+      details: { task: id, known },
+    });
+  }
+  return task;
+}
+
+/** Query parameters as text fields; anything else (nested objects from an "extended" query parser) is refused. */
+export function queryToFields(query: unknown): TextFields {
+  const fields: TextFields = {};
+  for (const [name, value] of Object.entries((query ?? {}) as Record<string, unknown>)) {
+    if (typeof value === 'string' || (Array.isArray(value) && value.every((v) => typeof v === 'string'))) fields[name] = value;
+    else throw new DiffusekitError('INVALID_OPTION', `Expected text for query parameter "${name}"`, { details: { option: name } });
+  }
+  return fields;
+}
+
+function mergeFields(query: TextFields, form: TextFields): TextFields {
+  for (const name of Object.keys(form)) {
+    if (name in query) {
+      throw new DiffusekitError('INVALID_OPTION', `"${name}" is given both in the query string and in the form; give it once`, {
+        details: { option: name },
+      });
+    }
+  }
+  return { ...query, ...form };
+}
+
+function singleText(name: string, value: string | string[] | undefined): string | undefined {
+  if (value === undefined || typeof value === 'string') return value;
+  throw new DiffusekitError('INVALID_OPTION', `Expected one value for "${name}" but received ${value.length}`, { details: { option: name } });
+}
+
+/** Models are named by id only, so a remote caller can never make the server open a path of its choosing. */
+function parseModelId(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!MODEL_ID_PATTERN.test(value)) {
+    throw new DiffusekitError('MODEL_NOT_FOUND', `Expected a model id matching ${MODEL_ID_PATTERN} (see GET /v1/models) but received ${JSON.stringify(value)}`, {
+      details: { id: value },
+    });
+  }
+  return value;
+}
+
+export interface OrderInput {
+  /** The task named in the path; undefined when it comes from the fields (POST /v1/jobs). */
+  taskId?: string;
+  query: unknown;
+  upload: Upload;
+  maxPixels: number;
+}
+
+/** Validates task, model, format, options and the image header, then loads the task (cached by the runtime). */
+export async function prepareImageOrder(runtime: Runtime, input: OrderInput): Promise<ImageOrder> {
+  const fields = mergeFields(queryToFields(input.query), input.upload.fields);
+  const { task: taskField, model: modelField, format: formatField, ...optionFields } = fields;
+  const taskText = singleText('task', taskField);
+  if (input.taskId !== undefined && taskText !== undefined) {
+    throw new DiffusekitError('INVALID_OPTION', 'The task is named in the path; do not also send a "task" field', { details: { option: 'task' } });
+  }
+  const taskId = input.taskId ?? taskText;
+  if (taskId === undefined) {
+    const known = servedTasks(runtime).map((t) => t.id);
+    throw new DiffusekitError('INVALID_OPTION', `Expected a task id (one of ${known.join(', ')}) in the field or query parameter "task"`, {
+      details: { option: 'task', known },
+    });
+  }
+  const task = findServedTask(runtime, taskId);
+  const modelId = parseModelId(singleText('model', modelField));
+  const requestedFormat = parseOutputFormat(singleText('format', formatField));
+  const options = coerceTaskOptions(task.id, task.options, optionFields);
+  task.parseOptions(options); // INVALID_OPTION now rather than after waiting in the queue
+
+  if (input.upload.image.length === 0) {
+    const how = input.upload.via === 'multipart' ? `a file in the field "${IMAGE_FIELD}"` : 'the image as the request body';
+    throw new DiffusekitError('EMPTY_INPUT', `The request carries no image; send ${how}`);
+  }
+  const header = await checkImageHeader(input.upload.image, input.maxPixels);
+  const loaded = await runtime.load<Raster, unknown, ImageTaskResult>(task.id, modelId === undefined ? {} : { model: modelId });
+  return { task, loaded, options, format: requestedFormat ?? header.format, bytes: input.upload.image };
+}
+
+/**
+ * The queued work for an order: decode, run, encode. The input bytes are released as soon as they are decoded,
+ * because a finished job (and this closure) may be kept for a while for its result.
+ */
+export function imageWork(order: ImageOrder, maxPixels: number): JobWork<ImageResult> {
+  const holder: { bytes?: Buffer } = { bytes: order.bytes };
+  const { loaded, options, format, task } = order;
+  return async ({ signal, onProgress }) => {
+    const bytes = holder.bytes;
+    delete holder.bytes;
+    if (!bytes) throw new DiffusekitError('INVALID_ARGUMENT', 'This image order has already been run');
+    throwIfAborted(signal);
+    onProgress({ kind: 'stage', stage: 'decode' });
+    const { raster } = await decodeImage(bytes, { maxPixels, signal });
+    throwIfAborted(signal);
+    onProgress({ kind: 'stage', stage: 'infer' });
+    let result: ImageTaskResult;
+    try {
+      result = await loaded.run(raster, options, { signal, onProgress });
+    } catch (error) {
+      // An uncoded error from task code is a server fault, never the caller's mistake.
+      throw asDiffusekitError(error, 'ENGINE_FAILED', `Task ${task.id} failed`);
+    }
+    throwIfAborted(signal);
+    onProgress({ kind: 'stage', stage: 'encode' });
+    const out = result.raster;
+    const encoded = await encodeImage(out, { format });
+    return {
+      bytes: encoded,
+      format,
+      contentType: contentTypeOf(format),
+      width: out.width,
+      height: out.height,
+      bands: out.bands,
+      dtype: out.dtype,
+      ...(result.info === undefined ? {} : { info: result.info }),
+    };
+  };
+}

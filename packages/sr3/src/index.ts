@@ -1,3 +1,2 @@
 export { sr3Plugin, SR3_MODELS_DIR } from './plugin.js';
 export { sr3Task } from './sr3-task.js';
-export { UPSCALE_OPTIONS, parseUpscaleOptions, type UpscaleOptions } from './options.js';

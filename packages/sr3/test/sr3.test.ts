@@ -102,3 +102,17 @@ describe('sr3 task', () => {
     expect(steps).toBeLessThan(4);
   });
 });
+
+describe('sr3 stretch option', () => {
+  it('accepts each stretch kind on 16-bit data and keeps the output 16-bit', async () => {
+    const { raster } = await readImageFile(path.join(FIXTURES, 'rgb16.tif'));
+    const sr = await load();
+    for (const stretch of ['dtype', 'minmax', 'percentile']) {
+      const out = await sr.run(raster, { steps: 1, stretch });
+      expect(out.raster.dtype).toBe('uint16');
+      const recorded = (out.info?.stretch as { min: number[]; max: number[] }[])[0]!;
+      if (stretch === 'dtype') expect(recorded).toEqual({ min: [0, 0, 0], max: [65535, 65535, 65535] });
+      else expect(recorded.max[0]!).toBeLessThan(65535);
+    }
+  });
+});

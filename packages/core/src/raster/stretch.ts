@@ -21,9 +21,12 @@ export type RecordedStretch = Extract<Stretch, { kind: 'fixed' }>;
 
 export const STRETCH_KINDS = ['dtype', 'minmax', 'percentile', 'fixed'] as const;
 
+/** The percentiles used when a percentile stretch is asked for without its own. */
+export const DEFAULT_PERCENTILES = { low: 0.1, high: 99.9 } as const;
+
 /** 'dtype' for uint8; the 0.1..99.9 percentile for uint16, int16 and float32, which rarely use their whole range. */
 export function defaultStretch(dtype: DType): Stretch {
-  return dtype === 'uint8' ? { kind: 'dtype' } : { kind: 'percentile', low: 0.1, high: 99.9 };
+  return dtype === 'uint8' ? { kind: 'dtype' } : { kind: 'percentile', ...DEFAULT_PERCENTILES };
 }
 
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);

@@ -4,3 +4,5 @@ export { scaleGeoInfo } from './georeference.js';
 export { schedulerForModel, scheduleOf, type SamplingChoice } from './model-scheduler.js';
 export { sampleConditional, type ChwImage, type ConditionalSamplingOptions, type TileSettings } from './conditional-sampling.js';
 export { diffuseRaster, type DiffuseRasterOptions, type DiffuseRasterResult } from './diffuse-raster.js';
+export { DIFFUSION_IMAGE_OPTIONS, parseDiffusionImageOptions, type DiffusionImageOptions } from './image-task-options.js';
+export { defineDiffusionImageTask, type DiffusionImageTaskSpec } from './diffusion-image-task.js';

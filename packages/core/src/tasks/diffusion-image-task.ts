@@ -1,0 +1,78 @@
+import type { ModelManifest } from '../models/manifest.js';
+import type { Raster } from '../raster/types.js';
+import { DEFAULT_PERCENTILES, type Stretch } from '../raster/stretch.js';
+import type { ImageTaskResult, LoadContext, TaskDefinition } from '../runtime/plugin.js';
+import { diffuseRaster } from './diffuse-raster.js';
+import { DIFFUSION_IMAGE_OPTIONS, parseDiffusionImageOptions, type DiffusionImageOptions } from './image-task-options.js';
+import { schedulerForModel } from './model-scheduler.js';
+
+const DEFAULT_TILE = 128;
+
+function stretchFor(kind: NonNullable<DiffusionImageOptions['stretch']>): Stretch {
+  return kind === 'percentile' ? { kind, low: DEFAULT_PERCENTILES.low, high: DEFAULT_PERCENTILES.high } : { kind };
+}
+
+export interface DiffusionImageTaskSpec {
+  id: string;
+  description: string;
+  defaultModel: string;
+  accepts(manifest: ModelManifest): boolean;
+  /** Input role the condition image is fed to ('lr' for super-resolution, 'cond' for restoration). */
+  conditionRole: string;
+  /** Output pixels per input pixel for this model; checks the model (throwing MODEL_INCOMPATIBLE) when it cannot work. */
+  scaleOf(manifest: ModelManifest): number;
+  /** Facts about the input added to the run's info (e.g. the JPEG quality it was saved with). */
+  describeInput?(raster: Raster): Record<string, unknown>;
+}
+
+/**
+ * An image-to-image task over a conditional diffusion model: band groups, stretch, nodata, tiling with a shared noise
+ * field and the one sampler loop all come from `diffuseRaster`; a task only says how its model is conditioned.
+ */
+export function defineDiffusionImageTask(spec: DiffusionImageTaskSpec): TaskDefinition<Raster, DiffusionImageOptions, ImageTaskResult> {
+  return {
+    id: spec.id,
+    kind: 'image-to-image',
+    description: spec.description,
+    defaultModel: spec.defaultModel,
+    options: DIFFUSION_IMAGE_OPTIONS,
+    accepts: spec.accepts,
+    parseOptions: parseDiffusionImageOptions,
+    async load({ engine, model }: LoadContext) {
+      const manifest = model.manifest;
+      const scale = spec.scaleOf(manifest);
+      const session = await engine.openSession(model);
+      return {
+        model: manifest,
+        async run(raster, options, runOptions = {}) {
+          const scheduler = schedulerForModel(manifest, {
+            ...(options.sampler ? { sampler: options.sampler } : {}),
+            ...(options.steps ? { steps: options.steps } : {}),
+            ...(options.eta !== undefined ? { eta: options.eta } : {}),
+          });
+          const tile = options.tile ?? manifest.tile?.size ?? DEFAULT_TILE;
+          runOptions.onProgress?.({ kind: 'stage', stage: 'infer' });
+          const result = await diffuseRaster({
+            raster,
+            manifest,
+            session,
+            scheduler,
+            conditionRole: spec.conditionRole,
+            scale,
+            tiling: { tile, overlap: options.overlap ?? Math.floor(tile / 4), tilesPerCall: options.tilesPerCall },
+            seed: options.seed,
+            ...(options.bands ? { bands: options.bands } : {}),
+            ...(options.stretch ? { stretch: stretchFor(options.stretch) } : {}),
+            ...(runOptions.signal ? { signal: runOptions.signal } : {}),
+            ...(runOptions.onProgress ? { onProgress: runOptions.onProgress } : {}),
+          });
+          return {
+            raster: result.raster,
+            info: { model: manifest.id, ...(scale > 1 ? { scale } : {}), ...spec.describeInput?.(raster), ...result.info },
+          };
+        },
+        async dispose() {},
+      };
+    },
+  };
+}

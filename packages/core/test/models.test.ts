@@ -1,4 +1,4 @@
-import { readFile, writeFile, rm } from 'node:fs/promises';
+import { cp, readFile, writeFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ModelCatalog, createEngine, parseManifest, verifyModelFiles } from '@diffusekit/core';
 import { TEST_MODELS, copyTestModels, rejection, thrown } from './helpers.js';
@@ -52,6 +52,21 @@ describe('model catalog', () => {
   it('never turns an id into a path', async () => {
     for (const id of ['../tiny-ddpm', '/etc', 'tiny-ddpm/../tiny-ddpm', '..', '']) {
       expect((await rejection(catalog.resolve(id))).code).toBe('MODEL_NOT_FOUND');
+    }
+  });
+
+  it('resolves a model published as an npm package', async () => {
+    const dir = await copyTestModels();
+    try {
+      const pkg = path.join(dir, 'node_modules', '@acme', 'tiny-model');
+      await cp(path.join(TEST_MODELS, 'tiny-ddpm'), pkg, { recursive: true });
+      await writeFile(path.join(pkg, 'package.json'), JSON.stringify({ name: '@acme/tiny-model', version: '1.0.0' }));
+      const model = await new ModelCatalog({ packagesFrom: dir }).resolve({ package: '@acme/tiny-model' });
+      expect([model.source, model.manifest.id]).toEqual(['package', 'tiny-ddpm']);
+      await verifyModelFiles(model);
+      expect((await rejection(new ModelCatalog({ packagesFrom: dir }).resolve({ package: '@acme/missing' }))).code).toBe('MODEL_NOT_FOUND');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

@@ -46,11 +46,19 @@ function toResolved(manifest: ModelManifest, dir: string, source: ResolvedModel[
  * Finds models by id in registered folders (each holding `<id>/model.json`), by an explicit path, or in an installed
  * npm package whose root holds model.json.
  */
+export interface ModelCatalogOptions {
+  folders?: readonly string[];
+  /** Where `{ package }` references are resolved from, as if required by a file in this folder (default: cwd). */
+  packagesFrom?: string;
+}
+
 export class ModelCatalog {
   readonly #folders: string[] = [];
+  readonly #packagesFrom: string | undefined;
 
-  constructor(options: { folders?: readonly string[] } = {}) {
+  constructor(options: ModelCatalogOptions = {}) {
     for (const f of options.folders ?? []) this.addFolder(f);
+    this.#packagesFrom = options.packagesFrom;
   }
 
   addFolder(folder: string): void {
@@ -125,7 +133,7 @@ export class ModelCatalog {
   }
 
   async #resolvePackage(name: string): Promise<ResolvedModel> {
-    const require = createRequire(path.join(process.cwd(), 'noop.js'));
+    const require = createRequire(path.join(this.#packagesFrom ?? process.cwd(), 'noop.js'));
     let manifestPath: string;
     try {
       manifestPath = require.resolve(`${name}/${MANIFEST_FILE}`);

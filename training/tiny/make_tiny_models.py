@@ -3,6 +3,7 @@
 Usage: /usr/bin/python3 training/tiny/make_tiny_models.py   (writes test/models/tiny-*/{model.onnx,model.json})
 """
 import hashlib
+import math
 import json
 import os
 
@@ -56,6 +57,34 @@ class TinyPalette(nn.Module):
     def forward(self, x, noise_level, cond):
         h = torch.relu(self.inp(torch.cat([x, cond], 1)) + self.level(noise_level[:, None])[:, :, None, None])
         return cond + 0.05 * torch.tanh(self.out(h))
+
+
+class TinySrdiffEncoder(nn.Module):
+    """lr (N,3,h,w) -> (features (N,4,2h,2w) nearest-upsampled, bicubic x2 of lr)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, lr):
+        f = nn.functional.interpolate(torch.tanh(self.conv(lr)), scale_factor=2.0, mode="nearest")
+        return f, nn.functional.interpolate(lr, scale_factor=2.0, mode="bicubic", align_corners=False)
+
+
+class TinySrdiffDenoiser(nn.Module):
+    """x (residual) + timestep + features -> eps. Close to the optimal denoiser for a residual that is always zero,
+    eps = x / sqrt(1 - alpha_bar(t)) (cosine schedule, T = 100), plus a small term of the features: sampling then
+    returns (almost) the encoder's upsampling, which makes tiling errors visible in tests."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(7, 3, 3, padding=1)
+
+    def forward(self, x, timestep, lr_features):
+        s = 0.008
+        f = lambda t: torch.cos((t / 100.0 + s) / (1 + s) * math.pi / 2) ** 2  # noqa: E731
+        alpha_bar = (f(timestep + 1.0) / f(torch.zeros_like(timestep))).clamp(1e-5, 0.9999)[:, None, None, None]
+        return x / torch.sqrt(1 - alpha_bar) + 0.002 * torch.tanh(self.conv(torch.cat([x, lr_features], 1)))
 
 
 def sha256(path):
@@ -161,8 +190,44 @@ def export_tiny_palette():
     print("wrote", folder)
 
 
+def export_tiny_srdiff():
+    torch.manual_seed(1357)
+    encoder, denoiser = TinySrdiffEncoder().eval(), TinySrdiffDenoiser().eval()
+    folder = os.path.join(ROOT, "test", "models", "tiny-srdiff-x2")
+    os.makedirs(folder, exist_ok=True)
+    enc_path, den_path = os.path.join(folder, "encoder.onnx"), os.path.join(folder, "denoiser.onnx")
+    torch.onnx.export(encoder, (torch.randn(2, 3, 8, 8),), enc_path, opset_version=17,
+                      input_names=["lr"], output_names=["lr_features", "upsampled"],
+                      dynamic_axes={"lr": {0: "n", 2: "h", 3: "w"}, "lr_features": {0: "n", 2: "H", 3: "W"},
+                                    "upsampled": {0: "n", 2: "H", 3: "W"}})
+    torch.onnx.export(denoiser, (torch.randn(2, 3, 16, 16), torch.tensor([10.0, 50.0]), torch.randn(2, 4, 16, 16)),
+                      den_path, opset_version=17, input_names=["x", "timestep", "lr_features"], output_names=["eps"],
+                      dynamic_axes={"x": {0: "n", 2: "h", 3: "w"}, "timestep": {0: "n"},
+                                    "lr_features": {0: "n", 2: "h", 3: "w"}, "eps": {0: "n", 2: "h", 3: "w"}})
+    manifest = {
+        "schema": 1, "id": "tiny-srdiff-x2", "version": "0.1.0", "task": "srdiff",
+        "files": [
+            {"role": "encoder", "path": "encoder.onnx", "sha256": sha256(enc_path), "bytes": os.path.getsize(enc_path)},
+            {"role": "denoiser", "path": "denoiser.onnx", "sha256": sha256(den_path), "bytes": os.path.getsize(den_path)},
+        ],
+        "io": {"inputs": {"lr": "lr", "x": "x", "noise_level": "timestep", "lr_features": "lr_features"},
+               "outputs": {"lr_features": "lr_features", "upsampled": "upsampled", "out": "eps"}},
+        "channels": 3, "range": [-1, 1], "scale": 2,
+        "diffusion": {"schedule": {"kind": "cosine", "trainSteps": 100},
+                      "noiseInput": "timestep", "prediction": "eps", "target": "residual", "clipX0": False,
+                      "defaultSampler": "ddim", "defaultSteps": 3, "spacing": "trailing"},
+        "tile": {"size": 32, "multipleOf": 4},
+        "trainedOn": "nothing: random weights for unit tests", "license": "Apache-2.0",
+    }
+    with open(os.path.join(folder, "model.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+    print("wrote", folder)
+
+
 if __name__ == "__main__":
     torch.set_num_threads(2)
     export_tiny_ddpm()
     export_tiny_sr()
     export_tiny_palette()
+    export_tiny_srdiff()

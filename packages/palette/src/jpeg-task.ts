@@ -1,4 +1,4 @@
-import { defineDiffusionImageTask } from '@diffusekit/core';
+import { defineDiffusionImageTask, imageConditionedSampler } from '@diffusekit/core';
 
 /**
  * JPEG artifact removal with a Palette-style conditional diffusion model (Saharia et al. 2022): the decoded JPEG is
@@ -10,7 +10,7 @@ export const paletteJpegTask = defineDiffusionImageTask({
   description: 'JPEG artifact removal with a Palette-style conditional diffusion model',
   defaultModel: 'palette-jpeg',
   accepts: (m) => m.task === 'palette-jpeg',
-  conditionRole: 'cond',
   scaleOf: () => 1,
+  createSampler: async ({ engine, model }) => imageConditionedSampler(await engine.openSession(model), model.manifest, 'cond', 1),
   describeInput: (raster) => ({ jpegQuality: raster.sourceQuality ?? null }),
 });

@@ -116,3 +116,39 @@ describe('sr3 stretch option', () => {
     }
   });
 });
+
+describe('srdiff task', () => {
+  const srdiffRuntime = createRuntime({ engine: { provider: 'cpu', threads: 1 }, modelFolders: [path.join(ROOT, 'test', 'models')], plugins: [sr3Plugin] });
+  const loadSrdiff = () => srdiffRuntime.load<Raster, unknown, ImageTaskResult>('srdiff', { model: 'tiny-srdiff-x2' });
+  afterAll(() => srdiffRuntime.close());
+
+  it('adds the diffused residual to the encoder upsampling, the same whether tiled or not', async () => {
+    const { raster } = await readImageFile(path.join(FIXTURES, 'photo.png'));
+    const sr = await loadSrdiff();
+    const whole = await sr.run(raster, { steps: 3, tile: 256 });
+    const tiled = await sr.run(raster, { steps: 3, tile: 32, overlap: 8, tilesPerCall: 3 });
+    expect([whole.raster.width, whole.raster.height, whole.raster.dtype]).toEqual([raster.width * 2, raster.height * 2, 'uint8']);
+    let diff = 0;
+    for (let i = 0; i < whole.raster.data.length; i++) diff += Math.abs(whole.raster.data[i]! - tiled.raster.data[i]!);
+    // Encoder features and the upsampling are exact per tile (margin); only the denoiser's 3x3 context differs.
+    expect(diff / whole.raster.data.length).toBeLessThan(1);
+    // Every output pixel is near its low-resolution source pixel (bicubic plus a small residual).
+    const w = raster.width;
+    let far = 0;
+    for (let c = 0; c < 3; c++)
+      for (let y = 0; y < raster.height * 2; y++)
+        for (let x = 0; x < w * 2; x++) {
+          const o = whole.raster.data[c * 4 * raster.height * w + y * 2 * w + x]!;
+          const s = raster.data[c * raster.height * w + (y >> 1) * w + (x >> 1)]!;
+          if (Math.abs(o - s) > 64) far++;
+        }
+    expect(far / whole.raster.data.length).toBeLessThan(0.02);
+  });
+
+  it('is chosen by diffusekit models for srdiff manifests only', async () => {
+    const { raster } = await readImageFile(path.join(FIXTURES, 'photo.png'));
+    await expect(srdiffRuntime.load('sr3', { model: 'tiny-srdiff-x2' })).rejects.toMatchObject({ code: 'MODEL_INCOMPATIBLE' });
+    const out = await (await loadSrdiff()).run(raster, { steps: 1 });
+    expect(out.info?.scale).toBe(2);
+  });
+});

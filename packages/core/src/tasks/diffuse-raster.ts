@@ -1,7 +1,6 @@
 import { throwIfAborted } from '../errors.js';
 import type { SamplerStats } from '../diffusion/sampler-loop.js';
 import type { Scheduler } from '../diffusion/scheduler.js';
-import type { ModelSession } from '../engine/local-session.js';
 import type { ModelManifest } from '../models/manifest.js';
 import { allocateSamples } from '../raster/dtype.js';
 import { nodataMask } from '../raster/nodata-mask.js';
@@ -10,17 +9,17 @@ import { rasterToTensor, tensorToRaster } from '../raster/tensor.js';
 import type { Raster } from '../raster/types.js';
 import type { Progress } from '../runtime/progress.js';
 import { planBandGroups } from './band-groups.js';
-import { sampleConditional, type TileSettings } from './conditional-sampling.js';
+import type { GroupSampler, TileSettings } from './conditional-sampling.js';
 import { scaleGeoInfo } from './georeference.js';
 import { upscaleBilinear, upscaleNearestMask } from './resample.js';
 
 export interface DiffuseRasterOptions {
   raster: Raster;
   manifest: ModelManifest;
-  session: ModelSession;
-  /** A fresh scheduler per band group (schedulers are cloned by the loop, so one may be shared). */
+  /** Samples one band group (see imageConditionedSampler, encoderResidualSampler). */
+  sampleGroup: GroupSampler;
+  /** Shared by every band group: the sampler loop clones it. */
   scheduler: Scheduler;
-  conditionRole: string;
   /** Output pixels per input pixel (the SR factor; 1 for restoration). */
   scale: number;
   tiling: TileSettings;
@@ -82,13 +81,8 @@ export async function diffuseRaster(options: DiffuseRasterOptions): Promise<Diff
     throwIfAborted(options.signal);
     const tensor = rasterToTensor(raster, { bands: group.bands, range: manifest.range, ...(options.stretch ? { stretch: options.stretch } : {}) });
     if (anyMasked) fillMasked(tensor.data, channels, pixels, mask!);
-    const sample = await sampleConditional({
-      session: options.session,
-      manifest,
+    const sample = await options.sampleGroup(tensor, {
       scheduler: options.scheduler,
-      condition: tensor,
-      conditionRole: options.conditionRole,
-      scale,
       tiling: options.tiling,
       seed: options.seed,
       ...(options.signal ? { signal: options.signal } : {}),

@@ -2,6 +2,7 @@ import type { ModelManifest } from '../models/manifest.js';
 import type { Raster } from '../raster/types.js';
 import { DEFAULT_PERCENTILES, type Stretch } from '../raster/stretch.js';
 import type { ImageTaskResult, LoadContext, TaskDefinition } from '../runtime/plugin.js';
+import type { GroupSampler } from './conditional-sampling.js';
 import { diffuseRaster } from './diffuse-raster.js';
 import { DIFFUSION_IMAGE_OPTIONS, parseDiffusionImageOptions, type DiffusionImageOptions } from './image-task-options.js';
 import { schedulerForModel } from './model-scheduler.js';
@@ -17,10 +18,10 @@ export interface DiffusionImageTaskSpec {
   description: string;
   defaultModel: string;
   accepts(manifest: ModelManifest): boolean;
-  /** Input role the condition image is fed to ('lr' for super-resolution, 'cond' for restoration). */
-  conditionRole: string;
   /** Output pixels per input pixel for this model; checks the model (throwing MODEL_INCOMPATIBLE) when it cannot work. */
   scaleOf(manifest: ModelManifest): number;
+  /** Opens the model's sessions and returns how one band group is sampled. */
+  createSampler(context: LoadContext, scale: number): Promise<GroupSampler>;
   /** Facts about the input added to the run's info (e.g. the JPEG quality it was saved with). */
   describeInput?(raster: Raster): Record<string, unknown>;
 }
@@ -38,10 +39,10 @@ export function defineDiffusionImageTask(spec: DiffusionImageTaskSpec): TaskDefi
     options: DIFFUSION_IMAGE_OPTIONS,
     accepts: spec.accepts,
     parseOptions: parseDiffusionImageOptions,
-    async load({ engine, model }: LoadContext) {
-      const manifest = model.manifest;
+    async load(context: LoadContext) {
+      const manifest = context.model.manifest;
       const scale = spec.scaleOf(manifest);
-      const session = await engine.openSession(model);
+      const sampleGroup = await spec.createSampler(context, scale);
       return {
         model: manifest,
         async run(raster, options, runOptions = {}) {
@@ -55,9 +56,8 @@ export function defineDiffusionImageTask(spec: DiffusionImageTaskSpec): TaskDefi
           const result = await diffuseRaster({
             raster,
             manifest,
-            session,
+            sampleGroup,
             scheduler,
-            conditionRole: spec.conditionRole,
             scale,
             tiling: { tile, overlap: options.overlap ?? Math.floor(tile / 4), tilesPerCall: options.tilesPerCall },
             seed: options.seed,

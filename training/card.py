@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Draw the loss curve (and validation PSNR gain over bicubic) of a run into a PNG, without matplotlib.
+
+  /usr/bin/python3 training/card.py sr3-x4 packages/sr3/models/sr3-x4/loss.png
+"""
+import json
+import os
+import sys
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dktrain import CACHE  # noqa: E402
+
+
+def plot(ax_box, draw, series, title, logy=False, zero_line=False):
+    """series: [(xs, ys, colour)], drawn on one shared y range."""
+    x0, y0, x1, y1 = ax_box
+    draw.rectangle(ax_box, outline="black")
+    draw.text((x0 + 4, y0 - 14), title, fill="black")
+    series = [(np.asarray(xs, np.float64), np.asarray(ys, np.float64), c) for xs, ys, c in series if len(xs) >= 2]
+    if not series:
+        return
+    tr = (lambda v: np.log10(v)) if logy else (lambda v: v)
+    allv = np.concatenate([tr(ys) for _, ys, _ in series])
+    lo, hi = np.percentile(allv, 1), np.percentile(allv, 99)
+    if zero_line:
+        lo, hi = min(lo, 0.0), max(hi, 0.0)
+    if hi <= lo:
+        hi = lo + 1e-6
+    xmin = min(xs.min() for xs, _, _ in series)
+    xmax = max(xs.max() for xs, _, _ in series)
+    fy = lambda v: y1 - (np.clip(v, lo, hi) - lo) / (hi - lo) * (y1 - y0)  # noqa: E731
+    if zero_line:
+        draw.line([(x0, float(fy(0.0))), (x1, float(fy(0.0)))], fill="gray")
+    for xs, ys, col in series:
+        px = x0 + (xs - xmin) / max(xmax - xmin, 1) * (x1 - x0)
+        draw.line(list(zip(px.tolist(), fy(tr(ys)).tolist())), fill=col, width=2)
+    fmt = (lambda v: f"{10 ** v:.4f}") if logy else (lambda v: f"{v:+.2f}")
+    draw.text((x0 + 4, y0 + 2), fmt(hi), fill="gray")
+    draw.text((x0 + 4, y1 - 12), fmt(lo), fill="gray")
+    draw.text((x1 - 80, y1 + 2), f"step {int(xmax)}", fill="gray")
+
+
+def main():
+    run, out = sys.argv[1], sys.argv[2]
+    d = os.path.join(CACHE, "runs", run)
+    losses = [json.loads(line) for line in open(os.path.join(d, "losses.jsonl"))]
+    evals = [json.loads(line) for line in open(os.path.join(d, "evals.jsonl"))] if os.path.exists(
+        os.path.join(d, "evals.jsonl")) else []
+    img = Image.new("RGB", (900, 420), "white")
+    dr = ImageDraw.Draw(img)
+    # smooth the loss with a moving average over 10 log points
+    ls = np.array([r["loss"] for r in losses])
+    k = min(10, len(ls))
+    sm = np.convolve(ls, np.ones(k) / k, mode="valid") if k else ls
+    plot((40, 30, 440, 380), dr, [([r["step"] for r in losses][k - 1:], sm, "blue")],
+         f"{run}: training loss (moving average)", logy=True)
+    if evals:
+        st = [e["step"] for e in evals]
+        ser = [(st, [e[f"ddim10_{dom}"] - e[f"bicubic_{dom}"] for e in evals], col)
+               for dom, col in (("aerial", "green"), ("photo", "red")) if f"ddim10_{dom}" in evals[0]]
+        plot((490, 30, 880, 380), dr, ser, "val PSNR-Y minus bicubic, dB (DDIM 10): green aerial, red photo",
+             zero_line=True)
+    img.save(out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""The exported model graphs. Each wraps the shared UNet with its task's conditioning."""
+import torch
+import torch.nn as nn
+
+from .degrade import upsample_bicubic
+from .unet import UNet
+
+
+class SR3(nn.Module):
+    """SR3-style conditional denoiser.
+
+    inputs: x (noisy HR, NCHW, [-1, 1]), noise_level (float32 [N] = sqrt(alpha_bar), continuous), lr (NCHW, 1/scale).
+    The LR image is upsampled inside the graph (bicubic, a = -0.75) and concatenated with x. With prediction "x0" the
+    output is upsampled(lr) + UNet(...): the last conv is zero-initialised, so an untrained model already returns
+    the bicubic image and training only has to learn the residual detail.
+    """
+
+    def __init__(self, scale=4, prediction="x0", base=40, mults=(1, 2, 2, 2), blocks=1, dropout=0.0, unshuffle=2):
+        super().__init__()
+        self.scale, self.prediction = scale, prediction
+        self.unet = UNet(6, 3, base=base, mults=mults, blocks=blocks, emb_scale=1000.0, dropout=dropout,
+                         unshuffle=unshuffle)
+
+    def forward(self, x, noise_level, lr):
+        up = upsample_bicubic(lr, self.scale)
+        h = self.unet(torch.cat([x, up], dim=1), noise_level)
+        return up + h if self.prediction == "x0" else h
+
+
+class DDPM(nn.Module):
+    """Unconditional eps-prediction DDPM; integer timestep input (float32 [N], 0-based). Returns (eps, *features)."""
+
+    def __init__(self, feature_names=("dec0", "dec1", "dec2"), base=40, mults=(1, 2, 2, 2), blocks=1, unshuffle=2):
+        super().__init__()
+        self.feature_names = tuple(feature_names)
+        self.unet = UNet(3, 3, base=base, mults=mults, blocks=blocks, emb_scale=1.0, unshuffle=unshuffle)
+
+    def forward(self, x, timestep):
+        out, feats = self.unet(x, timestep, return_features=True)
+        return (out, *[feats[n] for n in self.feature_names])
+
+
+class Palette(nn.Module):
+    """Palette-style image-to-image denoiser: concat(cond, x) -> UNet. noise_level input = alpha_bar (Palette's
+    gamma). With prediction "x0" the output is cond + UNet(...) (starts at the identity restoration)."""
+
+    def __init__(self, prediction="x0", inpaint=False, base=40, mults=(1, 2, 2, 2), blocks=1, unshuffle=2):
+        super().__init__()
+        self.prediction, self.inpaint = prediction, inpaint
+        self.unet = UNet(6 + (1 if inpaint else 0), 3, base=base, mults=mults, blocks=blocks, emb_scale=1000.0,
+                         unshuffle=unshuffle)
+
+    def forward(self, x, noise_level, cond, mask=None):
+        parts = [x, cond] + ([mask] if self.inpaint else [])
+        h = self.unet(torch.cat(parts, dim=1), noise_level)
+        return cond + h if self.prediction == "x0" else h
+
+
+class SRDiffEncoder(nn.Module):
+    """SRDiff-style LR encoder: conv features of the LR image (upsampled to HR size) plus the in-graph bicubic."""
+
+    def __init__(self, scale=4, feat=32, blocks=4):
+        super().__init__()
+        self.scale = scale
+        layers = [nn.Conv2d(3, feat, 3, padding=1)]
+        for _ in range(blocks):
+            layers += [nn.SiLU(), nn.Conv2d(feat, feat, 3, padding=1)]
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, lr):
+        f = self.body(lr)
+        return nn.functional.interpolate(f, scale_factor=float(self.scale), mode="nearest"), upsample_bicubic(lr, self.scale)
+
+
+class SRDiffDenoiser(nn.Module):
+    """Diffuses the residual (HR - bicubic(lr)); integer timestep input; eps prediction (SRDiff)."""
+
+    def __init__(self, feat=32, base=40, mults=(1, 2, 2, 2), blocks=1, unshuffle=2):
+        super().__init__()
+        self.unet = UNet(3 + feat, 3, base=base, mults=mults, blocks=blocks, emb_scale=1.0, unshuffle=unshuffle)
+
+    def forward(self, x, timestep, lr_features):
+        return self.unet(torch.cat([x, lr_features], dim=1), timestep)

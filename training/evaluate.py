@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Evaluate an SR model against bicubic on held-out crops (Y-channel PSNR / SSIM, 4 px border cropped), with the
+numpy DDIM sampler of dktrain/sampling.py (the formulae the SDK implements).
+
+  /usr/bin/python3 training/evaluate.py sr3-x4 --split val --steps 1,10,20 --spacing trailing,leading
+  /usr/bin/python3 training/evaluate.py sr3-x4 --split test --steps 10,20 --out /tmp/test.json --grid grid.png
+Weights: the cache run's ckpt.pt (EMA) unless --weights names another (e.g. training/checkpoints/sr3-x4.fp16.pt).
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+from PIL import Image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from dktrain.data import load_split  # noqa: E402
+from dktrain.degrade import make_lr, to_pm1, to_u8, upsample_bicubic  # noqa: E402
+from dktrain.metrics import psnr_y, ssim_y  # noqa: E402
+from dktrain.registry import MODELS  # noqa: E402
+from dktrain.sampling import ddim_sample  # noqa: E402
+from dktrain.schedules import alphas_cumprod  # noqa: E402
+from export import load_weights  # noqa: E402
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("id", choices=sorted(MODELS))
+    p.add_argument("--weights", default=None)
+    p.add_argument("--split", choices=["val", "test"], default="val")
+    p.add_argument("--n", type=int, default=0, help="crops per domain (0 = all)")
+    p.add_argument("--steps", default="10,20")
+    p.add_argument("--spacing", default="trailing")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None)
+    p.add_argument("--grid", default=None, help="sample grid PNG (LR | bicubic | fewest | most steps | HR)")
+    a = p.parse_args()
+    torch.set_num_threads(2)
+    spec = MODELS[a.id]
+    model, st, wpath = load_weights(a.id, a.weights)
+    d = spec["diffusion"]
+    ac = alphas_cumprod(d["schedule"]["kind"], d["schedule"]["trainSteps"])
+    res = {"weights": wpath, "step": st.get("step"), "train_minutes": round(st.get("wall", 0) / 60, 1),
+           "split": a.split}
+    grid_rows = []
+    for dom in ("aerial", "photo"):
+        hr_u8 = load_split(dom, a.split)
+        if a.n:
+            hr_u8 = hr_u8[:: max(1, len(hr_u8) // a.n)][: a.n]
+        hr = to_pm1(hr_u8)
+        lr = make_lr(hr)
+        bic = to_u8(upsample_bicubic(lr))
+        res[f"{dom}_n"] = len(hr_u8)
+        res[f"{dom}_bicubic_psnr"] = psnr_y(bic, hr_u8)
+        res[f"{dom}_bicubic_ssim"] = ssim_y(bic, hr_u8)
+        by_steps = {}
+        for spacing in a.spacing.split(","):
+            for s in [int(x) for x in a.steps.split(",")]:
+                t0 = time.time()
+                outs = []
+                for i in range(0, len(hr), a.batch):
+                    lr_b = lr[i:i + a.batch]
+                    with torch.no_grad():
+                        fn = lambda x, nl: model(torch.from_numpy(x), torch.from_numpy(nl), lr_b).numpy()  # noqa
+                        o = ddim_sample(fn, (len(lr_b), 3, hr.shape[2], hr.shape[3]), ac, s,
+                                        prediction=d["prediction"], noise_kind=d["noiseInput"], clip=d["clipX0"],
+                                        spacing=spacing, seed=a.seed + i)
+                    outs.append(o)
+                out_u8 = to_u8(torch.from_numpy(np.concatenate(outs)))
+                key = f"{dom}_ddim{s}_{spacing}"
+                res[key + "_psnr"] = psnr_y(out_u8, hr_u8)
+                res[key + "_ssim"] = ssim_y(out_u8, hr_u8)
+                print(f"{key}: PSNR {res[key + '_psnr']:.3f} (bicubic {res[f'{dom}_bicubic_psnr']:.3f}) "
+                      f"SSIM {res[key + '_ssim']:.4f} (bicubic {res[f'{dom}_bicubic_ssim']:.4f}) "
+                      f"[{time.time() - t0:.0f}s]", flush=True)
+                by_steps.setdefault(s, out_u8)
+        if a.grid:  # columns: LR (nearest) | bicubic | fewest steps | most steps | HR; 128 px centre crops
+            lr_u8 = to_u8(lr)
+            cols = [by_steps[min(by_steps)], by_steps[max(by_steps)]]
+            h, w = hr_u8.shape[1:3]
+            c0, c1 = (h - 128) // 2, (w - 128) // 2
+            for i in range(min(2, len(hr_u8))):
+                j = i * max(1, len(hr_u8) // 2)
+                lr_big = np.asarray(Image.fromarray(lr_u8[j]).resize((w, h), Image.NEAREST))
+                row = [lr_big, bic[j]] + [c[j] for c in cols] + [hr_u8[j]]
+                grid_rows.append(np.concatenate([r[c0:c0 + 128, c1:c1 + 128] for r in row], axis=1))
+    if a.grid and grid_rows:
+        Image.fromarray(np.concatenate(grid_rows, axis=0)).save(a.grid)
+    print(json.dumps(res, indent=1))
+    if a.out:
+        json.dump(res, open(a.out, "w"), indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""Train the other reference models on CPU, sharing dktrain/unet.py. Resumable: rerun the same command.
+
+  nice -n 10 /usr/bin/python3 training/train.py ddpm-aerial  --minutes 90
+  nice -n 10 /usr/bin/python3 training/train.py srdiff-x4    --minutes 90
+  nice -n 10 /usr/bin/python3 training/train.py palette-jpeg --minutes 90
+(sr3-x4 has its own script, training/train_sr3.py.) State: $DIFFUSEKIT_CACHE/runs/<id>/ (ckpt.pt, log.txt,
+losses.jsonl, evals.jsonl). `kill <pid>` checkpoints before exiting. Run one training job at a time: two PyTorch
+processes on 2 cores slow each other down many times over.
+
+Recipes (see README.md):
+  ddpm-aerial   unconditional DDPM on aerial patches; linear 1e-4..0.02, T=1000, eps, integer timestep input
+  srdiff-x4     SRDiff: encoder(lr) + denoiser of the residual HR - bicubic(lr); cosine T=1000, eps
+                prediction, integer timestep input; encoder trained jointly
+  palette-jpeg  Palette JPEG restoration: cond = PIL JPEG at quality U[5, 40]; cosine T=1000, x0 prediction
+                (output = cond + UNet), continuous alpha-bar input sampled between adjacent steps (Palette)
+"""
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dktrain import CACHE  # noqa: E402
+from dktrain.data import PatchSampler, load_split  # noqa: E402
+from dktrain.degrade import jpeg_roundtrip, make_lr, to_pm1, to_u8, upsample_bicubic  # noqa: E402
+from dktrain.metrics import psnr_y  # noqa: E402
+from dktrain.models import DDPM, Palette, SRDiffDenoiser, SRDiffEncoder  # noqa: E402
+from dktrain.sampling import ddim_sample  # noqa: E402
+from dktrain.schedules import alphas_cumprod  # noqa: E402
+
+RESIDUAL_SCALE = 1.0  # srdiff: the diffused variable is HR - bicubic(lr) (image = upsampled + residual)
+
+
+class SRDiff(nn.Module):
+    """Training wrapper holding both exported graphs."""
+
+    def __init__(self, feat=32, base=40, mults=(1, 2, 2, 2), blocks=1, unshuffle=2):
+        super().__init__()
+        self.encoder = SRDiffEncoder(scale=4, feat=feat)
+        self.denoiser = SRDiffDenoiser(feat=feat, base=base, mults=mults, blocks=blocks, unshuffle=unshuffle)
+
+
+RECIPES = {
+    "ddpm-aerial": dict(domains=("aerial",), schedule="linear", prediction="eps", noise="timestep",
+                        config=dict(feature_names=("dec0", "dec1", "dec2"), base=40, mults=(1, 2, 2, 2), blocks=1,
+                                    unshuffle=2)),
+    "srdiff-x4": dict(domains=("aerial", "photo"), schedule="cosine", prediction="eps", noise="timestep",
+                      config=dict(feat=32, base=40, mults=(1, 2, 2, 2), blocks=1, unshuffle=2)),
+    "palette-jpeg": dict(domains=("aerial", "photo"), schedule="cosine", prediction="x0", noise="alpha-bar",
+                         config=dict(prediction="x0", inpaint=False, base=40, mults=(1, 2, 2, 2), blocks=1,
+                                     unshuffle=2)),
+}
+
+
+def build(mid, cfg):
+    return {"ddpm-aerial": lambda: DDPM(**cfg), "srdiff-x4": lambda: SRDiff(**cfg),
+            "palette-jpeg": lambda: Palette(**cfg)}[mid]()
+
+
+def jpeg_batch(u8, rng, qmin=5, qmax=40):
+    return np.stack([jpeg_roundtrip(np.ascontiguousarray(im), rng.integers(qmin, qmax + 1)) for im in u8])
+
+
+def loss_for(mid, model, u8, ac, rng):
+    hr = to_pm1(u8)
+    n = len(hr)
+    t = rng.integers(0, len(ac), size=n)
+    eps = torch.randn_like(hr)
+    if mid == "palette-jpeg":
+        ac_prev = np.concatenate([[1.0], ac[:-1]])
+        g = torch.from_numpy(rng.uniform(ac[t], ac_prev[t])).float()  # continuous alpha-bar (Palette)
+        x = g.sqrt()[:, None, None, None] * hr + (1 - g).sqrt()[:, None, None, None] * eps
+        cond = to_pm1(jpeg_batch(u8, rng))
+        return (model(x, g, cond) - hr).abs().mean()
+    a_t = torch.from_numpy(ac[t]).float()[:, None, None, None]
+    tt = torch.from_numpy(t).float()
+    if mid == "ddpm-aerial":
+        x = a_t.sqrt() * hr + (1 - a_t).sqrt() * eps
+        return ((model(x, tt)[0] - eps) ** 2).mean()
+    lr = make_lr(hr)
+    feats, up = model.encoder(lr)
+    r = RESIDUAL_SCALE * (hr - up)
+    x = a_t.sqrt() * r + (1 - a_t).sqrt() * eps
+    return ((model.denoiser(x, tt, feats) - eps) ** 2).mean()
+
+
+@torch.no_grad()
+def quick_eval(mid, model, ac, n=12, steps=10):
+    """PSNR-Y of the model vs its baseline (bicubic / the JPEG input) on validation crops; none for the DDPM."""
+    if mid == "ddpm-aerial":
+        return {}
+    model.eval()
+    res, rng = {}, np.random.default_rng(0)
+    for dom in ("aerial", "photo"):
+        hr_u8 = load_split(dom, "val")
+        hr_u8 = hr_u8[:: max(1, len(hr_u8) // n)][:n]
+        hr = to_pm1(hr_u8)
+        if mid == "palette-jpeg":
+            cond = to_pm1(jpeg_batch(hr_u8, rng, 10, 10))
+            base = to_u8(cond)
+            fn = lambda x, nl: model(torch.from_numpy(x), torch.from_numpy(nl), cond).numpy()  # noqa: E731
+            out = ddim_sample(fn, tuple(hr.shape), ac, steps, prediction="x0", noise_kind="alpha-bar")
+            res[f"jpeg_q10_{dom}"] = psnr_y(base, hr_u8)
+        else:
+            lr = make_lr(hr)
+            feats, up = model.encoder(lr)
+            fn = lambda x, nl: model.denoiser(torch.from_numpy(x), torch.from_numpy(nl), feats).numpy()  # noqa
+            r = ddim_sample(fn, tuple(hr.shape), ac, steps, prediction="eps", noise_kind="timestep", clip=False)
+            out = (up + torch.from_numpy(r) / RESIDUAL_SCALE).numpy()
+            res[f"bicubic_{dom}"] = psnr_y(to_u8(up), hr_u8)
+        res[f"ddim{steps}_{dom}"] = psnr_y(to_u8(torch.from_numpy(out)), hr_u8)
+    model.train()
+    return res
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("id", choices=sorted(RECIPES))
+    p.add_argument("--minutes", type=float, default=60)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--crop", type=int, default=64)
+    p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument("--warmup", type=int, default=200)
+    p.add_argument("--ema", type=float, default=0.999)
+    p.add_argument("--ckpt-min", type=float, default=10)
+    p.add_argument("--threads", type=int, default=2)
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.set_flush_denormal(True)
+    stop = {"now": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    rec = RECIPES[a.id]
+    run_dir = os.path.join(CACHE, "runs", a.id)
+    os.makedirs(run_dir, exist_ok=True)
+    ckpt_path = os.path.join(run_dir, "ckpt.pt")
+    log = open(os.path.join(run_dir, "log.txt"), "a")
+
+    def say(*xs):
+        s = " ".join(str(x) for x in xs)
+        print(s, flush=True)
+        log.write(s + "\n")
+        log.flush()
+
+    cfg = rec["config"]
+    model, ema = build(a.id, cfg), build(a.id, cfg)
+    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+    step, wall = 0, 0.0
+    if os.path.exists(ckpt_path):
+        st = torch.load(ckpt_path)
+        model.load_state_dict(st["model"])
+        ema.load_state_dict(st["ema"])
+        opt.load_state_dict(st["opt"])
+        step, wall = st["step"], st["wall"]
+        say(f"resumed at step {step}")
+    else:
+        ema.load_state_dict(model.state_dict())
+        say(f"new run {a.id}: {sum(p.numel() for p in model.parameters())} params, {rec}, {vars(a)}")
+    for q in ema.parameters():
+        q.requires_grad_(False)
+    ac = alphas_cumprod(rec["schedule"])
+    sampler = PatchSampler(domains=rec["domains"], crop=a.crop, seed=1000 + step)
+    rng = np.random.default_rng(2000 + step)
+    torch.manual_seed(3000 + step)
+    losses_f = open(os.path.join(run_dir, "losses.jsonl"), "a")
+    evals_f = open(os.path.join(run_dir, "evals.jsonl"), "a")
+    t_start = t_ck = time.time()
+    acc, cnt = 0.0, 0
+
+    def save():
+        nonlocal t_ck
+        st = {"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
+              "wall": wall + time.time() - t_start, "config": cfg, "recipe": {k: v for k, v in rec.items()
+                                                                                  if k != "config"}}
+        torch.save(st, ckpt_path + ".tmp")
+        os.replace(ckpt_path + ".tmp", ckpt_path)
+        t_ck = time.time()
+        r = quick_eval(a.id, ema, ac)
+        r.update(step=step, wall=st["wall"])
+        evals_f.write(json.dumps(r) + "\n")
+        evals_f.flush()
+        say("eval", json.dumps(r))
+
+    while time.time() - t_start < a.minutes * 60 and not stop["now"]:
+        loss = loss_for(a.id, model, sampler.batch(a.batch), ac, rng)
+        for grp in opt.param_groups:
+            grp["lr"] = a.lr * min(1.0, (step + 1) / a.warmup)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        d = min(a.ema, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for pe, pm in zip(ema.parameters(), model.parameters()):
+                pe.mul_(d).add_(pm.detach(), alpha=1 - d)
+        acc, cnt = acc + loss.item(), cnt + 1
+        if step % 50 == 0:
+            el = wall + time.time() - t_start
+            say(f"step {step} loss {acc / cnt:.5f} train-min {el / 60:.1f}")
+            losses_f.write(json.dumps({"step": step, "loss": acc / cnt, "wall": el}) + "\n")
+            losses_f.flush()
+            acc, cnt = 0.0, 0
+        if time.time() - t_ck > a.ckpt_min * 60:
+            save()
+    save()
+    say("done", step)
+
+
+if __name__ == "__main__":
+    main()

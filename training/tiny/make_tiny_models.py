@@ -92,137 +92,108 @@ def sha256(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def export_tiny_ddpm():
-    torch.manual_seed(1234)
-    model = TinyDenoiser().eval()
-    folder = os.path.join(ROOT, "test", "models", "tiny-ddpm")
-    os.makedirs(folder, exist_ok=True)
-    onnx_path = os.path.join(folder, "model.onnx")
-    x = torch.randn(2, 3, 16, 16)
-    level = torch.tensor([10.0, 500.0])
-    torch.onnx.export(
-        model, (x, level), onnx_path, opset_version=17,
-        input_names=["x", "noise_level"], output_names=["out", "dec1"],
-        dynamic_axes={"x": {0: "n", 2: "h", 3: "w"}, "noise_level": {0: "n"},
-                      "out": {0: "n", 2: "h", 3: "w"}, "dec1": {0: "n", 2: "h", 3: "w"}},
-    )
-    manifest = {
-        "schema": 1, "id": "tiny-ddpm", "version": "0.1.0", "task": "ddpm",
-        "files": [{"role": "model", "path": "model.onnx", "sha256": sha256(onnx_path), "bytes": os.path.getsize(onnx_path)}],
-        "io": {"inputs": {"x": "x", "noise_level": "noise_level"}, "outputs": {"out": "out", "dec1": "dec1"}},
-        "channels": 3, "range": [-1, 1],
-        "diffusion": {"schedule": {"kind": "linear", "betaStart": 1e-4, "betaEnd": 0.02, "trainSteps": 1000},
-                      "noiseInput": "timestep", "prediction": "eps", "target": "image", "clipX0": True,
-                      "defaultSampler": "ddim", "defaultSteps": 10},
-        "tile": {"size": 32, "multipleOf": 2},
-        "features": {"outputs": ["dec1"], "timesteps": [50, 150]},
-        "trainedOn": "nothing: random weights for unit tests", "license": "Apache-2.0",
-    }
+IMAGE_AXES = {0: "n", 2: "h", 3: "w"}
+UNTRAINED = {"trainedOn": "nothing: random weights for unit tests", "license": "Apache-2.0"}
+
+
+def export_onnx(model, args, path, inputs, outputs, axes=None):
+    """opset 17; every tensor's batch and spatial axes dynamic unless `axes` says otherwise."""
+    dynamic = {name: ({0: "n"} if name in ("noise_level", "timestep") else IMAGE_AXES) for name in inputs + outputs}
+    dynamic.update(axes or {})
+    torch.onnx.export(model, args, path, opset_version=17, input_names=inputs, output_names=outputs, dynamic_axes=dynamic)
+
+
+def write_model(model_id, task, files, fields):
+    """Writes model.json for the ONNX files {role: path} already exported into test/models/<model_id>/."""
+    folder = os.path.join(ROOT, "test", "models", model_id)
+    entries = [{"role": role, "path": os.path.basename(path), "sha256": sha256(path), "bytes": os.path.getsize(path)}
+               for role, path in files.items()]
+    manifest = {"schema": 1, "id": model_id, "version": "0.1.0", "task": task, "files": entries, **fields, **UNTRAINED}
     with open(os.path.join(folder, "model.json"), "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
+    print("wrote", folder)
+
+
+def model_folder(model_id):
+    folder = os.path.join(ROOT, "test", "models", model_id)
+    os.makedirs(folder, exist_ok=True)
+    return folder
+
+
+def diffusion(schedule, noise_input, prediction, steps, target="image", clip=True, spacing=None):
+    d = {"schedule": schedule, "noiseInput": noise_input, "prediction": prediction, "target": target, "clipX0": clip,
+         "defaultSampler": "ddim", "defaultSteps": steps}
+    return {**d, "spacing": spacing} if spacing else d
+
+
+COSINE = {"kind": "cosine", "trainSteps": 1000}
+
+
+def export_tiny_ddpm():
+    torch.manual_seed(1234)
+    model = TinyDenoiser().eval()
+    folder = model_folder("tiny-ddpm")
+    onnx_path = os.path.join(folder, "model.onnx")
+    export_onnx(model, (torch.randn(2, 3, 16, 16), torch.tensor([10.0, 500.0])), onnx_path, ["x", "noise_level"], ["out", "dec1"])
+    write_model("tiny-ddpm", "ddpm", {"model": onnx_path}, {
+        "io": {"inputs": {"x": "x", "noise_level": "noise_level"}, "outputs": {"out": "out", "dec1": "dec1"}},
+        "channels": 3, "range": [-1, 1],
+        "diffusion": diffusion({"kind": "linear", "betaStart": 1e-4, "betaEnd": 0.02, "trainSteps": 1000}, "timestep", "eps", 10),
+        "tile": {"size": 32, "multipleOf": 2},
+        "features": {"outputs": ["dec1"], "timesteps": [50, 150]},
+    })
     # Reference output for the engine test, computed by PyTorch on a fixed input.
     with torch.no_grad():
         probe = torch.linspace(-1, 1, 3 * 8 * 8).reshape(1, 3, 8, 8)
         out, _ = model(probe, torch.tensor([100.0]))
     with open(os.path.join(folder, "reference.json"), "w") as f:
         json.dump({"input": "linspace(-1,1,192) as 1x3x8x8, noise_level 100", "out": [round(v, 6) for v in out.flatten().tolist()]}, f)
-    print("wrote", folder)
 
 
 def export_tiny_sr():
     torch.manual_seed(4321)
-    model = TinySr().eval()
-    folder = os.path.join(ROOT, "test", "models", "tiny-sr3-x2")
-    os.makedirs(folder, exist_ok=True)
-    onnx_path = os.path.join(folder, "model.onnx")
+    onnx_path = os.path.join(model_folder("tiny-sr3-x2"), "model.onnx")
     args = (torch.randn(2, 3, 16, 16), torch.tensor([0.5, 0.9]), torch.randn(2, 3, 8, 8))
-    torch.onnx.export(
-        model, args, onnx_path, opset_version=17,
-        input_names=["x", "noise_level", "lr"], output_names=["out"],
-        dynamic_axes={"x": {0: "n", 2: "h", 3: "w"}, "noise_level": {0: "n"}, "lr": {0: "n", 2: "lh", 3: "lw"},
-                      "out": {0: "n", 2: "h", 3: "w"}},
-    )
-    manifest = {
-        "schema": 1, "id": "tiny-sr3-x2", "version": "0.1.0", "task": "sr3",
-        "files": [{"role": "model", "path": "model.onnx", "sha256": sha256(onnx_path), "bytes": os.path.getsize(onnx_path)}],
+    export_onnx(TinySr().eval(), args, onnx_path, ["x", "noise_level", "lr"], ["out"], {"lr": {0: "n", 2: "lh", 3: "lw"}})
+    write_model("tiny-sr3-x2", "sr3", {"model": onnx_path}, {
         "io": {"inputs": {"x": "x", "noise_level": "noise_level", "lr": "lr"}, "outputs": {"out": "out"}},
         "channels": 3, "range": [-1, 1], "scale": 2,
-        "diffusion": {"schedule": {"kind": "cosine", "trainSteps": 1000},
-                      "noiseInput": "sqrt-alpha-bar", "prediction": "x0", "target": "image", "clipX0": True,
-                      "defaultSampler": "ddim", "defaultSteps": 3, "spacing": "trailing"},
+        "diffusion": diffusion(COSINE, "sqrt-alpha-bar", "x0", 3, spacing="trailing"),
         "tile": {"size": 32, "multipleOf": 4},
-        "trainedOn": "nothing: random weights for unit tests", "license": "Apache-2.0",
-    }
-    with open(os.path.join(folder, "model.json"), "w") as f:
-        json.dump(manifest, f, indent=2)
-        f.write("\n")
-    print("wrote", folder)
+    })
 
 
 def export_tiny_palette():
     torch.manual_seed(2468)
-    model = TinyPalette().eval()
-    folder = os.path.join(ROOT, "test", "models", "tiny-palette-jpeg")
-    os.makedirs(folder, exist_ok=True)
-    onnx_path = os.path.join(folder, "model.onnx")
+    onnx_path = os.path.join(model_folder("tiny-palette-jpeg"), "model.onnx")
     args = (torch.randn(2, 3, 16, 16), torch.tensor([0.5, 0.9]), torch.randn(2, 3, 16, 16))
-    torch.onnx.export(
-        model, args, onnx_path, opset_version=17,
-        input_names=["x", "noise_level", "cond"], output_names=["out"],
-        dynamic_axes={"x": {0: "n", 2: "h", 3: "w"}, "noise_level": {0: "n"}, "cond": {0: "n", 2: "h", 3: "w"},
-                      "out": {0: "n", 2: "h", 3: "w"}},
-    )
-    manifest = {
-        "schema": 1, "id": "tiny-palette-jpeg", "version": "0.1.0", "task": "palette-jpeg",
-        "files": [{"role": "model", "path": "model.onnx", "sha256": sha256(onnx_path), "bytes": os.path.getsize(onnx_path)}],
+    export_onnx(TinyPalette().eval(), args, onnx_path, ["x", "noise_level", "cond"], ["out"])
+    write_model("tiny-palette-jpeg", "palette-jpeg", {"model": onnx_path}, {
         "io": {"inputs": {"x": "x", "noise_level": "noise_level", "cond": "cond"}, "outputs": {"out": "out"}},
         "channels": 3, "range": [-1, 1],
-        "diffusion": {"schedule": {"kind": "cosine", "trainSteps": 1000},
-                      "noiseInput": "alpha-bar", "prediction": "x0", "target": "image", "clipX0": True,
-                      "defaultSampler": "ddim", "defaultSteps": 3, "spacing": "trailing"},
+        "diffusion": diffusion(COSINE, "alpha-bar", "x0", 3, spacing="trailing"),
         "tile": {"size": 32, "multipleOf": 4},
-        "trainedOn": "nothing: random weights for unit tests", "license": "Apache-2.0",
-    }
-    with open(os.path.join(folder, "model.json"), "w") as f:
-        json.dump(manifest, f, indent=2)
-        f.write("\n")
-    print("wrote", folder)
+    })
 
 
 def export_tiny_srdiff():
     torch.manual_seed(1357)
     encoder, denoiser = TinySrdiffEncoder().eval(), TinySrdiffDenoiser().eval()
-    folder = os.path.join(ROOT, "test", "models", "tiny-srdiff-x2")
-    os.makedirs(folder, exist_ok=True)
+    folder = model_folder("tiny-srdiff-x2")
     enc_path, den_path = os.path.join(folder, "encoder.onnx"), os.path.join(folder, "denoiser.onnx")
-    torch.onnx.export(encoder, (torch.randn(2, 3, 8, 8),), enc_path, opset_version=17,
-                      input_names=["lr"], output_names=["lr_features", "upsampled"],
-                      dynamic_axes={"lr": {0: "n", 2: "h", 3: "w"}, "lr_features": {0: "n", 2: "H", 3: "W"},
-                                    "upsampled": {0: "n", 2: "H", 3: "W"}})
-    torch.onnx.export(denoiser, (torch.randn(2, 3, 16, 16), torch.tensor([10.0, 50.0]), torch.randn(2, 4, 16, 16)),
-                      den_path, opset_version=17, input_names=["x", "timestep", "lr_features"], output_names=["eps"],
-                      dynamic_axes={"x": {0: "n", 2: "h", 3: "w"}, "timestep": {0: "n"},
-                                    "lr_features": {0: "n", 2: "h", 3: "w"}, "eps": {0: "n", 2: "h", 3: "w"}})
-    manifest = {
-        "schema": 1, "id": "tiny-srdiff-x2", "version": "0.1.0", "task": "srdiff",
-        "files": [
-            {"role": "encoder", "path": "encoder.onnx", "sha256": sha256(enc_path), "bytes": os.path.getsize(enc_path)},
-            {"role": "denoiser", "path": "denoiser.onnx", "sha256": sha256(den_path), "bytes": os.path.getsize(den_path)},
-        ],
+    export_onnx(encoder, (torch.randn(2, 3, 8, 8),), enc_path, ["lr"], ["lr_features", "upsampled"],
+                {"lr_features": {0: "n", 2: "H", 3: "W"}, "upsampled": {0: "n", 2: "H", 3: "W"}})
+    export_onnx(denoiser, (torch.randn(2, 3, 16, 16), torch.tensor([10.0, 50.0]), torch.randn(2, 4, 16, 16)),
+                den_path, ["x", "timestep", "lr_features"], ["eps"])
+    write_model("tiny-srdiff-x2", "srdiff", {"encoder": enc_path, "denoiser": den_path}, {
         "io": {"inputs": {"lr": "lr", "x": "x", "noise_level": "timestep", "lr_features": "lr_features"},
                "outputs": {"lr_features": "lr_features", "upsampled": "upsampled", "out": "eps"}},
         "channels": 3, "range": [-1, 1], "scale": 2,
-        "diffusion": {"schedule": {"kind": "cosine", "trainSteps": 100},
-                      "noiseInput": "timestep", "prediction": "eps", "target": "residual", "clipX0": False,
-                      "defaultSampler": "ddim", "defaultSteps": 3, "spacing": "trailing"},
+        "diffusion": diffusion({"kind": "cosine", "trainSteps": 100}, "timestep", "eps", 3, target="residual", clip=False,
+                               spacing="trailing"),
         "tile": {"size": 32, "multipleOf": 4},
-        "trainedOn": "nothing: random weights for unit tests", "license": "Apache-2.0",
-    }
-    with open(os.path.join(folder, "model.json"), "w") as f:
-        json.dump(manifest, f, indent=2)
-        f.write("\n")
-    print("wrote", folder)
+    })
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ const ALL = ['event-loop', 'schedulers', 'http-load', 'sr-quality'];
 const root = path.join(here, '..');
 const sr3Model = path.join(root, 'packages', 'sr3', 'models', 'sr3-x4', 'model.onnx');
 /** Arguments each benchmark runs with when collected here. */
-const ARGS = { schedulers: existsSync(sr3Model) ? ['--model', sr3Model] : [] };
+const ARGS = { schedulers: existsSync(sr3Model) ? ['--model', sr3Model] : [], 'sr-quality': ['--n', '8', '--curve-n', '1'] };
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const names = chosen.length ? chosen : ALL;
 

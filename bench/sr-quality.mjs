@@ -45,6 +45,8 @@ const esrgans = withEsrgan ? [await loadEsrgan('slim'), await loadEsrgan('medium
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const score = (outs, hrs) => ({ psnr: mean(outs.map((o, i) => psnrY(o, hrs[i]))), ssim: mean(outs.map((o, i) => ssimY(o, hrs[i]))) });
 
+await sr.run((await pairs('aerial'))[0].lr, { seed: 0 }); // warm-up: the first run allocates onnxruntime's arenas
+
 const qualityRows = [];
 const curveRows = [];
 const speed = { seconds: [], megapixels: 0, modelMs: 0, totalMs: 0 };

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Draw the loss curve (and validation PSNR gain over bicubic) of a run into a PNG, without matplotlib.
+"""Draw the loss curve (and validation PSNR gain over the baseline: bicubic, or the JPEG input) of a run into a PNG, without matplotlib.
 
   /usr/bin/python3 training/card.py sr3-x4 packages/sr3/models/sr3-x4/loss.png
 """
@@ -59,9 +59,11 @@ def main():
          f"{run}: training loss (moving average)", logy=True)
     if evals:
         st = [e["step"] for e in evals]
-        ser = [(st, [e[f"ddim10_{dom}"] - e[f"bicubic_{dom}"] for e in evals], col)
+        # The baseline each model must beat: bicubic for super-resolution, the JPEG input (quality 10) for restoration.
+        base, label = ("jpeg_q10", "the JPEG (q10)") if "jpeg_q10_aerial" in evals[0] else ("bicubic", "bicubic")
+        ser = [(st, [e[f"ddim10_{dom}"] - e[f"{base}_{dom}"] for e in evals], col)
                for dom, col in (("aerial", "green"), ("photo", "red")) if f"ddim10_{dom}" in evals[0]]
-        plot((490, 30, 880, 380), dr, ser, "val PSNR-Y minus bicubic, dB (DDIM 10): green aerial, red photo",
+        plot((490, 30, 880, 380), dr, ser, f"val PSNR-Y minus {label}, dB (DDIM 10): green aerial, red photo",
              zero_line=True)
     img.save(out)
 

@@ -2,6 +2,7 @@ import { cp, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isDiffusekitError } from '@diffusekit/core';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const TEST_MODELS = path.join(REPO_ROOT, 'test', 'models');
@@ -13,21 +14,31 @@ export async function copyTestModels(): Promise<string> {
   return dir;
 }
 
-/** Awaits a promise expected to reject and returns the error, failing the test if it resolves. */
-export async function rejection(promise: Promise<unknown>): Promise<{ code?: string; message: string; details?: unknown }> {
+export interface CaughtError {
+  code: string;
+  message: string;
+  details?: unknown;
+  cause?: unknown;
+}
+
+/** Awaits a promise expected to reject with a DiffusekitError and returns it, failing the test otherwise. */
+export async function rejection(promise: Promise<unknown>): Promise<CaughtError> {
   try {
     await promise;
   } catch (error) {
-    return error as { code?: string; message: string };
+    expect(isDiffusekitError(error)).toBe(true);
+    return error as CaughtError;
   }
   throw new Error('expected the promise to reject');
 }
 
-export function thrown(fn: () => unknown): { code?: string; message: string; details?: unknown } {
+/** Calls `fn`, expecting it to throw a DiffusekitError, and returns the error. */
+export function thrown(fn: () => unknown): CaughtError {
   try {
     fn();
   } catch (error) {
-    return error as { code?: string; message: string };
+    expect(isDiffusekitError(error)).toBe(true);
+    return error as CaughtError;
   }
   throw new Error('expected the call to throw');
 }

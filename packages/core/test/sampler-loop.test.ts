@@ -1,5 +1,6 @@
-import { createRng, createScheduler, isDiffusekitError, runSampler } from '@diffusekit/core';
+import { createRng, createScheduler, runSampler } from '@diffusekit/core';
 import type { ModelBatch, RunSamplerOptions, SamplerModel, SamplerProgress, SamplerStats, Scheduler } from '@diffusekit/core';
+import { rejection } from './helpers.js';
 
 const { abs, max, sqrt } = Math;
 const SCHEDULE = { kind: 'cosine', trainSteps: 1000 } as const;
@@ -38,15 +39,6 @@ function maxDifference(a: Float32Array, b: Float32Array): number {
   return worst;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<{ code: string; message: string; cause?: unknown }> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(isDiffusekitError(error)).toBe(true);
-    return error as { code: string; message: string; cause?: unknown };
-  }
-  throw new Error('expected a rejection');
-}
 
 const SHAPE = { channels: 3, height: 70, width: 93 };
 

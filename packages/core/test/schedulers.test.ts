@@ -1,5 +1,6 @@
-import { convertPrediction, createRng, createScheduler, isDiffusekitError, noiseInputFor } from '@diffusekit/core';
+import { convertPrediction, createRng, createScheduler, noiseInputFor } from '@diffusekit/core';
 import type { Scheduler } from '@diffusekit/core';
+import { thrown } from './helpers.js';
 
 const LINEAR = { kind: 'linear', betaStart: 1e-4, betaEnd: 0.02, trainSteps: 1000 } as const;
 
@@ -10,15 +11,6 @@ function linearAlphaBar(t: number): number {
   return product;
 }
 
-function thrown(fn: () => unknown): { code: string; message: string; details?: unknown } {
-  try {
-    fn();
-  } catch (error) {
-    expect(isDiffusekitError(error)).toBe(true);
-    return error as { code: string; message: string; details?: unknown };
-  }
-  throw new Error('expected a throw');
-}
 
 function randomInputs(seed: number, n: number): { x: Float32Array; eps: Float32Array; z: Float32Array } {
   const rng = createRng(seed);

@@ -1,15 +1,7 @@
-import { createScheduler, isDiffusekitError, makeSchedule, spacedTimesteps } from '@diffusekit/core';
+import { createScheduler, makeSchedule, spacedTimesteps } from '@diffusekit/core';
 import type { ScheduleSpec } from '@diffusekit/core';
+import { thrown } from './helpers.js';
 
-function thrown(fn: () => unknown): { code: string; message: string; details?: unknown } {
-  try {
-    fn();
-  } catch (error) {
-    expect(isDiffusekitError(error)).toBe(true);
-    return error as { code: string; message: string; details?: unknown };
-  }
-  throw new Error('expected a throw');
-}
 
 /** Independent float64 reference: alpha-bar_t = prod_{i <= t} (1 - beta_i), summed in log space to differ in rounding. */
 function alphaBarByProduct(betas: (i: number) => number, count: number): number[] {

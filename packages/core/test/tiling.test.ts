@@ -1,19 +1,11 @@
-import { blendWeights, createRng, createTileFusion, cropTopLeft, extractTiles, isDiffusekitError, planTiles, reflectIndex, reflectPad } from '@diffusekit/core';
+import { blendWeights, createRng, createTileFusion, cropTopLeft, extractTiles, planTiles, reflectIndex, reflectPad } from '@diffusekit/core';
 import type { TilePlan } from '@diffusekit/core';
+import { thrown } from './helpers.js';
 
 const roundUp = (value: number, multiple: number): number => Math.ceil(value / multiple) * multiple;
 // Bound once for the hot loops below: global lookups are slow inside jest's vm context.
 const { abs, max } = Math;
 
-function thrown(fn: () => unknown): { code: string; message: string } {
-  try {
-    fn();
-  } catch (error) {
-    expect(isDiffusekitError(error)).toBe(true);
-    return error as { code: string; message: string };
-  }
-  throw new Error('expected a throw');
-}
 
 /** Random plan options: sizes from 1 px to many tiles, tiles of 8..96 px, granularities 1..16, any legal overlap. */
 function randomCase(

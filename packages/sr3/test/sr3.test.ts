@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRaster, createRuntime, readImageFile, type ImageTaskResult, type Raster } from '@diffusekit/core';
 import { sr3Plugin } from '@diffusekit/sr3';
+import { rejection } from '../../core/test/helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures');
@@ -10,14 +11,6 @@ const load = () => runtime.load<Raster, unknown, ImageTaskResult>('sr3', { model
 
 afterAll(() => runtime.close());
 
-async function rejection(p: Promise<unknown>): Promise<{ code?: string; message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    return e as { code?: string; message: string };
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('sr3 task', () => {
   it('upscales a real RGB crop by the model scale, keeping dtype and format, deterministically per seed', async () => {
@@ -31,7 +24,7 @@ describe('sr3 task', () => {
     const c = await sr.run(raster, { seed: 4, steps: 2 });
     expect(Buffer.from(c.raster.data.buffer).equals(Buffer.from(a.raster.data.buffer))).toBe(false);
     // The tiny model is bicubic plus a bounded residual, so the output must stay close to the input's colours.
-    const meanOf = (r: Raster) => r.data.reduce((s: number, v: number) => s + v, 0) / r.data.length;
+    const meanOf = (r: Raster) => Array.from(r.data).reduce((s, v) => s + v, 0) / r.data.length;
     expect(Math.abs(meanOf(a.raster) - meanOf(raster))).toBeLessThan(6);
   });
 

@@ -8,7 +8,6 @@ and write model.json (+ the weights-only fp16 checkpoint on request).
   /usr/bin/python3 training/export.py sr3-x4 --metrics metrics.json  # copy metrics into model.json
 """
 import argparse
-import hashlib
 import json
 import os
 import subprocess
@@ -22,17 +21,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from dktrain import CACHE  # noqa: E402
+from dktrain.files import sha256_file as sha256  # noqa: E402
 from dktrain.registry import MODELS  # noqa: E402
 
 TOL = 1e-4
 
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for b in iter(lambda: f.read(1 << 20), b""):
-            h.update(b)
-    return h.hexdigest()
 
 
 def load_weights(mid, weights):

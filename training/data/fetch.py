@@ -10,11 +10,13 @@ skipped. Everything lives outside the repository, under $DIFFUSEKIT_CACHE (defau
 Usage:  /usr/bin/python3 training/data/fetch.py
 """
 import glob
-import hashlib
 import json
 import os
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from dktrain.files import sha256_file  # noqa: E402
 
 CACHE = os.path.expanduser(os.environ.get("DIFFUSEKIT_CACHE", "~/.cache/diffusekit"))
 DEBS = os.path.join(CACHE, "debs")
@@ -29,16 +31,6 @@ PACKAGES = {
     "palapeli-data": ["./usr/share/palapeli/collection/*.jpg"],
 }
 
-
-def sha256_file(path, bufsize=1 << 20):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while True:
-            b = f.read(bufsize)
-            if not b:
-                break
-            h.update(b)
-    return h.hexdigest()
 
 
 def find_deb(pkg):

@@ -25,6 +25,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from sources import sources  # noqa: E402
 
+sys.path.insert(0, os.path.join(HERE, ".."))
+from dktrain.files import sha256_file as sha256  # noqa: E402
+
 CACHE = os.path.expanduser(os.environ.get("DIFFUSEKIT_CACHE", "~/.cache/diffusekit"))
 RAW = os.path.join(CACHE, "raw")
 OUT = os.path.join(CACHE, "prepared")
@@ -35,13 +38,6 @@ VAL_CROP, VAL_PER_IMAGE = 128, 12
 TEST_CROP, TEST_PER_IMAGE = 256, 6
 MIN_STD = 2.0  # drop near-flat patches (clear sky, blank fill): they teach nothing
 
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for b in iter(lambda: f.read(1 << 20), b""):
-            h.update(b)
-    return h.hexdigest()
 
 
 def load(domain, pkg, rel):

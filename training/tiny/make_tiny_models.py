@@ -2,15 +2,17 @@
 
 Usage: /usr/bin/python3 training/tiny/make_tiny_models.py   (writes test/models/tiny-*/{model.onnx,model.json})
 """
-import hashlib
 import math
 import json
 import os
+import sys
 
 import torch
 from torch import nn
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "training"))
+from dktrain.files import sha256_file as sha256  # noqa: E402
 
 
 class TinyDenoiser(nn.Module):
@@ -86,10 +88,6 @@ class TinySrdiffDenoiser(nn.Module):
         alpha_bar = (f(timestep + 1.0) / f(torch.zeros_like(timestep))).clamp(1e-5, 0.9999)[:, None, None, None]
         return x / torch.sqrt(1 - alpha_bar) + 0.002 * torch.tanh(self.conv(torch.cat([x, lr_features], 1)))
 
-
-def sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
 
 
 IMAGE_AXES = {0: "n", 2: "h", 3: "w"}

@@ -28,7 +28,7 @@ import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dktrain import CACHE  # noqa: E402
-from dktrain.ema import update_ema  # noqa: E402
+from dktrain.optim import LossLog, optimise  # noqa: E402
 from dktrain.data import PatchSampler, load_split  # noqa: E402
 from dktrain.degrade import jpeg_roundtrip, make_lr, to_pm1, to_u8, upsample_bicubic  # noqa: E402
 from dktrain.metrics import psnr_y  # noqa: E402
@@ -169,10 +169,9 @@ def main():
     sampler = PatchSampler(domains=rec["domains"], crop=a.crop, seed=1000 + step)
     rng = np.random.default_rng(2000 + step)
     torch.manual_seed(3000 + step)
-    losses_f = open(os.path.join(run_dir, "losses.jsonl"), "a")
+    losses = LossLog(os.path.join(run_dir, "losses.jsonl"), say)
     evals_f = open(os.path.join(run_dir, "evals.jsonl"), "a")
     t_start = t_ck = time.time()
-    acc, cnt = 0.0, 0
 
     def save():
         nonlocal t_ck
@@ -190,21 +189,8 @@ def main():
 
     while time.time() - t_start < a.minutes * 60 and not stop["now"]:
         loss = loss_for(a.id, model, sampler.batch(a.batch), ac, rng)
-        for grp in opt.param_groups:
-            grp["lr"] = a.lr * min(1.0, (step + 1) / a.warmup)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        step += 1
-        update_ema(ema, model, step, a.ema)
-        acc, cnt = acc + loss.item(), cnt + 1
-        if step % 50 == 0:
-            el = wall + time.time() - t_start
-            say(f"step {step} loss {acc / cnt:.5f} train-min {el / 60:.1f}")
-            losses_f.write(json.dumps({"step": step, "loss": acc / cnt, "wall": el}) + "\n")
-            losses_f.flush()
-            acc, cnt = 0.0, 0
+        step = optimise(model, ema, opt, loss, step, a.lr, a.warmup, a.ema)
+        losses.add(step, loss.item(), wall + time.time() - t_start)
         if time.time() - t_ck > a.ckpt_min * 60:
             save()
     save()

@@ -19,7 +19,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dktrain import CACHE  # noqa: E402
-from dktrain.ema import update_ema  # noqa: E402
+from dktrain.optim import LossLog, optimise  # noqa: E402
 from dktrain.data import PatchSampler, load_split  # noqa: E402
 from dktrain.degrade import make_lr, to_pm1, to_u8, upsample_bicubic  # noqa: E402
 from dktrain.metrics import psnr_y  # noqa: E402
@@ -123,11 +123,10 @@ def main():
     rng = np.random.default_rng(2000 + step)
     torch.manual_seed(3000 + step)
 
-    losses_f = open(os.path.join(run_dir, "losses.jsonl"), "a")
+    losses = LossLog(os.path.join(run_dir, "losses.jsonl"), say)
     evals_f = open(os.path.join(run_dir, "evals.jsonl"), "a")
     t_start = time.time()
     t_last_ckpt = time.time()
-    run_loss, run_n = 0.0, 0
 
     def save():
         nonlocal t_last_ckpt
@@ -152,22 +151,8 @@ def main():
         out = model(x, g, lr)
         tgt = target_of(a, hr, eps, g)
         loss = (out - tgt).abs().mean() if a.loss == "l1" else ((out - tgt) ** 2).mean()
-        for grp in opt.param_groups:
-            grp["lr"] = a.lr * min(1.0, (step + 1) / a.warmup)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        step += 1
-        update_ema(ema, model, step, a.ema)
-        run_loss += loss.item()
-        run_n += 1
-        if step % 50 == 0:
-            el = wall + time.time() - t_start
-            say(f"step {step} loss {run_loss / run_n:.5f} train-min {el / 60:.1f}")
-            losses_f.write(json.dumps({"step": step, "loss": run_loss / run_n, "wall": el}) + "\n")
-            losses_f.flush()
-            run_loss, run_n = 0.0, 0
+        step = optimise(model, ema, opt, loss, step, a.lr, a.warmup, a.ema)
+        losses.add(step, loss.item(), wall + time.time() - t_start)
         if time.time() - t_last_ckpt > a.ckpt_min * 60:
             save()
     save()

@@ -81,7 +81,7 @@ describeWithChromium(`the web page in headless Chromium (skipped without ${CHROM
   const statuses = () => page.evaluate<string[]>('window.statuses');
   const file = async (width: number, height: number) => ({ name: 'photo.png', mimeType: 'image/png', buffer: await imageBytes('png', width, height) });
 
-  it('lists the tasks, runs one on an upload, shows progress and compares before and after', async () => {
+  it('lists the tasks, runs one on an upload and compares before and after', async () => {
     await open();
     await page.waitForSelector('body[data-state="ready"]');
     expect(await page.locator('#task option').allTextContents()).toEqual(['tiny', 'gated', 'broken', 'orphan']);
@@ -99,12 +99,27 @@ describeWithChromium(`the web page in headless Chromium (skipped without ${CHROM
     await page.click('#run');
     await page.waitForSelector('body[data-state="done"]');
 
-    expect(await statuses()).toEqual(expect.arrayContaining(['step 1 of 4', 'step 2 of 4', 'step 3 of 4', 'step 4 of 4']));
     expect(await page.textContent('#status')).toBe('Done: 32×24, png. Drag the slider to compare.');
     expect(await page.evaluate<number[]>("['before', 'after'].map((id) => document.getElementById(id).naturalWidth)")).toEqual([32, 32]);
     await page.locator('#slider').fill('25');
     expect(await page.evaluate<string>("document.getElementById('after-layer').style.clipPath")).toBe('inset(0px 0px 0px 25%)');
     expect(await page.getAttribute('#download', 'download')).toBe('result.png');
+  });
+
+  it('shows every step of a job it follows live', async () => {
+    // The job is held until the page is subscribed: a job that ends before its events are read shows only its last
+    // progress (progress is a latest value), which is right for the page but would make this check depend on timing.
+    await open();
+    await page.waitForSelector('body[data-state="ready"]');
+    await page.selectOption('#task', 'gated');
+    await page.fill('#options [data-option="steps"]', '3');
+    await page.setInputFiles('#image', await file(16, 16));
+    await page.click('#run');
+    await gate.started(1);
+    await page.locator('#status').filter({ hasText: /^infer…$/ }).waitFor();
+    gate.open();
+    await page.waitForSelector('body[data-state="done"]');
+    expect(await statuses()).toEqual(expect.arrayContaining(['tile 1 of 3', 'tile 2 of 3', 'tile 3 of 3']));
   });
 
   it('follows a job live and cancels it', async () => {

@@ -14,6 +14,10 @@ Recipes (see README.md):
                 prediction, integer timestep input; encoder trained jointly
   palette-jpeg  Palette JPEG restoration: cond = PIL JPEG at quality U[5, 40]; cosine T=1000, x0 prediction
                 (output = cond + UNet), continuous alpha-bar input sampled between adjacent steps (Palette)
+  palette-inpaint  Palette inpainting: masks from dktrain/masks.py (boxes or free-form strokes, 3-60 % of the crop);
+                cond = the image with the hole set to 0 (mid-grey) inside the graph, plus the mask as a channel;
+                x_t noised everywhere (the SDK re-imposes the noised known pixels, RePaint); L1 on x0 inside the
+                hole only; cosine T=1000, x0 prediction, continuous alpha-bar input as palette-jpeg
 """
 import argparse
 import json
@@ -31,11 +35,13 @@ from dktrain import CACHE  # noqa: E402
 from dktrain.optim import LossLog, optimise  # noqa: E402
 from dktrain.data import PatchSampler, load_split  # noqa: E402
 from dktrain.degrade import jpeg_roundtrip, make_lr, to_pm1, to_u8, upsample_bicubic  # noqa: E402
-from dktrain.metrics import psnr_y  # noqa: E402
+from dktrain.masks import mask_batch  # noqa: E402
+from dktrain.metrics import psnr_masked, psnr_y  # noqa: E402
 from dktrain.models import DDPM, Palette, SRDiffDenoiser, SRDiffEncoder  # noqa: E402
 from dktrain.sampling import ddim_sample  # noqa: E402
 from dktrain.schedules import alphas_cumprod  # noqa: E402
 
+INPAINT_SHAPE_SIZE = 64  # palette-inpaint: holes are drawn at the scale of the 64-pixel training crops
 RESIDUAL_SCALE = 1.0  # srdiff: the diffused variable is HR - bicubic(lr) (image = upsampled + residual)
 
 
@@ -57,12 +63,15 @@ RECIPES = {
     "palette-jpeg": dict(domains=("aerial", "photo"), schedule="cosine", prediction="x0", noise="alpha-bar",
                          config=dict(prediction="x0", inpaint=False, base=40, mults=(1, 2, 2, 2), blocks=1,
                                      unshuffle=2)),
+    "palette-inpaint": dict(domains=("aerial", "photo"), schedule="cosine", prediction="x0", noise="alpha-bar",
+                            config=dict(prediction="x0", inpaint=True, base=40, mults=(1, 2, 2, 2), blocks=1,
+                                        unshuffle=2)),
 }
 
 
 def build(mid, cfg):
     return {"ddpm-aerial": lambda: DDPM(**cfg), "srdiff-x4": lambda: SRDiff(**cfg),
-            "palette-jpeg": lambda: Palette(**cfg)}[mid]()
+            "palette-jpeg": lambda: Palette(**cfg), "palette-inpaint": lambda: Palette(**cfg)}[mid]()
 
 
 def jpeg_batch(u8, rng, qmin=5, qmax=40):
@@ -74,12 +83,16 @@ def loss_for(mid, model, u8, ac, rng):
     n = len(hr)
     t = rng.integers(0, len(ac), size=n)
     eps = torch.randn_like(hr)
-    if mid == "palette-jpeg":
+    if mid in ("palette-jpeg", "palette-inpaint"):
         ac_prev = np.concatenate([[1.0], ac[:-1]])
         g = torch.from_numpy(rng.uniform(ac[t], ac_prev[t])).float()  # continuous alpha-bar (Palette)
         x = g.sqrt()[:, None, None, None] * hr + (1 - g).sqrt()[:, None, None, None] * eps
-        cond = to_pm1(jpeg_batch(u8, rng))
-        return (model(x, g, cond) - hr).abs().mean()
+        if mid == "palette-jpeg":
+            cond = to_pm1(jpeg_batch(u8, rng))
+            return (model(x, g, cond) - hr).abs().mean()
+        mask = torch.from_numpy(mask_batch(rng, n, hr.shape[2], hr.shape[3], size=INPAINT_SHAPE_SIZE))
+        hole_values = mask.sum() * hr.shape[1]
+        return ((model(x, g, hr, mask) - hr).abs() * mask).sum() / hole_values
     a_t = torch.from_numpy(ac[t]).float()[:, None, None, None]
     tt = torch.from_numpy(t).float()
     if mid == "ddpm-aerial":
@@ -94,7 +107,9 @@ def loss_for(mid, model, u8, ac, rng):
 
 @torch.no_grad()
 def quick_eval(mid, model, ac, n=12, steps=10):
-    """PSNR-Y of the model vs its baseline (bicubic / the JPEG input) on validation crops; none for the DDPM."""
+    """PSNR-Y of the model vs its baseline (bicubic / the JPEG input) on validation crops; none for the DDPM.
+    palette-inpaint: PSNR (RGB) inside the hole of the model and of the mean fill (each channel's mean over the
+    known pixels), fixed masks of seed 0 with shapes of the training crop's scale."""
     if mid == "ddpm-aerial":
         return {}
     model.eval()
@@ -103,6 +118,18 @@ def quick_eval(mid, model, ac, n=12, steps=10):
         hr_u8 = load_split(dom, "val")
         hr_u8 = hr_u8[:: max(1, len(hr_u8) // n)][:n]
         hr = to_pm1(hr_u8)
+        if mid == "palette-inpaint":
+            mask = mask_batch(rng, len(hr), hr.shape[2], hr.shape[3], size=INPAINT_SHAPE_SIZE)
+            mt = torch.from_numpy(mask)
+            fn = lambda x, nl: model(torch.from_numpy(x), torch.from_numpy(nl), hr, mt).numpy()  # noqa: E731
+            out = ddim_sample(fn, tuple(hr.shape), ac, steps, prediction="x0", noise_kind="alpha-bar",
+                              known=(hr.numpy(), mask))
+            known = 1 - mt
+            mean = (hr * known).sum((2, 3), keepdim=True) / known.sum((2, 3), keepdim=True)
+            filled = hr * known + mean * mt
+            res[f"meanfill_{dom}"] = psnr_masked(to_u8(filled), hr_u8, mask[:, 0])
+            res[f"ddim{steps}_{dom}"] = psnr_masked(to_u8(torch.from_numpy(out)), hr_u8, mask[:, 0])
+            continue
         if mid == "palette-jpeg":
             cond = to_pm1(jpeg_batch(hr_u8, rng, 10, 10))
             base = to_u8(cond)

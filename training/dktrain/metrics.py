@@ -17,6 +17,16 @@ def psnr_y(a_u8, b_u8, border=4):
     return float(np.mean(10 * np.log10(255.0 ** 2 / np.maximum(mse, 1e-10))))
 
 
+def psnr_masked(a_u8, b_u8, mask):
+    """Mean PSNR over a batch of NHWC uint8 images, on the RGB values of the pixels where mask (NHW) is 1."""
+    m = mask.astype(bool)
+    out = []
+    for a, b, k in zip(a_u8, b_u8, m):
+        mse = ((a[k].astype(np.float64) - b[k].astype(np.float64)) ** 2).mean()
+        out.append(10 * np.log10(255.0 ** 2 / max(mse, 1e-10)))
+    return float(np.mean(out))
+
+
 def ssim_y(a_u8, b_u8, border=4):
     """Mean SSIM (Gaussian window 11, sigma 1.5, Wang et al. 2004) on the Y channel."""
     import torch  # noqa: PLC0415

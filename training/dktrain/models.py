@@ -42,7 +42,10 @@ class DDPM(nn.Module):
 
 class Palette(nn.Module):
     """Palette-style image-to-image denoiser: concat(cond, x) -> UNet. noise_level input = alpha_bar (Palette's
-    gamma). With prediction "x0" the output is cond + UNet(...) (starts at the identity restoration)."""
+    gamma). With prediction "x0" the output is cond + UNet(...) (starts at the identity restoration).
+
+    inpaint: a third input `mask` (N,1,H,W; 1 = hole) is concatenated too, and the graph itself fills the hole of
+    cond with 0 (mid-grey in [-1, 1]), so whatever a caller leaves under the mask never reaches the network."""
 
     def __init__(self, prediction="x0", inpaint=False, base=40, mults=(1, 2, 2, 2), blocks=1, unshuffle=2):
         super().__init__()
@@ -51,6 +54,8 @@ class Palette(nn.Module):
                          unshuffle=unshuffle)
 
     def forward(self, x, noise_level, cond, mask=None):
+        if self.inpaint:
+            cond = cond * (1 - mask)
         parts = [x, cond] + ([mask] if self.inpaint else [])
         h = self.unet(torch.cat(parts, dim=1), noise_level)
         return cond + h if self.prediction == "x0" else h

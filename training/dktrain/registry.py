@@ -88,6 +88,26 @@ MODELS = {
         "trainedOn": PHOTO_AERIAL + "; degraded by PIL JPEG at quality uniform in [5, 40]",
         "license": LICENSE,
     },
+    "palette-inpaint": {
+        "task": "palette-inpaint", "package": "packages/palette/models/palette-inpaint", "run": "palette-inpaint",
+        "build": lambda cfg: Palette(**cfg),
+        "graphs": [{
+            "role": "model", "path": "model.onnx", "part": lambda m: m,
+            "inputs": ["x", "noise_level", "cond", "mask"], "outputs": ["out"],
+            "roles_in": {"x": "x", "noise_level": "noise_level", "cond": "cond", "mask": "mask"},
+            "roles_out": {"out": "out"},
+            "dynamic": {"x": NCHW, "noise_level": {0: "N"}, "cond": NCHW, "mask": NCHW, "out": NCHW},
+            "example": lambda n, h, w: {"x": (n, 3, h, w), "noise_level": (n,), "cond": (n, 3, h, w),
+                                        "mask": (n, 1, h, w)},
+        }],
+        "diffusion": {"schedule": {"kind": "cosine", "trainSteps": 1000}, "noiseInput": "alpha-bar",
+                      "prediction": "x0", "target": "image", "clipX0": True, "defaultSampler": "ddim",
+                      "defaultSteps": 10},
+        "tile": {"size": 128, "multipleOf": 16},
+        "trainedOn": PHOTO_AERIAL + "; holes: boxes and free-form strokes (training/dktrain/masks.py) covering 3-60 % "
+                     "of 64x64 crops; the graph fills the hole of cond with 0 (mid-grey)",
+        "license": LICENSE,
+    },
     "srdiff-x4": {
         "task": "srdiff", "package": "packages/sr3/models/srdiff-x4", "run": "srdiff-x4",
         "build": lambda cfg: _train_module("SRDiff")(**cfg),

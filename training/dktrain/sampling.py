@@ -12,6 +12,9 @@ DDIM (Song et al. 2021), eta = 0 by default:
     sigma = eta * sqrt((1 - ac_p) / (1 - ac_t)) * sqrt(1 - ac_t / ac_p)
     x_p = sqrt(ac_p) x0_hat + sqrt(1 - ac_p - sigma^2) eps_hat + sigma z
   The sample is x after the last step (== x0_hat of the last step when eta = 0).
+Inpainting (known = (image, mask), mask 1 = hole): after every step the known pixels are replaced by the known image
+noised to the next level, x_p = sqrt(ac_p) image + sqrt(1 - ac_p) z with fresh z (RePaint), so after the last step
+they equal the image exactly.
 Noise input to the network: "sqrt-alpha-bar" -> sqrt(ac_t); "alpha-bar" -> ac_t; "timestep" -> t (float32).
 """
 import numpy as np
@@ -33,7 +36,7 @@ def noise_input(kind, ac, t, n):
 
 
 def ddim_sample(model_fn, shape, ac, steps, prediction="x0", noise_kind="sqrt-alpha-bar", clip=True, eta=0.0,
-                spacing="trailing", seed=0):
+                spacing="trailing", seed=0, known=None):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(shape).astype(np.float32)
     ts = ddim_timesteps(steps, len(ac), spacing)
@@ -57,5 +60,8 @@ def ddim_sample(model_fn, shape, ac, steps, prediction="x0", noise_kind="sqrt-al
         x = np.sqrt(ac_p) * x0 + np.sqrt(max(1 - ac_p - sigma ** 2, 0.0)) * eps
         if sigma > 0:
             x = x + sigma * rng.standard_normal(shape)
+        if known is not None:
+            image, mask = known
+            x = mask * x + (1 - mask) * (np.sqrt(ac_p) * image + np.sqrt(1 - ac_p) * rng.standard_normal(shape))
         x = x.astype(np.float32)
     return x

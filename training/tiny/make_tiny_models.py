@@ -61,6 +61,23 @@ class TinyPalette(nn.Module):
         return cond + 0.05 * torch.tanh(self.out(h))
 
 
+class TinyPaletteInpaint(nn.Module):
+    """x + noise_level + cond + mask (N,1,H,W; 1 = hole) -> x0 estimate: cond outside the hole plus a bounded term
+    everywhere, so an SDK that failed to keep the known pixels would show it; inside the hole a bounded function of
+    x and of the hole-free cond."""
+
+    def __init__(self, width: int = 8):
+        super().__init__()
+        self.inp = nn.Conv2d(7, width, 3, padding=1)
+        self.level = nn.Linear(1, width)
+        self.out = nn.Conv2d(width, 3, 3, padding=1)
+
+    def forward(self, x, noise_level, cond, mask):
+        known = cond * (1 - mask)
+        h = torch.relu(self.inp(torch.cat([x, known, mask], 1)) + self.level(noise_level[:, None])[:, :, None, None])
+        return known + 0.5 * torch.tanh(self.out(h))
+
+
 class TinySrdiffEncoder(nn.Module):
     """lr (N,3,h,w) -> (features (N,4,2h,2w) nearest-upsampled, bicubic x2 of lr)."""
 
@@ -175,6 +192,19 @@ def export_tiny_palette():
     })
 
 
+def export_tiny_palette_inpaint():
+    torch.manual_seed(3579)
+    onnx_path = os.path.join(model_folder("tiny-palette-inpaint"), "model.onnx")
+    args = (torch.randn(2, 3, 16, 16), torch.tensor([0.5, 0.9]), torch.randn(2, 3, 16, 16), torch.ones(2, 1, 16, 16))
+    export_onnx(TinyPaletteInpaint().eval(), args, onnx_path, ["x", "noise_level", "cond", "mask"], ["out"])
+    write_model("tiny-palette-inpaint", "palette-inpaint", {"model": onnx_path}, {
+        "io": {"inputs": {"x": "x", "noise_level": "noise_level", "cond": "cond", "mask": "mask"}, "outputs": {"out": "out"}},
+        "channels": 3, "range": [-1, 1],
+        "diffusion": diffusion(COSINE, "alpha-bar", "x0", 3, spacing="trailing"),
+        "tile": {"size": 32, "multipleOf": 4},
+    })
+
+
 def export_tiny_srdiff():
     torch.manual_seed(1357)
     encoder, denoiser = TinySrdiffEncoder().eval(), TinySrdiffDenoiser().eval()
@@ -200,3 +230,4 @@ if __name__ == "__main__":
     export_tiny_sr()
     export_tiny_palette()
     export_tiny_srdiff()
+    export_tiny_palette_inpaint()

@@ -17,4 +17,5 @@ export { createScheduler, resolveSchedulerConfig } from './create-scheduler.js';
 export { noiseInputFor, NOISE_INPUT_KINDS } from './noise-input.js';
 export { fillNoiseField } from './noise-field.js';
 export { runSampler } from './sampler-loop.js';
+export { MAX_RESAMPLE, type KnownRegion } from './known-region.js';
 export type { ModelBatch, RunSamplerOptions, SamplerModel, SamplerProgress, SamplerStats, SamplerTiling } from './sampler-loop.js';

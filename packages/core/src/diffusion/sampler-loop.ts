@@ -6,6 +6,7 @@ import { cropTopLeft, extractTiles, reflectPad } from '../tiling/pad.js';
 import type { ChwShape } from '../tiling/pad.js';
 import { planTiles, wholeImagePlan } from '../tiling/plan.js';
 import type { TilePlan, TileRect } from '../tiling/plan.js';
+import { KnownPixels, renoise, type KnownRegion } from './known-region.js';
 import { fillNoiseField } from './noise-field.js';
 import { noiseInputFor } from './noise-input.js';
 import type { NoiseInputKind } from './noise-input.js';
@@ -64,14 +65,22 @@ export interface RunSamplerOptions {
   /** Start from a given x_t (CHW, unpadded) at scheduler.timesteps[startStep] instead of pure noise. */
   init?: { x: Float32Array; startStep: number };
   noiseInput: NoiseInputKind;
+  /** Inpainting: pixels kept from a given image, re-imposed after every step, with optional RePaint resampling. */
+  known?: KnownRegion;
   signal?: AbortSignal;
   onProgress?: (event: SamplerProgress) => void;
   onStats?: (stats: SamplerStats) => void;
 }
 
-/** rng.derive ids: the initial noise, then one stream per timestep index, so a run resumed at step k reuses them. */
+/**
+ * rng.derive ids: the initial noise, then one stream per timestep index, so a run resumed at step k reuses them.
+ * Resampled tries of a step derive from the step's stream; the known region's noise has two families of its own,
+ * numbered above any timestep index.
+ */
 const INITIAL_NOISE_STREAM = 0;
 const stepNoiseStream = (index: number): number => 1 + index;
+const KNOWN_NOISE_STREAM = 2 ** 32;
+const RENOISE_STREAM = 2 ** 32 + 1;
 
 function abortedError(signal: AbortSignal): DiffusekitError {
   try {
@@ -205,7 +214,8 @@ function createPredictor(context: PredictorContext): (x: Float32Array, t: number
  * The one sampling loop: starts from noise (or `init`), and at every timestep evaluates the model on all tiles,
  * fuses their predictions with the blend weights into one full-image prediction, and takes one scheduler step on the
  * full image. x_t and every step's noise are single fields over the whole padded image, so tile borders leave no
- * seam. Resolves to the final sample, CHW, cropped to `shape`.
+ * seam. With `known`, the known pixels are re-imposed on the full image after every step (and steps are retried for
+ * RePaint resampling). Resolves to the final sample, CHW, cropped to `shape`.
  */
 export async function runSampler(options: RunSamplerOptions): Promise<Float32Array> {
   const started = performance.now();
@@ -245,15 +255,35 @@ export async function runSampler(options: RunSamplerOptions): Promise<Float32Arr
   if (options.init) reflectPad(options.init.x, shape, paddedHeight, paddedWidth, x);
   else fillNoiseField(rng.derive(INITIAL_NOISE_STREAM), shape, paddedHeight, paddedWidth, x, noiseScratch);
 
+  const known = options.known === undefined ? undefined : new KnownPixels(options.known, shape, paddedHeight, paddedWidth);
+  const tries = known?.resample ?? 1;
+  if (tries > 1 && scheduler.config.sampler === 'dpmpp-2m') {
+    throw invalidOption('known.resample', '1 with the dpmpp-2m sampler, whose multistep history cannot be rewound (use ddim or ddpm)', tries);
+  }
+  const knownNoise = known ? new Float32Array(size) : undefined;
+  const noiseFrom = (stream: Rng, out: Float32Array): Float32Array => fillNoiseField(stream, shape, paddedHeight, paddedWidth, out, noiseScratch);
+
   const stepsToRun = timesteps.length - startStep;
   for (let index = startStep; index < timesteps.length; index++) {
-    throwIfAborted(signal);
     const t = timesteps[index]!;
-    const modelOut = await predict(x, t, noiseInputFor(options.noiseInput, scheduler, t));
-    throwIfAborted(signal);
-    const stepNoise = noise && fillNoiseField(rng.derive(stepNoiseStream(index)), shape, paddedHeight, paddedWidth, noise, noiseScratch);
-    scheduler.step(modelOut, t, x, undefined, { noise: stepNoise, out: { prev: next, x0 } });
-    [x, next] = [next, x];
+    const previous = scheduler.previousTimestep(t);
+    const alphaBarAfter = previous < 0 ? 1 : scheduler.alphaBar(previous);
+    for (let attempt = 0; attempt < tries; attempt++) {
+      throwIfAborted(signal);
+      const modelOut = await predict(x, t, noiseInputFor(options.noiseInput, scheduler, t));
+      throwIfAborted(signal);
+      const stepStream = attempt === 0 ? rng.derive(stepNoiseStream(index)) : rng.derive(stepNoiseStream(index)).derive(attempt);
+      const stepNoise = noise && noiseFrom(stepStream, noise);
+      scheduler.step(modelOut, t, x, undefined, { noise: stepNoise, out: { prev: next, x0 } });
+      [x, next] = [next, x];
+      if (known) {
+        const fresh = alphaBarAfter < 1 ? noiseFrom(rng.derive(KNOWN_NOISE_STREAM).derive(index).derive(attempt), knownNoise!) : undefined;
+        known.impose(x, alphaBarAfter, fresh);
+        if (attempt + 1 < tries) {
+          renoise(x, alphaBarAfter, scheduler.alphaBar(t), noiseFrom(rng.derive(RENOISE_STREAM).derive(index).derive(attempt), knownNoise!));
+        }
+      }
+    }
     stats.steps += 1;
     onProgress?.({ kind: 'step', step: index - startStep + 1, of: stepsToRun });
     if (index + 1 < timesteps.length) await yieldToEventLoop();

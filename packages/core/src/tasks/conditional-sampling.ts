@@ -1,5 +1,6 @@
 import { DiffusekitError, invalidOption } from '../errors.js';
 import { runSampler, type SamplerProgress, type SamplerStats } from '../diffusion/sampler-loop.js';
+import type { KnownRegion } from '../diffusion/known-region.js';
 import type { Scheduler } from '../diffusion/scheduler.js';
 import type { ModelSession } from '../engine/local-session.js';
 import type { TensorData } from '../engine/tensors.js';
@@ -146,6 +147,8 @@ export interface ConditionalSamplingOptions extends GroupSamplingContext {
   /** Output pixels per conditioning pixel: tile origins must fall on conditioning pixels. */
   scale: number;
   conditioner: TileConditioner;
+  /** Inpainting: pixels kept from a given image (output size, model range); see runSampler. */
+  known?: KnownRegion;
 }
 
 /**
@@ -169,6 +172,7 @@ export async function sampleConditional(options: ConditionalSamplingOptions): Pr
     tiling: { tile, overlap, multipleOf, tilesPerCall: tiling.tilesPerCall },
     seed: options.seed,
     noiseInput: manifest.diffusion.noiseInput,
+    ...(options.known ? { known: options.known } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.onStats ? { onStats: options.onStats } : {}),

@@ -4,6 +4,8 @@ export { scaleGeoInfo } from './georeference.js';
 export { schedulerForModel, scheduleOf, type SamplingChoice } from './model-scheduler.js';
 export {
   PaddedSource,
+  inputName,
+  outputName,
   imageConditioner,
   imageConditionedSampler,
   sampleConditional,
@@ -18,4 +20,4 @@ export {
 export { encoderResidualSampler, type EncoderResidualOptions } from './encoder-residual-sampling.js';
 export { diffuseRaster, type DiffuseRasterOptions, type DiffuseRasterResult } from './diffuse-raster.js';
 export { DIFFUSION_IMAGE_OPTIONS, parseDiffusionImageOptions, type DiffusionImageOptions } from './image-task-options.js';
-export { defineDiffusionImageTask, type DiffusionImageTaskSpec } from './diffusion-image-task.js';
+export { defineDiffusionImageTask, runDiffusionImage, type DiffusionImageRun, type DiffusionImageTaskSpec } from './diffusion-image-task.js';

@@ -12,8 +12,12 @@ import {
 } from '@diffusekit/core';
 import type { FileWorkContext } from './run-batch.js';
 
+/** Builds a task's input from the decoded file (e.g. adds the inpainting mask); default: the raster itself. */
+export type TaskInputBuilder = (file: string, raster: Raster, signal: AbortSignal) => Promise<unknown>;
+
 export interface ImageWorkOptions {
-  task: LoadedTask<Raster, unknown, ImageTaskResult>;
+  task: LoadedTask<unknown, unknown, ImageTaskResult>;
+  inputFor?: TaskInputBuilder;
   /** Raw task options, validated by the task on every run. */
   taskOptions: Record<string, unknown>;
   /** Output format; default: from the output's extension, else the input's format. */
@@ -26,7 +30,8 @@ export function imageFileWork(options: ImageWorkOptions) {
   return async (input: string, output: string, context: FileWorkContext): Promise<Record<string, unknown> | undefined> => {
     context.onProgress({ kind: 'stage', stage: 'decode' });
     const { raster } = await readImageFile(input, { signal: context.signal, ...(options.maxPixels ? { maxPixels: options.maxPixels } : {}) });
-    const result = await options.task.run(raster, options.taskOptions, context);
+    const taskInput = options.inputFor ? await options.inputFor(input, raster, context.signal) : raster;
+    const result = await options.task.run(taskInput, options.taskOptions, context);
     context.onProgress({ kind: 'stage', stage: 'encode' });
     await mkdir(path.dirname(output), { recursive: true });
     await writeImageFile(output, result.raster, { signal: context.signal, ...(options.format ? { format: options.format } : {}) });

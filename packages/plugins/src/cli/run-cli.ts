@@ -2,9 +2,11 @@ import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CORE_VERSION, PROVIDERS, isDiffusekitError, type EngineOptions, type ProviderChoice, type Runtime } from '@diffusekit/core';
 import { createDefaultRuntime } from '../default-runtime.js';
-import { imageTaskCommand } from './commands/image-task.js';
+import { locateMasks, maskedInput } from '../batch/mask-files.js';
+import { imageTaskCommand, type ImageTaskCommandOptions } from './commands/image-task.js';
 import { infoCommand } from './commands/info.js';
 import { modelsCommand } from './commands/models.js';
+import { segmentCommand } from './commands/segment-cli.js';
 import { serveCommand } from './commands/serve.js';
 import { processIo, writeLine, type CliIo } from './io.js';
 import { UsageError } from './usage-error.js';
@@ -13,8 +15,12 @@ const HELP = `diffusekit ${CORE_VERSION} — diffusion-model image analysis
 
 Usage:
   diffusekit upscale <file|dir ...> -o <file|dir> [options]   super-resolution (default model sr3-x4)
-  diffusekit restore <file|dir ...> -o <file|dir> [options]   JPEG artifact removal (default model palette-jpeg)
+  diffusekit restore <file|dir ...> -o <file|dir> [options]   JPEG artifact removal (default model palette-jpeg),
+                                      or with --task inpaint --mask FILE|DIR: fill the mask's white part (palette-inpaint)
   diffusekit serve [--port 8080] [--host 127.0.0.1] [--config FILE] [--workers N]   HTTP service and web page
+  diffusekit segment train --images DIR --masks DIR -o ENSEMBLE [options]   few-shot segmenter from DDPM features
+  diffusekit segment predict ENSEMBLE <file|dir ...> -o DIR [--uncertainty]   label masks, overlays, uncertainty
+  diffusekit segment eval ENSEMBLE --images DIR --masks DIR [--json]          per-class IoU and mIoU
   diffusekit models [--json]                 list installed models and the tasks that use them
   diffusekit info <file ...> [--json]        size, bands, dtype, nodata and georeference of images
   diffusekit help                            this text
@@ -31,6 +37,10 @@ Upscale and restore options:
   --bands GROUPS        band groups, e.g. "0,1,2;3,4,5" (default: all bands, in groups of 3)
   --stretch KIND        dtype | minmax | percentile (default: dtype for 8-bit, percentile otherwise)
   --format FMT          output format png | jpeg | webp | tiff | geotiff (default: from -o, else the input's)
+Restore options:
+  --task NAME           jpeg | inpaint (default jpeg)
+  --mask FILE|DIR       inpaint: mask image, white = fill (a folder: masks with the inputs' relative paths)
+  --resample N          inpaint: RePaint tries per step for a more coherent fill (default 1)
 Batch options:
   -o, --output PATH     output file (one input) or folder (mirrors input folders)
   --concurrency N       files processed at once (default 1)
@@ -39,6 +49,13 @@ Batch options:
 Engine options:
   --provider NAME       auto | ${PROVIDERS.join(' | ')} (default auto)
   --threads N           inference threads (default: onnxruntime's choice)
+
+Segment options:
+  --palette FILE        JSON {"classes": [{"name", "color": "#rrggbb"}], "ignore"?} for colour masks and overlay colours
+  --backbone ID         feature backbone (default ddpm-aerial); --members N (default 10); --max-pixels N (default 100000)
+  --epochs N            most training epochs (default 8; each member stops early when its loss stops improving)
+  --seed N; --bands LIST (e.g. 0,1,2); --tile N (backbone tile, default 256); --uncertainty (predict: entropy map)
+  Masks: class-index PNGs (255 = unlabelled) or colour PNGs with --palette, with the same names as the images.
 
 Environment:
   DIFFUSEKIT_MODELS     extra folders holding <id>/model.json, searched before the bundled models
@@ -111,19 +128,28 @@ function engineOptionsFrom(values: Values): EngineOptions {
   };
 }
 
-function imageCommand(taskIds: readonly string[], extraFlags: Record<string, { type: 'string' }> = {}): Command {
+/** What an image command runs: its task ids, and for inpainting the mask to read and the extra task options. */
+interface ImageCommandPlan {
+  taskIds: readonly string[];
+  extraOptions?: Record<string, unknown>;
+  inputsFor?: ImageTaskCommandOptions['inputsFor'];
+}
+
+function imageCommand(plan: (values: Values) => ImageCommandPlan, extraFlags: Record<string, { type: 'string' }> = {}): Command {
   return {
     options: { ...UPSCALE_FLAGS, ...extraFlags, ...BATCH_FLAGS, ...ENGINE_FLAGS },
     usesEngine: true,
-    run: ({ runtime, positionals, values, io, signal }) =>
-      imageTaskCommand(
+    run: ({ runtime, positionals, values, io, signal }) => {
+      const { taskIds, extraOptions, inputsFor } = plan(values);
+      return imageTaskCommand(
         runtime(),
         {
           taskIds: taskIds.filter((id) => runtime().tasks.some((t) => t.id === id)),
           ...(typeof values.model === 'string' ? { model: values.model } : {}),
           inputs: positionals,
           output: values.output as string | undefined,
-          taskOptions: taskOptionsFrom(values),
+          taskOptions: { ...taskOptionsFrom(values), ...extraOptions },
+          ...(inputsFor ? { inputsFor } : {}),
           concurrency: values.concurrency === undefined ? 1 : parsePositiveInteger('--concurrency', values.concurrency),
           resume: values.resume === true,
           json: values.json === true,
@@ -132,13 +158,35 @@ function imageCommand(taskIds: readonly string[], extraFlags: Record<string, { t
         },
         io,
         signal,
-      ),
+      );
+    },
+  };
+}
+
+const RESTORE_FLAGS = { task: { type: 'string' }, mask: { type: 'string' }, resample: { type: 'string' } } as const;
+
+/** restore --task jpeg (default) or --task inpaint with its mask file or folder. */
+function restorePlan(values: Values): ImageCommandPlan {
+  const task = values.task ?? 'jpeg';
+  if (task === 'jpeg') {
+    for (const flag of ['mask', 'resample'] as const)
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} is for --task inpaint, not --task jpeg`);
+    return { taskIds: ['palette-jpeg'] };
+  }
+  if (task !== 'inpaint') throw new UsageError(`Expected one of jpeg, inpaint for --task but received ${JSON.stringify(task)}`);
+  const mask = values.mask;
+  if (typeof mask !== 'string') throw new UsageError('--task inpaint needs --mask FILE (or a folder of masks named like the inputs)');
+  const maxPixels = values['max-pixels'] === undefined ? undefined : parsePositiveInteger('--max-pixels', values['max-pixels']);
+  return {
+    taskIds: ['palette-inpaint'],
+    ...(values.resample !== undefined ? { extraOptions: { resample: values.resample } } : {}),
+    inputsFor: async (items) => maskedInput(await locateMasks(mask, items), mask, maxPixels),
   };
 }
 
 const COMMANDS: Record<string, Command> = {
-  upscale: imageCommand(['sr3', 'srdiff']),
-  restore: imageCommand(['palette-jpeg']),
+  upscale: imageCommand(() => ({ taskIds: ['sr3', 'srdiff'] })),
+  restore: imageCommand(restorePlan, RESTORE_FLAGS),
   serve: {
     options: { port: { type: 'string' }, host: { type: 'string' }, config: { type: 'string' }, workers: { type: 'string' }, ...ENGINE_FLAGS },
     usesEngine: true,
@@ -157,6 +205,28 @@ const COMMANDS: Record<string, Command> = {
         signal,
       );
     },
+  },
+  segment: {
+    options: {
+      images: { type: 'string' },
+      masks: { type: 'string' },
+      palette: { type: 'string' },
+      backbone: { type: 'string' },
+      members: { type: 'string' },
+      'max-pixels': { type: 'string' },
+      epochs: { type: 'string' },
+      seed: { type: 'string' },
+      bands: { type: 'string' },
+      tile: { type: 'string' },
+      uncertainty: { type: 'boolean', default: false },
+      output: { type: 'string', short: 'o' },
+      concurrency: { type: 'string' },
+      resume: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      ...ENGINE_FLAGS,
+    },
+    usesEngine: true,
+    run: ({ runtime, positionals, values, io, signal }) => segmentCommand(runtime(), positionals, values, io, signal),
   },
   models: {
     options: { json: { type: 'boolean', default: false } },

@@ -1,6 +1,6 @@
-import { DiffusekitError, IMAGE_FORMATS, type ImageFormat, type ImageTaskResult, type LoadedTask, type Raster, type Runtime } from '@diffusekit/core';
-import { discoverInputs, planOutputs } from '../../batch/discover.js';
-import { imageFileWork, isCompleteImage } from '../../batch/image-file-work.js';
+import { DiffusekitError, IMAGE_FORMATS, type ImageFormat, type ImageTaskResult, type LoadedTask, type Runtime } from '@diffusekit/core';
+import { discoverInputs, planOutputs, type BatchItem } from '../../batch/discover.js';
+import { imageFileWork, isCompleteImage, type TaskInputBuilder } from '../../batch/image-file-work.js';
 import { runBatch } from '../../batch/run-batch.js';
 import { createBatchReporter, reporterMode } from '../batch-reporter.js';
 import type { CliIo } from '../io.js';
@@ -18,20 +18,22 @@ export interface ImageTaskCommandOptions {
   json: boolean;
   format?: string;
   maxPixels?: number;
+  /** For tasks that take more than the image (inpainting's mask): how each file's input is built. */
+  inputsFor?: (items: readonly BatchItem[]) => Promise<TaskInputBuilder>;
 }
 
 /** The task among `taskIds` that accepts the model (the first task's default model when none is named). */
-async function loadTaskFor(runtime: Runtime, taskIds: readonly string[], model: string | undefined): Promise<LoadedTask<Raster, unknown, ImageTaskResult>> {
+async function loadTaskFor(runtime: Runtime, taskIds: readonly string[], model: string | undefined): Promise<LoadedTask<unknown, unknown, ImageTaskResult>> {
   const first = runtime.task(taskIds[0]!);
   const resolved = await runtime.catalog.resolve(model ?? first.defaultModel);
   const taskId = taskIds.find((id) => runtime.task(id).accepts(resolved.manifest));
   if (!taskId) {
     throw new DiffusekitError('MODEL_INCOMPATIBLE', `Model "${resolved.manifest.id}" (${resolved.manifest.task}) is not for ${taskIds.join(' or ')}`);
   }
-  return runtime.load<Raster, unknown, ImageTaskResult>(taskId, { model: resolved.manifest.id });
+  return runtime.load<unknown, unknown, ImageTaskResult>(taskId, { model: resolved.manifest.id });
 }
 
-/** Shared by `upscale` and `restore`: files and folders in, atomic outputs, resume, progress, per-file errors. */
+/** Shared by `upscale` and `restore` (JPEG and inpainting): files and folders in, atomic outputs, resume, progress, per-file errors. */
 export async function imageTaskCommand(runtime: Runtime, options: ImageTaskCommandOptions, io: CliIo, signal: AbortSignal): Promise<number> {
   if (options.inputs.length === 0) throw new UsageError('needs at least one input file or folder');
   if (!options.output) throw new UsageError('needs an output: -o <file|dir>');
@@ -44,12 +46,14 @@ export async function imageTaskCommand(runtime: Runtime, options: ImageTaskComma
   const task = await loadTaskFor(runtime, options.taskIds, options.model);
   // Validate options once up front so that a typo fails the command, not every file.
   task.task.parseOptions(options.taskOptions);
+  const inputFor = options.inputsFor ? await options.inputsFor(items) : undefined;
   const summary = await runBatch({
     items,
     outputs,
     work: imageFileWork({
       task,
       taskOptions: options.taskOptions,
+      ...(inputFor ? { inputFor } : {}),
       ...(options.format ? { format: options.format as ImageFormat } : {}),
       ...(options.maxPixels ? { maxPixels: options.maxPixels } : {}),
     }),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { DiffusekitError, invalidOption } from '../errors.js';
 import type { ResolvedModel } from '../models/catalog.js';
@@ -47,12 +48,25 @@ export class Engine {
     await verifyModelFiles(model);
     const provider = await this.provider();
     const key = `${entry.sha256}:${provider}:${this.options.threads ?? 'default'}`;
-    let session = this.#sessions.get(key);
+    return this.#cachedSession({ key, file: model.files[role]!, provider, ...this.#threads() });
+  }
+
+  /**
+   * Returns a cached session for an ONNX graph built in memory (e.g. a training step assembled from operators),
+   * keyed by the graph's sha256. It runs where model sessions run: in the calling thread or in the worker pool.
+   */
+  async openGraph(bytes: Uint8Array): Promise<ModelSession> {
+    const provider = await this.provider();
+    const key = `graph:${createHash('sha256').update(bytes).digest('hex')}:${provider}:${this.options.threads ?? 'default'}`;
+    return this.#cachedSession({ key, file: bytes, provider, ...this.#threads() });
+  }
+
+  #cachedSession(spec: SessionSpec): Promise<ModelSession> {
+    let session = this.#sessions.get(spec.key);
     if (!session) {
-      const spec: SessionSpec = { key, file: model.files[role]!, provider, ...this.#threads() };
       session = this.options.workers ? this.#openRemote(spec) : createLocalSession(spec);
-      this.#sessions.set(key, session);
-      session.catch(() => this.#sessions.delete(key));
+      this.#sessions.set(spec.key, session);
+      session.catch(() => this.#sessions.delete(spec.key));
     }
     return session;
   }

@@ -17,7 +17,8 @@ export interface ModelSession extends SessionInfo {
 }
 
 export interface LocalSessionOptions {
-  file: string;
+  /** A model file, or the bytes of an ONNX graph built in memory. */
+  file: string | Uint8Array;
   key: string;
   provider: ProviderName;
   threads?: number;
@@ -35,9 +36,12 @@ export async function createLocalSession(options: LocalSessionOptions): Promise<
   }
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(options.file, sessionOptions);
+    session =
+      typeof options.file === 'string'
+        ? await ort.InferenceSession.create(options.file, sessionOptions)
+        : await ort.InferenceSession.create(options.file, sessionOptions);
   } catch (error) {
-    throw asDiffusekitError(error, 'ENGINE_FAILED', `Could not load ${options.file} with the ${options.provider} provider`);
+    throw asDiffusekitError(error, 'ENGINE_FAILED', `Could not load ${describeSource(options.file)} with the ${options.provider} provider`);
   }
   return {
     key: options.key,
@@ -56,7 +60,7 @@ export async function createLocalSession(options: LocalSessionOptions): Promise<
       try {
         results = outputNames ? await session.run(feeds, outputNames as string[]) : await session.run(feeds);
       } catch (error) {
-        throw asDiffusekitError(error, 'ENGINE_FAILED', `Inference failed for ${options.file}`);
+        throw asDiffusekitError(error, 'ENGINE_FAILED', `Inference failed for ${describeSource(options.file)}`);
       }
       const out: Record<string, TensorData> = {};
       for (const [name, tensor] of Object.entries(results)) {
@@ -69,4 +73,8 @@ export async function createLocalSession(options: LocalSessionOptions): Promise<
       await session.release();
     },
   };
+}
+
+function describeSource(file: string | Uint8Array): string {
+  return typeof file === 'string' ? file : `an in-memory graph of ${file.byteLength} bytes`;
 }

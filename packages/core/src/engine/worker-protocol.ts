@@ -3,7 +3,8 @@ import type { TensorData } from './tensors.js';
 
 export interface SessionSpec {
   key: string;
-  file: string;
+  /** A model file, or the bytes of an ONNX graph built in memory. */
+  file: string | Uint8Array;
   provider: ProviderName;
   threads?: number;
 }

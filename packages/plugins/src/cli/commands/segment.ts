@@ -1,0 +1,217 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  createRaster,
+  readImageFile,
+  rasterToTensor,
+  writeImageFile,
+  type Progress,
+  type Raster,
+  type Runtime,
+} from '@diffusekit/core';
+import {
+  ConfusionMatrix,
+  IGNORE_INDEX,
+  Segmenter,
+  defaultClasses,
+  listLabelledImages,
+  openFeatureBackbone,
+  readLabelPalette,
+  readLabelledImage,
+  saveEnsemble,
+  trainSegmenter,
+  type LabelPalette,
+  type LabelledImage,
+  type Segmentation,
+  type SegmentClass,
+} from '@diffusekit/segment';
+import { discoverInputs } from '../../batch/discover.js';
+import { isCompleteImage } from '../../batch/image-file-work.js';
+import { runBatch } from '../../batch/run-batch.js';
+import { createBatchReporter, reporterMode } from '../batch-reporter.js';
+import { writeLine, type CliIo } from '../io.js';
+
+export const DEFAULT_BACKBONE = 'ddpm-aerial';
+
+export interface SegmentTrainFlags {
+  images: string;
+  masks: string;
+  output: string;
+  palette?: string;
+  backbone?: string;
+  members?: number;
+  maxPixels?: number;
+  epochs?: number;
+  seed?: number;
+  bands?: number[];
+  json: boolean;
+}
+
+async function readDataset(imagesDir: string, masksDir: string, palette: LabelPalette | undefined, signal: AbortSignal): Promise<LabelledImage[]> {
+  const pairs = await listLabelledImages(imagesDir, masksDir);
+  const images: LabelledImage[] = [];
+  for (const pair of pairs) images.push(await readLabelledImage(pair, palette, signal));
+  return images;
+}
+
+/** Classes from the palette, else as many as the masks' largest index needs. */
+function classesFor(images: readonly LabelledImage[], palette: LabelPalette | undefined): SegmentClass[] {
+  if (palette) return palette.classes;
+  let max = 0;
+  for (const img of images) for (const v of img.labels) if (v !== IGNORE_INDEX && v > max) max = v;
+  return defaultClasses(Math.max(2, max + 1));
+}
+
+export async function segmentTrainCommand(runtime: Runtime, flags: SegmentTrainFlags, io: CliIo, signal: AbortSignal): Promise<number> {
+  const palette = flags.palette ? await readLabelPalette(flags.palette) : undefined;
+  const images = await readDataset(flags.images, flags.masks, palette, signal);
+  const classes = classesFor(images, palette);
+  const model = await runtime.catalog.resolve(flags.backbone ?? DEFAULT_BACKBONE);
+  const backbone = await openFeatureBackbone(runtime.engine, model);
+  const log = (event: Record<string, unknown>, text: string): void => {
+    if (flags.json) writeLine(io.stdout, JSON.stringify(event));
+    else writeLine(io.stderr, text);
+  };
+  log({ event: 'start', images: images.length, classes: classes.map((c) => c.name), backbone: backbone.id, features: backbone.dim },
+    `${images.length} labelled images, classes ${classes.map((c) => c.name).join(', ')}; backbone ${backbone.id} (${backbone.dim} features per pixel)`);
+  const trained = await trainSegmenter(images, {
+    engine: runtime.engine,
+    backbone,
+    classes,
+    signal,
+    ...(flags.members ? { members: flags.members } : {}),
+    ...(flags.maxPixels ? { maxPixels: flags.maxPixels } : {}),
+    ...(flags.epochs ? { maxEpochs: flags.epochs } : {}),
+    ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+    ...(flags.bands ? { bands: flags.bands } : {}),
+    onProgress: (p: Progress) => {
+      if (p.kind === 'item') log({ event: 'features', image: p.item, of: p.of, name: p.name }, `features ${p.item}/${p.of} ${p.name ?? ''}`);
+    },
+    onEpoch: (e) => {
+      const mean = e.losses.reduce((a, b) => a + b, 0) / e.losses.length;
+      log({ event: 'epoch', epoch: e.epoch, maxEpochs: e.maxEpochs, losses: e.losses, active: e.active },
+        `epoch ${e.epoch}/${e.maxEpochs}: mean loss ${mean.toFixed(4)}, ${e.active} of ${e.losses.length} members still improving`);
+    },
+  });
+  const manifest = await saveEnsemble(flags.output, trained.manifest, trained.weights);
+  log({ event: 'done', output: path.resolve(flags.output), training: manifest.training },
+    `wrote ${flags.output}: ${manifest.members} members, ${manifest.training.labelledPixels} labelled pixels, ${manifest.training.epochs} epochs, ${manifest.training.seconds} s`);
+  return 0;
+}
+
+export interface SegmentPredictFlags {
+  ensemble: string;
+  inputs: string[];
+  output: string;
+  uncertainty: boolean;
+  tile?: number;
+  concurrency?: number;
+  resume: boolean;
+  json: boolean;
+}
+
+/** The input's first three bands (or its grey band) as 8-bit RGB for the overlay. */
+function displayRgb(raster: Raster): Uint8Array {
+  const bands = raster.bands >= 3 ? [0, 1, 2] : [0, 0, 0];
+  const t = rasterToTensor(raster, { bands, range: [0, 255] });
+  return Uint8Array.from(t.data, (v) => Math.round(v));
+}
+
+function overlay(raster: Raster, seg: Segmentation, classes: readonly SegmentClass[]): Raster {
+  const rgb = displayRgb(raster);
+  const n = seg.width * seg.height;
+  const out = new Uint8Array(3 * n);
+  for (let p = 0; p < n; p++) {
+    const label = seg.labels[p]!;
+    const colour = classes[label]?.color;
+    for (let c = 0; c < 3; c++) out[c * n + p] = colour ? Math.round(0.5 * rgb[c * n + p]! + 0.5 * colour[c]!) : rgb[c * n + p]!;
+  }
+  return createRaster({ width: seg.width, height: seg.height, bands: 3, dtype: 'uint8', data: out });
+}
+
+/** Entropy scaled so that 255 is the most uncertain a distribution over the classes can be. */
+function uncertaintyRaster(seg: Segmentation, classes: number, geo: Raster['geo']): Raster {
+  const scale = 255 / Math.log(classes);
+  const data = Uint8Array.from(seg.entropy, (h) => Math.min(255, Math.round(h * scale)));
+  return createRaster({ width: seg.width, height: seg.height, bands: 1, dtype: 'uint8', data, ...(geo ? { geo } : {}) });
+}
+
+export async function segmentPredictCommand(runtime: Runtime, flags: SegmentPredictFlags, io: CliIo, signal: AbortSignal): Promise<number> {
+  const segmenter = await Segmenter.load(runtime.engine, runtime.catalog, flags.ensemble);
+  const classes = segmenter.manifest.classes;
+  const items = await discoverInputs(flags.inputs);
+  await mkdir(flags.output, { recursive: true });
+  const stems = new Map(items.map((item) => [item.input, path.join(flags.output, item.relative.slice(0, item.relative.length - path.extname(item.relative).length))]));
+  const report = createBatchReporter(reporterMode(flags.json, io), io);
+  const labelsPath = (stem: string, geo: boolean): string => `${stem}.labels.${geo ? 'tif' : 'png'}`;
+  const summary = await runBatch({
+    items,
+    outputs: stems,
+    resume: flags.resume,
+    concurrency: flags.concurrency ?? 1,
+    signal,
+    onEvent: report,
+    isComplete: async (stem) => (await isCompleteImage(labelsPath(stem, false))) || (await isCompleteImage(labelsPath(stem, true))),
+    work: async (input, stem, context) => {
+      const { raster } = await readImageFile(input, { signal: context.signal });
+      const seg = await segmenter.segment(raster, { signal: context.signal, onProgress: context.onProgress, ...(flags.tile ? { tile: flags.tile } : {}) });
+      await mkdir(path.dirname(stem), { recursive: true });
+      const geo = raster.geo;
+      const labels = createRaster({ width: seg.width, height: seg.height, bands: 1, dtype: 'uint8', data: seg.labels, nodata: IGNORE_INDEX, ...(geo ? { geo } : {}) });
+      const written: string[] = [];
+      written.push((await writeImageFile(`${stem}.overlay.png`, overlay(raster, seg, classes), { format: 'png', signal: context.signal })).path);
+      if (flags.uncertainty) {
+        written.push((await writeImageFile(`${stem}.uncertainty.${geo ? 'tif' : 'png'}`, uncertaintyRaster(seg, classes.length, geo), { format: geo ? 'geotiff' : 'png', signal: context.signal })).path);
+      }
+      // The label mask is written last: its presence marks the file as complete for --resume.
+      written.push((await writeImageFile(labelsPath(stem, Boolean(geo)), labels, { format: geo ? 'geotiff' : 'png', signal: context.signal })).path);
+      const counts = new Array<number>(classes.length).fill(0);
+      for (const v of seg.labels) if (v < classes.length) counts[v]!++;
+      const meanEntropy = seg.entropy.reduce((a, b) => a + b, 0) / seg.entropy.length;
+      return { outputs: written, pixelsPerClass: Object.fromEntries(classes.map((c, i) => [c.name, counts[i]])), meanEntropy: Math.round(meanEntropy * 1e4) / 1e4 };
+    },
+  });
+  return summary.failed === 0 && !summary.aborted ? 0 : 1;
+}
+
+export interface SegmentEvalFlags {
+  ensemble: string;
+  images: string;
+  masks: string;
+  palette?: string;
+  tile?: number;
+  json: boolean;
+}
+
+export async function segmentEvalCommand(runtime: Runtime, flags: SegmentEvalFlags, io: CliIo, signal: AbortSignal): Promise<number> {
+  const segmenter = await Segmenter.load(runtime.engine, runtime.catalog, flags.ensemble);
+  const classes = segmenter.manifest.classes;
+  const palette = flags.palette ? await readLabelPalette(flags.palette) : { classes };
+  const pairs = await listLabelledImages(flags.images, flags.masks);
+  const confusion = new ConfusionMatrix(classes.length);
+  const started = performance.now();
+  let pixels = 0;
+  for (const [i, pair] of pairs.entries()) {
+    const img = await readLabelledImage(pair, palette, signal);
+    const seg = await segmenter.segment(img.raster, { signal, ...(flags.tile ? { tile: flags.tile } : {}) });
+    confusion.add(img.labels, seg.labels);
+    pixels += img.labels.length;
+    if (!flags.json) writeLine(io.stderr, `${i + 1}/${pairs.length} ${pair.name}`);
+  }
+  const iou = confusion.iou();
+  const result = {
+    images: pairs.length,
+    classes: classes.map((c, i) => ({ name: c.name, iou: iou[i] })),
+    meanIou: confusion.meanIou(),
+    pixelAccuracy: confusion.pixelAccuracy(),
+    secondsPerMegapixel: (performance.now() - started) / 1000 / (pixels / 1e6),
+  };
+  if (flags.json) {
+    writeLine(io.stdout, JSON.stringify(result));
+  } else {
+    for (const c of result.classes) writeLine(io.stdout, `${c.name.padEnd(16)} IoU ${Number.isNaN(c.iou) ? 'n/a' : (100 * c.iou!).toFixed(1)}`);
+    writeLine(io.stdout, `${'mIoU'.padEnd(16)} ${(100 * result.meanIou).toFixed(1)}`);
+    writeLine(io.stdout, `${'pixel accuracy'.padEnd(16)} ${(100 * result.pixelAccuracy).toFixed(1)}`);
+  }
+  return 0;
+}

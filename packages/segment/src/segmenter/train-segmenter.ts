@@ -1,0 +1,145 @@
+import { DiffusekitError, createRng, throwIfAborted, type Engine, type Progress } from '@diffusekit/core';
+import type { LabelledImage } from '../dataset/labelled-folder.js';
+import { IGNORE_INDEX, type EnsembleManifest, type SegmentClass } from '../ensemble/ensemble-manifest.js';
+import type { FeatureBackbone } from '../features/backbone.js';
+import { pixelFeatures } from '../features/feature-tiles.js';
+import type { EnsembleWeights } from '../mlp/ensemble-weights.js';
+import { trainEnsemble, type EpochProgress } from '../mlp/train-ensemble.js';
+import { backboneInput, defaultBands } from './backbone-input.js';
+
+export interface TrainSegmenterOptions {
+  engine: Engine;
+  backbone: FeatureBackbone;
+  classes: SegmentClass[];
+  /** Labelled pixels used for training at most (default 100 000), drawn uniformly from all labelled pixels. */
+  maxPixels?: number;
+  members?: number;
+  hidden?: readonly [number, number];
+  batchSize?: number;
+  learningRate?: number;
+  maxEpochs?: number;
+  /** Seed of the feature noise and of the training (default 0). */
+  seed?: number;
+  bands?: readonly number[];
+  /** Tile side for the backbone (default 256). */
+  tile?: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+  onEpoch?: (progress: EpochProgress) => void;
+}
+
+export interface TrainedSegmenter {
+  manifest: Omit<EnsembleManifest, 'weights'>;
+  weights: EnsembleWeights;
+}
+
+/** Picks `budget` of the labelled pixels uniformly at random (all of them when there are fewer). */
+function choosePixels(images: readonly LabelledImage[], budget: number, seed: number): Int32Array[] {
+  const labelled = images.map((img) => {
+    const idx: number[] = [];
+    for (let i = 0; i < img.labels.length; i++) if (img.labels[i] !== IGNORE_INDEX) idx.push(i);
+    return idx;
+  });
+  const total = labelled.reduce((s, l) => s + l.length, 0);
+  if (total <= budget) return labelled.map((l) => Int32Array.from(l));
+  const rng = createRng(seed).derive(7);
+  // Selection sampling (Knuth's algorithm S) over the concatenation keeps each image's pixels in order.
+  let needed = budget;
+  let left = total;
+  return labelled.map((l) => {
+    const chosen: number[] = [];
+    for (const pixel of l) {
+      if (rng.uniform() * left < needed) {
+        chosen.push(pixel);
+        needed--;
+      }
+      left--;
+    }
+    return Int32Array.from(chosen);
+  });
+}
+
+/**
+ * Trains a segmentation ensemble on labelled images (Baranchuk et al. 2022): features of the chosen labelled pixels
+ * are read from the backbone's decoder maps at the manifest's timesteps (one fixed noise field), then the MLP ensemble
+ * is trained on them. Only the chosen pixels' features are ever held in memory.
+ */
+export async function trainSegmenter(images: readonly LabelledImage[], options: TrainSegmenterOptions): Promise<TrainedSegmenter> {
+  const started = performance.now();
+  const { backbone, classes } = options;
+  const seed = options.seed ?? 0;
+  const budget = options.maxPixels ?? 100_000;
+  if (images.length === 0) throw new DiffusekitError('TRAINING_DATA_INVALID', 'No labelled images to train on');
+  const pixelsPerClass = new Array<number>(classes.length).fill(0);
+  for (const img of images) {
+    for (let i = 0; i < img.labels.length; i++) {
+      const v = img.labels[i]!;
+      if (v === IGNORE_INDEX) continue;
+      if (v >= classes.length) {
+        throw new DiffusekitError('LABEL_MASK_INVALID', `${img.name}: label ${v} is not one of the ${classes.length} classes (0..${classes.length - 1}) or ${IGNORE_INDEX} (unlabelled)`);
+      }
+      pixelsPerClass[v]!++;
+    }
+  }
+  const present = pixelsPerClass.filter((n) => n > 0).length;
+  if (present < 2) {
+    throw new DiffusekitError('TRAINING_DATA_INVALID', `The masks label ${present} class(es); a segmenter needs pixels of at least two`, { details: { pixelsPerClass } });
+  }
+  const chosen = choosePixels(images, budget, seed);
+  const count = chosen.reduce((s, c) => s + c.length, 0);
+  const features = new Float32Array(count * backbone.dim);
+  const labels = new Uint8Array(count);
+  let row = 0;
+  for (const [k, img] of images.entries()) {
+    throwIfAborted(options.signal);
+    options.onProgress?.({ kind: 'item', item: k + 1, of: images.length, name: img.name });
+    const pixels = chosen[k]!;
+    if (pixels.length === 0) continue;
+    const image = backboneInput(img.raster, backbone, options.bands ?? defaultBands(img.raster, backbone.channels));
+    const xs = Int32Array.from(pixels, (p) => p % img.raster.width);
+    const ys = Int32Array.from(pixels, (p) => Math.floor(p / img.raster.width));
+    const rows = await pixelFeatures(backbone, image, xs, ys, {
+      seed,
+      ...(options.tile ? { tile: options.tile } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    features.set(rows, row * backbone.dim);
+    for (const p of pixels) labels[row++] = img.labels[p]!;
+  }
+  options.onProgress?.({ kind: 'stage', stage: 'train' });
+  const trained = await trainEnsemble(
+    { features, labels, count, dim: backbone.dim },
+    {
+      engine: options.engine,
+      classes: classes.length,
+      seed,
+      ...(options.members ? { members: options.members } : {}),
+      ...(options.hidden ? { hidden: options.hidden } : {}),
+      ...(options.batchSize ? { batchSize: options.batchSize } : {}),
+      ...(options.learningRate ? { learningRate: options.learningRate } : {}),
+      ...(options.maxEpochs ? { maxEpochs: options.maxEpochs } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onEpoch ? { onEpoch: options.onEpoch } : {}),
+    },
+  );
+  const manifest: Omit<EnsembleManifest, 'weights'> = {
+    schema: 1,
+    kind: 'diffusekit-segment-ensemble',
+    classes,
+    ignoreIndex: IGNORE_INDEX,
+    backbone: { id: backbone.id, sha256: backbone.sha256, timesteps: [...backbone.timesteps], outputs: backbone.outputs.map((o) => o.role), dim: backbone.dim },
+    seed,
+    members: trained.weights.members,
+    hidden: [trained.weights.hidden[0], trained.weights.hidden[1]],
+    ...(options.bands ? { bands: [...options.bands] } : {}),
+    training: {
+      images: images.length,
+      labelledPixels: count,
+      pixelsPerClass,
+      epochs: trained.epochs,
+      losses: trained.losses.map((l) => Math.round(l * 1e5) / 1e5),
+      seconds: Math.round((performance.now() - started) / 100) / 10,
+    },
+  };
+  return { manifest, weights: trained.weights };
+}

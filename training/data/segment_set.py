@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Build the few-shot segmentation set "aerial-trees" from FlightGear photo textures and their hand-painted masks.
+
+FlightGear's terrain masks mark where the simulator plants trees: the green channel is the tree layer. Each mask is
+resized to its texture with nearest-neighbour (masks are often a quarter of the texture's resolution) and thresholded
+(green >= 128) into two classes: 0 = other, 1 = trees.
+
+Splits follow training/data/splits.json: crops of textures in the DDPM's training split form the labelled pool the
+k-shot sets are drawn from; crops of validation and test textures (never seen by the DDPM) are the held-out test set.
+
+Writes, in $DIFFUSEKIT_CACHE/segment/aerial-trees/ (default ~/.cache/diffusekit):
+  pool/{images,masks}/<texture>_<row>_<col>.png     256x256 RGB crops and class-index masks (labelled pool)
+  test/{images,masks}/...                             held-out crops (TEST_PER_IMAGE per texture)
+  k5/, k10/ {images,masks}                            k-shot training sets drawn from the pool (fixed seed)
+  palette.json, manifest.json (sources, checksums, class shares)
+Deterministic: the same inputs give the same files.
+
+Usage: /usr/bin/python3 training/data/segment_set.py   (after training/data/fetch.py)
+"""
+import json
+import os
+import random
+import re
+import shutil
+import sys
+
+import numpy as np
+from PIL import Image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+from dktrain.files import sha256_file  # noqa: E402
+
+CACHE = os.path.expanduser(os.environ.get("DIFFUSEKIT_CACHE", "~/.cache/diffusekit"))
+TERRAIN = os.path.join(CACHE, "raw", "flightgear-data-base", "usr", "share", "games", "flightgear", "Textures", "Terrain")
+OUT = os.path.join(CACHE, "segment", "aerial-trees")
+CROP = 256
+TEST_PER_IMAGE = 4
+MIN_SHARE = 0.05  # a k-shot crop shows at least this share of each class
+SEED = 20241126
+K_SHOTS = (5, 10)
+PALETTE = {"classes": [{"name": "other", "color": "#000000"}, {"name": "trees", "color": "#1e9a32"}], "ignore": "#ffffff"}
+
+
+def mask_for(texture):
+    stem = texture[:-4]
+    for name in (f"{stem}-mask.png", f"{stem}.mask.png", f"{stem}_tree_mask.png", f"{stem.replace('_suburbs', '_suburbs')}_tree_mask.png"):
+        if os.path.exists(os.path.join(TERRAIN, name)):
+            return name
+    return None
+
+
+def crops(image, labels):
+    h, w = labels.shape
+    for r in range(h // CROP):
+        for c in range(w // CROP):
+            ys, xs = slice(r * CROP, (r + 1) * CROP), slice(c * CROP, (c + 1) * CROP)
+            yield r, c, image[ys, xs], labels[ys, xs]
+
+
+def write(folder, name, image, labels):
+    os.makedirs(os.path.join(folder, "images"), exist_ok=True)
+    os.makedirs(os.path.join(folder, "masks"), exist_ok=True)
+    Image.fromarray(image).save(os.path.join(folder, "images", name + ".png"), optimize=False)
+    Image.fromarray(labels).save(os.path.join(folder, "masks", name + ".png"), optimize=False)
+
+
+def main():
+    splits = json.load(open(os.path.join(HERE, "splits.json")))
+    split_of = {os.path.basename(e["path"]): e["split"] for e in splits["domains"]["aerial"]}
+    if os.path.exists(OUT):
+        shutil.rmtree(OUT)
+    rng = random.Random(SEED)
+    sources, pool, test = [], [], []
+    for texture in sorted(split_of):
+        mask_name = mask_for(texture)
+        if not mask_name:
+            continue
+        image = np.asarray(Image.open(os.path.join(TERRAIN, texture)).convert("RGB"))
+        mask = Image.open(os.path.join(TERRAIN, mask_name)).convert("RGB").resize((image.shape[1], image.shape[0]), Image.NEAREST)
+        labels = (np.asarray(mask)[:, :, 1] >= 128).astype(np.uint8)
+        split = split_of[texture]
+        sources.append({"texture": texture, "mask": mask_name, "split": split,
+                        "sha256": sha256_file(os.path.join(TERRAIN, texture)),
+                        "mask_sha256": sha256_file(os.path.join(TERRAIN, mask_name)),
+                        "trees_share": round(float(labels.mean()), 4)})
+        tiles = [(f"{texture[:-4]}_{r}_{c}", im, lab) for r, c, im, lab in crops(image, labels)]
+        if split == "train":
+            pool.extend(tiles)
+        else:
+            test.extend(rng.sample(tiles, min(TEST_PER_IMAGE, len(tiles))))
+    for name, im, lab in pool:
+        write(os.path.join(OUT, "pool"), name, im, lab)
+    for name, im, lab in test:
+        write(os.path.join(OUT, "test"), name, im, lab)
+    mixed = [t for t in pool if MIN_SHARE <= t[2].mean() <= 1 - MIN_SHARE]
+    shots = {}
+    for k in K_SHOTS:
+        chosen = random.Random(SEED + k).sample(mixed, k)
+        shots[f"k{k}"] = [name for name, _, _ in chosen]
+        for name, im, lab in chosen:
+            write(os.path.join(OUT, f"k{k}"), name, im, lab)
+    with open(os.path.join(OUT, "palette.json"), "w") as f:
+        json.dump(PALETTE, f, indent=2)
+    share = lambda tiles: round(float(np.mean([lab.mean() for _, _, lab in tiles])), 4)  # noqa: E731
+    manifest = {"classes": ["other", "trees"], "crop": CROP, "seed": SEED, "sources": sources,
+                "pool": {"crops": len(pool), "trees_share": share(pool)},
+                "test": {"crops": len(test), "trees_share": share(test), "names": [n for n, _, _ in test]},
+                "shots": shots}
+    with open(os.path.join(OUT, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+    print(f"{len(sources)} textures with masks; pool {len(pool)} crops, test {len(test)} crops -> {OUT}")
+    print(json.dumps({k: v for k, v in manifest.items() if k != "sources"}, indent=1)[:1500])
+
+
+if __name__ == "__main__":
+    main()

@@ -16,6 +16,7 @@ Writes, in $DIFFUSEKIT_CACHE/segment/aerial-trees/ (default ~/.cache/diffusekit)
 Deterministic: the same inputs give the same files.
 
 Usage: /usr/bin/python3 training/data/segment_set.py   (after training/data/fetch.py)
+       /usr/bin/python3 training/data/segment_set.py --fixtures test/fixtures/segment   (small committed test crops)
 """
 import json
 import os
@@ -65,7 +66,43 @@ def write(folder, name, image, labels):
     Image.fromarray(labels).save(os.path.join(folder, "masks", name + ".png"), optimize=False)
 
 
+FIXTURE_TEXTURES = ("drycrop.png", "cerrado-scrub.png", "california-golf.png")
+FIXTURE_SIZE = 64
+
+
+def mixed_crop(labels):
+    """The first crop on a 32-pixel grid whose tree share is closest to a half (ties: first in raster order)."""
+    best = None
+    for y in range(0, labels.shape[0] - FIXTURE_SIZE + 1, 32):
+        for x in range(0, labels.shape[1] - FIXTURE_SIZE + 1, 32):
+            gap = abs(labels[y:y + FIXTURE_SIZE, x:x + FIXTURE_SIZE].mean() - 0.5)
+            if best is None or gap < best[0] - 1e-9:
+                best = (gap, x, y)
+    return best[1], best[2]
+
+
+def fixtures(folder):
+    """Three 64x64 crops of held-out textures with tree masks: as an RGB + index-mask pair and as a colour mask."""
+    for texture in FIXTURE_TEXTURES:
+        image = np.asarray(Image.open(os.path.join(TERRAIN, texture)).convert("RGB"))
+        mask = Image.open(os.path.join(TERRAIN, mask_for(texture))).convert("RGB").resize((image.shape[1], image.shape[0]), Image.NEAREST)
+        labels = (np.asarray(mask)[:, :, 1] >= 128).astype(np.uint8)
+        x, y = mixed_crop(labels)
+        name = texture[:-4]
+        crop = (slice(y, y + FIXTURE_SIZE), slice(x, x + FIXTURE_SIZE))
+        write(folder, name, np.ascontiguousarray(image[crop]), np.ascontiguousarray(labels[crop]))
+        colours = np.array([[0, 0, 0], [30, 154, 50]], dtype=np.uint8)[labels[crop]]
+        os.makedirs(os.path.join(folder, "colour-masks"), exist_ok=True)
+        Image.fromarray(colours).save(os.path.join(folder, "colour-masks", name + ".png"), optimize=False)
+        print(name, "at", x, y, "trees share", round(float(labels[crop].mean()), 3))
+    with open(os.path.join(folder, "palette.json"), "w") as f:
+        json.dump(PALETTE, f, indent=2)
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--fixtures":
+        fixtures(sys.argv[2])
+        return
     splits = json.load(open(os.path.join(HERE, "splits.json")))
     split_of = {os.path.basename(e["path"]): e["split"] for e in splits["domains"]["aerial"]}
     if os.path.exists(OUT):

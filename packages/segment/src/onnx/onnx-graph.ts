@@ -3,7 +3,7 @@ import { ProtobufWriter } from './protobuf-writer.js';
 /** A dimension: a fixed size, or a name that onnxruntime binds at run time. */
 export type Dim = number | string;
 
-export type AttributeValue = number | readonly number[] | { float: number };
+export type AttributeValue = number | readonly number[] | { float: number } | { text: string };
 
 interface GraphNode {
   readonly op: string;
@@ -29,6 +29,7 @@ const ELEM_FLOAT = 1;
 const ELEM_INT64 = 7;
 const ATTR_FLOAT = 1;
 const ATTR_INT = 2;
+const ATTR_STRING = 3;
 const ATTR_INTS = 7;
 const IR_VERSION = 8;
 export const OPSET = 17;
@@ -101,6 +102,8 @@ export class OnnxGraphBuilder {
   }
 }
 
+const isIntList = (v: AttributeValue): v is readonly number[] => Array.isArray(v);
+
 function writeNode(w: ProtobufWriter, node: GraphNode): void {
   for (const i of node.inputs) w.string(1, i);
   for (const o of node.outputs) w.string(2, o);
@@ -110,8 +113,9 @@ function writeNode(w: ProtobufWriter, node: GraphNode): void {
     w.message(5, (a) => {
       a.string(1, name);
       if (typeof value === 'number') a.int(3, value).int(20, ATTR_INT);
-      else if (Array.isArray(value)) a.packedInts(8, value).int(20, ATTR_INTS);
-      else a.float(2, (value as { float: number }).float).int(20, ATTR_FLOAT);
+      else if (isIntList(value)) a.packedInts(8, value).int(20, ATTR_INTS);
+      else if ('text' in value) a.string(4, value.text).int(20, ATTR_STRING);
+      else a.float(2, value.float).int(20, ATTR_FLOAT);
     });
   }
 }

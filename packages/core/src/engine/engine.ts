@@ -11,7 +11,7 @@ import type { SessionSpec } from './worker-protocol.js';
 export interface EngineOptions {
   /** Execution provider. An explicit provider that is not available is an error, never a silent fallback. */
   provider?: ProviderChoice;
-  /** Intra-op threads per session (default: onnxruntime's choice; with workers: cores / workers). */
+  /** Intra-op threads per session (default: onnxruntime's choice; with workers: (cores - 1) / workers, at least 1). */
   threads?: number;
   /** Run inference in this many worker threads (servers), or 0 to run in the calling thread. */
   workers?: number;
@@ -73,7 +73,9 @@ export class Engine {
 
   #threads(): { threads?: number } {
     if (this.options.threads !== undefined) return { threads: this.options.threads };
-    if (this.options.workers) return { threads: Math.max(1, Math.floor(availableParallelism() / this.options.workers)) };
+    // Workers exist to keep the host's event loop responsive, so one core is left to it: onnxruntime's pool threads
+    // spin between runs, and with every core taken the event loop waited on the run queue for most of its time.
+    if (this.options.workers) return { threads: Math.max(1, Math.floor((availableParallelism() - 1) / this.options.workers)) };
     return {};
   }
 

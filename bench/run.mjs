@@ -8,11 +8,15 @@ import { machine } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const out = path.join(here, '..', 'docs', 'benchmarks.md');
-const ALL = ['event-loop', 'schedulers', 'http-load', 'sr-quality', 'jpeg-restore'];
+const ALL = ['event-loop', 'schedulers', 'http-load', 'sr-quality', 'jpeg-restore', 'inpaint'];
 const root = path.join(here, '..');
 const sr3Model = path.join(root, 'packages', 'sr3', 'models', 'sr3-x4', 'model.onnx');
 /** Arguments each benchmark runs with when collected here. */
-const ARGS = { schedulers: existsSync(sr3Model) ? ['--model', sr3Model] : [], 'sr-quality': ['--n', '8', '--curve-n', '1'] };
+const ARGS = {
+  schedulers: existsSync(sr3Model) ? ['--model', sr3Model] : [],
+  'sr-quality': ['--n', '8', '--curve-n', '1'],
+  inpaint: ['--n', '8', '--grid', path.join(root, 'docs', 'inpaint-samples.png')],
+};
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const names = chosen.length ? chosen : ALL;
 

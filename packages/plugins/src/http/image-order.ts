@@ -2,8 +2,6 @@ import {
   DiffusekitError,
   MODEL_ID_PATTERN,
   asDiffusekitError,
-  decodeImage,
-  encodeImage,
   throwIfAborted,
   type DType,
   type ImageFormat,
@@ -14,8 +12,9 @@ import {
   type Runtime,
   type TaskDefinition,
 } from '@diffusekit/core';
+import type { CodecThread } from './codec-thread.js';
 import { coerceTaskOptions, type TextFields } from './coerce-options.js';
-import { checkImageHeader, contentTypeOf, parseOutputFormat } from './image-io.js';
+import { contentTypeOf, parseOutputFormat } from './image-io.js';
 import { IMAGE_FIELD, type Upload } from './read-upload.js';
 
 /** Everything needed to run one image, checked before it joins the queue so that mistakes answer at once. */
@@ -99,6 +98,7 @@ export interface OrderInput {
   query: unknown;
   upload: Upload;
   maxPixels: number;
+  codecs: CodecThread;
 }
 
 /** Validates task, model, format, options and the image header, then loads the task (cached by the runtime). */
@@ -126,16 +126,16 @@ export async function prepareImageOrder(runtime: Runtime, input: OrderInput): Pr
     const how = input.upload.via === 'multipart' ? `a file in the field "${IMAGE_FIELD}"` : 'the image as the request body';
     throw new DiffusekitError('EMPTY_INPUT', `The request carries no image; send ${how}`);
   }
-  const header = await checkImageHeader(input.upload.image, input.maxPixels);
+  const header = await input.codecs.header(input.upload.image, input.maxPixels);
   const loaded = await runtime.load<Raster, unknown, ImageTaskResult>(task.id, modelId === undefined ? {} : { model: modelId });
   return { task, loaded, options, format: requestedFormat ?? header.format, bytes: input.upload.image };
 }
 
 /**
- * The queued work for an order: decode, run, encode. The input bytes are released as soon as they are decoded,
- * because a finished job (and this closure) may be kept for a while for its result.
+ * The queued work for an order: decode, run, encode (decoding and encoding on the codec thread). The input bytes are
+ * released as soon as they are decoded, because a finished job (and this closure) may be kept for a while for its result.
  */
-export function imageWork(order: ImageOrder, maxPixels: number): JobWork<ImageResult> {
+export function imageWork(order: ImageOrder, maxPixels: number, codecs: CodecThread): JobWork<ImageResult> {
   const holder: { bytes?: Buffer } = { bytes: order.bytes };
   const { loaded, options, format, task } = order;
   return async ({ signal, onProgress }) => {
@@ -144,7 +144,7 @@ export function imageWork(order: ImageOrder, maxPixels: number): JobWork<ImageRe
     if (!bytes) throw new DiffusekitError('INVALID_ARGUMENT', 'This image order has already been run');
     throwIfAborted(signal);
     onProgress({ kind: 'stage', stage: 'decode' });
-    const { raster } = await decodeImage(bytes, { maxPixels, signal });
+    const raster = await codecs.decode(bytes, maxPixels);
     throwIfAborted(signal);
     onProgress({ kind: 'stage', stage: 'infer' });
     let result: ImageTaskResult;
@@ -157,7 +157,7 @@ export function imageWork(order: ImageOrder, maxPixels: number): JobWork<ImageRe
     throwIfAborted(signal);
     onProgress({ kind: 'stage', stage: 'encode' });
     const out = result.raster;
-    const encoded = await encodeImage(out, { format });
+    const encoded = await codecs.encode(out, format);
     return {
       bytes: encoded,
       format,

@@ -1,4 +1,5 @@
 import { DiffusekitError, JobQueue, type Job, type Runtime } from '@diffusekit/core';
+import { CodecThread } from './codec-thread.js';
 import { toErrorAnswer } from './http-errors.js';
 import { imageWork, type ImageOrder, type ImageResult } from './image-order.js';
 import { JobStore, type JobRecord } from './job-store.js';
@@ -27,6 +28,8 @@ export interface ServiceStats {
 export class InferenceService {
   readonly queue: JobQueue;
   readonly jobs: JobStore;
+  /** Image headers, decoding and encoding run here, off the event loop. */
+  readonly codecs = new CodecThread();
   #drained: Promise<void> | undefined;
 
   constructor(
@@ -45,7 +48,7 @@ export class InferenceService {
   /** Queues one image; QUEUE_FULL when the queue is full or the service is draining. */
   submit(order: ImageOrder): Job<ImageResult> {
     if (this.draining) throw new DiffusekitError('QUEUE_FULL', 'The server is shutting down and accepts no new work');
-    return this.queue.submit(order.task.id, imageWork(order, this.options.maxPixels));
+    return this.queue.submit(order.task.id, imageWork(order, this.options.maxPixels, this.codecs));
   }
 
   createJob(order: ImageOrder): JobRecord {
@@ -99,5 +102,6 @@ export class InferenceService {
     clearTimeout(timer);
     if (onAbort) signal?.removeEventListener('abort', onAbort);
     this.jobs.close();
+    await this.codecs.close();
   }
 }

@@ -107,7 +107,7 @@ export function createRouter(runtime: Runtime, options: RouterOptions = {}): Dif
       const taskId = req.params.task as string;
       findServedTask(runtime, taskId); // an unknown task answers 404 before the body is read
       const upload = await readUpload(req, config.maxBodyBytes);
-      const order = await prepareImageOrder(runtime, { taskId, query: req.query, upload, maxPixels: config.maxPixels });
+      const order = await prepareImageOrder(runtime, { taskId, query: req.query, upload, maxPixels: config.maxPixels, codecs: service.codecs });
       if (gone) return;
       const job = service.submit(order);
       cancel = () => job.cancel('the client disconnected');
@@ -117,7 +117,7 @@ export function createRouter(runtime: Runtime, options: RouterOptions = {}): Dif
 
     createJob: async (req, res) => {
       const upload = await readUpload(req, config.maxBodyBytes);
-      const order = await prepareImageOrder(runtime, { query: req.query, upload, maxPixels: config.maxPixels });
+      const order = await prepareImageOrder(runtime, { query: req.query, upload, maxPixels: config.maxPixels, codecs: service.codecs });
       const record = service.createJob(order);
       const description = describeJob(record, req.baseUrl, retryAfterSeconds);
       res.setHeader('Location', description.links.self);

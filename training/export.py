@@ -28,12 +28,18 @@ TOL = 1e-4
 
 
 
-def load_weights(mid, weights):
+def load_weights(mid, weights, untrained=False):
+    """The EMA weights of a checkpoint; with untrained, the same architecture (config from the checkpoint) with
+    PyTorch's default initialisation under a fixed seed: the "no diffusion training" baseline for features."""
     spec = MODELS[mid]
     path = weights or os.path.join(CACHE, "runs", spec["run"], "ckpt.pt")
     st = torch.load(path, map_location="cpu")
+    if untrained:
+        torch.manual_seed(0)
+        st = {"config": st["config"], "step": 0, "wall": 0}
     model = spec["build"](st["config"])
-    model.load_state_dict({k: v.float() for k, v in st["ema"].items()})
+    if not untrained:
+        model.load_state_dict({k: v.float() for k, v in st["ema"].items()})
     model.eval()
     return model, st, path
 
@@ -103,11 +109,17 @@ def main():
     p.add_argument("--metrics", default=None, help="JSON file of metrics to embed")
     p.add_argument("--default-steps", type=int, default=None)
     p.add_argument("--save-fp16", action="store_true")
+    p.add_argument("--untrained", action="store_true",
+                   help="export randomly initialised weights as <id>-untrained into --out (a baseline, never bundled)")
+    p.add_argument("--out", default=None, help="output folder (default: the model's package folder)")
     a = p.parse_args()
     torch.set_num_threads(2)
     spec = MODELS[a.id]
-    model, st, wpath = load_weights(a.id, a.weights)
-    out_dir = os.path.join(REPO, spec["package"])
+    model, st, wpath = load_weights(a.id, a.weights, a.untrained)
+    model_id = f"{a.id}-untrained" if a.untrained else a.id
+    if a.untrained and not a.out:
+        p.error("--untrained needs --out: an untrained baseline never replaces the bundled model")
+    out_dir = a.out or os.path.join(REPO, spec["package"])
     os.makedirs(out_dir, exist_ok=True)
     done, worst = [], 0.0
     for g in spec["graphs"]:
@@ -132,7 +144,7 @@ def main():
     if a.default_steps:
         diffusion["defaultSteps"] = a.default_steps
     manifest = {
-        "schema": 1, "id": a.id, "version": a.version, "task": spec["task"],
+        "schema": 1, "id": model_id, "version": a.version, "task": spec["task"],
         "files": files,
         "io": {"inputs": roles_in, "outputs": roles_out},
         "channels": 3, "range": [-1, 1],
@@ -144,7 +156,8 @@ def main():
         manifest["tile"] = spec["tile"]
     if spec.get("features"):
         manifest["features"] = spec["features"]
-    manifest.update({"trainedOn": spec["trainedOn"], "license": spec["license"], "metrics": metrics})
+    trained_on = "nothing: PyTorch's default initialisation (seed 0), a baseline" if a.untrained else spec["trainedOn"]
+    manifest.update({"trainedOn": trained_on, "license": spec["license"], "metrics": metrics})
     with open(old, "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")

@@ -53,7 +53,7 @@ Engine options:
 Segment options:
   --palette FILE        JSON {"classes": [{"name", "color": "#rrggbb"}], "ignore"?} for colour masks and overlay colours
   --backbone ID         feature backbone (default ddpm-aerial); --members N (default 10); --max-pixels N (default 100000)
-  --epochs N            most training epochs (default 8; each member stops early when its loss stops improving)
+  --epochs N            most training epochs (default 4; each member stops early when its loss stops improving)
   --seed N; --bands LIST (e.g. 0,1,2); --tile N (backbone tile, default 256); --uncertainty (predict: entropy map)
   Masks: class-index PNGs (255 = unlabelled) or colour PNGs with --palette, with the same names as the images.
 

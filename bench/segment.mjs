@@ -1,0 +1,146 @@
+// Few-shot segmentation on held-out labelled aerial crops (FlightGear textures and their tree masks): mIoU of the
+// MLP ensemble on DDPM features, on the features of an untrained UNet of the same architecture, and on raw pixels
+// (RGB plus position); with training time, prediction seconds per megapixel and peak RSS, each variant in its own
+// process so that its peak memory is its own.
+// Needs: /usr/bin/python3 training/data/segment_set.py (the data) and, for the untrained baseline,
+//   /usr/bin/python3 training/export.py ddpm-aerial --untrained --out ~/.cache/diffusekit/segment/backbones/ddpm-aerial-untrained
+// Usage: node bench/segment.mjs [--shots 5,10] [--variants ddpm,untrained,pixels]
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRng, createRuntime, rasterToTensor } from '@diffusekit/core';
+import {
+  ConfusionMatrix,
+  EnsembleClassifier,
+  Segmenter,
+  listLabelledImages,
+  openFeatureBackbone,
+  readLabelPalette,
+  readLabelledImage,
+  segmentPlugin,
+  trainEnsemble,
+  trainSegmenter,
+  voteEnsemble,
+} from '@diffusekit/segment';
+import { arg, fmt, table } from './lib.mjs';
+
+const cache = process.env.DIFFUSEKIT_CACHE ?? path.join(os.homedir(), '.cache', 'diffusekit');
+const data = path.join(cache, 'segment', 'aerial-trees');
+const untrainedDir = path.join(cache, 'segment', 'backbones');
+const MAX_PIXELS = 100_000;
+
+async function readSet(dir, palette) {
+  const pairs = await listLabelledImages(path.join(dir, 'images'), path.join(dir, 'masks'));
+  return Promise.all(pairs.map((p) => readLabelledImage(p, palette)));
+}
+
+/** Raw-pixel features: RGB in [-1, 1] and the pixel's position in the image in [0, 1]. */
+function pixelRows(raster, pixels, tensor = rasterToTensor(raster, { bands: [0, 1, 2], range: [-1, 1] })) {
+  const t = tensor;
+  const n = raster.width * raster.height;
+  const rows = new Float32Array(pixels.length * 5);
+  pixels.forEach((p, i) => {
+    for (let c = 0; c < 3; c++) rows[i * 5 + c] = t.data[c * n + p];
+    rows[i * 5 + 3] = (p % raster.width) / (raster.width - 1);
+    rows[i * 5 + 4] = Math.floor(p / raster.width) / (raster.height - 1);
+  });
+  return rows;
+}
+
+async function runVariant(variant, shots) {
+  const runtime = createRuntime({ engine: { provider: 'cpu' }, plugins: [segmentPlugin], modelFolders: [untrainedDir] });
+  const palette = await readLabelPalette(path.join(data, 'palette.json'));
+  const train = await readSet(path.join(data, `k${shots}`), palette);
+  const test = await readSet(path.join(data, 'test'), palette);
+  const started = performance.now();
+  let featureSeconds = 0;
+  let predict;
+  let training;
+  if (variant === 'pixels') {
+    const labelled = train.flatMap((img, k) => [...img.labels.keys()].filter((p) => img.labels[p] !== 255).map((p) => [k, p]));
+    const rng = createRng(0);
+    for (let i = labelled.length - 1; i > 0; i--) {
+      const j = Math.floor(rng.uniform() * (i + 1));
+      [labelled[i], labelled[j]] = [labelled[j], labelled[i]];
+    }
+    const chosen = labelled.slice(0, MAX_PIXELS);
+    const features = new Float32Array(chosen.length * 5);
+    const labels = new Uint8Array(chosen.length);
+    const tensors = train.map((img) => rasterToTensor(img.raster, { bands: [0, 1, 2], range: [-1, 1] }));
+    chosen.forEach(([k, p], i) => {
+      features.set(pixelRows(train[k].raster, [p], tensors[k]), i * 5);
+      labels[i] = train[k].labels[p];
+    });
+    featureSeconds = (performance.now() - started) / 1000;
+    const trained = await trainEnsemble({ features, labels, count: chosen.length, dim: 5 }, { engine: runtime.engine, classes: 2 });
+    training = { epochs: trained.epochs, pixels: chosen.length, dim: 5 };
+    const classifier = await EnsembleClassifier.open(runtime.engine, trained.weights);
+    predict = async (raster) => {
+      const n = raster.width * raster.height;
+      const rows = pixelRows(raster, Array.from({ length: n }, (_, p) => p));
+      return voteEnsemble(await classifier.probabilities(rows, n), trained.weights.members, n, 2).labels;
+    };
+  } else {
+    const id = variant === 'ddpm' ? 'ddpm-aerial' : 'ddpm-aerial-untrained';
+    const backbone = await openFeatureBackbone(runtime.engine, await runtime.catalog.resolve(id));
+    const trained = await trainSegmenter(train, {
+      engine: runtime.engine,
+      backbone,
+      classes: palette.classes,
+      maxPixels: MAX_PIXELS,
+      onProgress: (p) => {
+        if (p.kind === 'stage' && p.stage === 'train') featureSeconds = (performance.now() - started) / 1000;
+      },
+    });
+    training = { epochs: trained.manifest.training.epochs, pixels: trained.manifest.training.labelledPixels, dim: backbone.dim };
+    const segmenter = await Segmenter.create(runtime.engine, backbone, trained.manifest, trained.weights);
+    predict = async (raster) => (await segmenter.segment(raster)).labels;
+  }
+  const trainSeconds = (performance.now() - started) / 1000;
+  const confusion = new ConfusionMatrix(2);
+  const t0 = performance.now();
+  let megapixels = 0;
+  for (const img of test) {
+    confusion.add(img.labels, await predict(img.raster));
+    megapixels += img.labels.length / 1e6;
+  }
+  const predictSecondsPerMp = (performance.now() - t0) / 1000 / megapixels;
+  await runtime.close();
+  return {
+    variant, shots, ...training, featureSeconds, trainSeconds, ensembleSeconds: trainSeconds - featureSeconds,
+    iou: confusion.iou(), meanIou: confusion.meanIou(), accuracy: confusion.pixelAccuracy(), predictSecondsPerMp,
+    testImages: test.length, peakRssMiB: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+const variantArg = arg('variant', undefined);
+if (variantArg) {
+  process.stdout.write(JSON.stringify(await runVariant(variantArg, Number(arg('k', '5')))));
+  process.exit(0);
+}
+
+if (!existsSync(path.join(data, 'manifest.json'))) {
+  console.log(`### Few-shot segmentation\n\nSkipped: no data in ${data} (run /usr/bin/python3 training/data/segment_set.py).`);
+  process.exit(0);
+}
+const shotsList = arg('shots', '5,10').split(',').map(Number);
+const variants = arg('variants', 'ddpm,untrained,pixels').split(',').filter((v) => v !== 'untrained' || existsSync(path.join(untrainedDir, 'ddpm-aerial-untrained', 'model.json')));
+const results = [];
+for (const shots of shotsList) {
+  for (const variant of variants) {
+    process.stderr.write(`segment: ${variant} k=${shots}\n`);
+    const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--variant', variant, '--k', String(shots)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    results.push(JSON.parse(out));
+  }
+}
+const names = { ddpm: 'DDPM features (ddpm-aerial)', untrained: 'untrained UNet, same architecture', pixels: 'raw pixels (RGB + position)' };
+const manifest = (await import('node:fs')).readFileSync(path.join(data, 'manifest.json'), 'utf8');
+const { test: testInfo } = JSON.parse(manifest);
+console.log('### Few-shot segmentation: aerial trees\n');
+console.log(`Classes other / trees from FlightGear's hand-painted tree masks; training: k labelled 256×256 crops of textures in the backbone's training split; test: ${testInfo.crops} crops of ${testInfo.crops / 4} held-out textures (trees ${fmt(100 * testInfo.trees_share, 1)} % of pixels). Ensemble of 10 MLPs (Baranchuk et al. 2022), at most ${MAX_PIXELS.toLocaleString('en')} labelled pixels, default options; built by \`training/data/segment_set.py\`.\n`);
+console.log(table(
+  ['k', 'features', 'dim', 'mIoU', 'IoU other', 'IoU trees', 'pixel acc.', 'pixels', 'epochs', 'features (s)', 'ensemble (s)', 'predict (s/MP)', 'peak RSS (MiB)'],
+  results.map((r) => [String(r.shots), names[r.variant], String(r.dim), fmt(100 * r.meanIou), fmt(100 * r.iou[0]), fmt(100 * r.iou[1]), fmt(100 * r.accuracy), r.pixels.toLocaleString('en'), String(r.epochs), fmt(r.featureSeconds), fmt(r.ensembleSeconds), fmt(r.predictSecondsPerMp), fmt(r.peakRssMiB, 0)]),
+));

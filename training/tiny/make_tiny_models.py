@@ -32,6 +32,28 @@ class TinyDenoiser(nn.Module):
         return self.out(h + feat), feat
 
 
+class TinyMultiScaleDenoiser(nn.Module):
+    """Like TinyDenoiser, with decoder-like maps at 1, 1/2 and 1/4 of the input: a segmentation backbone in small."""
+
+    def __init__(self, width: int = 6):
+        super().__init__()
+        self.inp = nn.Conv2d(3, width, 3, padding=1)
+        self.level = nn.Linear(1, width)
+        self.down2 = nn.Conv2d(width, width, 3, stride=2, padding=1)
+        self.down4 = nn.Conv2d(width, 2 * width, 3, stride=2, padding=1)
+        self.up4 = nn.ConvTranspose2d(2 * width, width, 2, stride=2)
+        self.up2 = nn.ConvTranspose2d(width, width, 2, stride=2)
+        self.out = nn.Conv2d(width, 3, 3, padding=1)
+
+    def forward(self, x, noise_level):
+        h1 = torch.relu(self.inp(x) + self.level(noise_level[:, None])[:, :, None, None])
+        h2 = torch.relu(self.down2(h1))
+        h4 = torch.relu(self.down4(h2))
+        d2 = torch.relu(self.up4(h4) + h2)
+        d1 = torch.relu(self.up2(d2) + h1)
+        return self.out(d1), d1, d2, h4
+
+
 class TinySr(nn.Module):
     """x (N,3,H,W) + noise_level (N) + lr (N,3,H/2,W/2) -> x0 estimate: bicubic(lr) plus a small learned-free residual."""
 
@@ -166,6 +188,22 @@ def export_tiny_ddpm():
         json.dump({"input": "linspace(-1,1,192) as 1x3x8x8, noise_level 100", "out": [round(v, 6) for v in out.flatten().tolist()]}, f)
 
 
+def export_tiny_ddpm_features():
+    torch.manual_seed(2468)
+    model = TinyMultiScaleDenoiser().eval()
+    folder = model_folder("tiny-ddpm-features")
+    onnx_path = os.path.join(folder, "model.onnx")
+    outputs = ["out", "dec_s1", "dec_s2", "dec_s4"]
+    export_onnx(model, (torch.randn(2, 3, 16, 16), torch.tensor([10.0, 500.0])), onnx_path, ["x", "noise_level"], outputs)
+    write_model("tiny-ddpm-features", "ddpm", {"model": onnx_path}, {
+        "io": {"inputs": {"x": "x", "noise_level": "noise_level"}, "outputs": {o: o for o in outputs}},
+        "channels": 3, "range": [-1, 1],
+        "diffusion": diffusion({"kind": "linear", "betaStart": 1e-4, "betaEnd": 0.02, "trainSteps": 1000}, "timestep", "eps", 10),
+        "tile": {"size": 32, "multipleOf": 4},
+        "features": {"outputs": ["dec_s1", "dec_s2", "dec_s4"], "timesteps": [50, 250]},
+    })
+
+
 def export_tiny_sr():
     torch.manual_seed(4321)
     onnx_path = os.path.join(model_folder("tiny-sr3-x2"), "model.onnx")
@@ -231,3 +269,4 @@ if __name__ == "__main__":
     export_tiny_palette()
     export_tiny_srdiff()
     export_tiny_palette_inpaint()
+    export_tiny_ddpm_features()

@@ -9,6 +9,7 @@ export { defaultHidden, initialWeights, TENSOR_NAMES, type EnsembleWeights, type
 export { trainEnsemble, type EpochProgress, type LabelledPixels, type TrainEnsembleOptions, type TrainedEnsemble } from './mlp/train-ensemble.js';
 export { voteEnsemble, type EnsembleVote } from './mlp/ensemble-vote.js';
 export { EnsembleClassifier } from './mlp/predict-ensemble.js';
+export { DenseEnsembleHead, type HeadOutputSpec } from './mlp/dense-head.js';
 export { ENSEMBLE_FILE, IGNORE_INDEX, WEIGHTS_FILE, parseEnsembleManifest, type EnsembleManifest, type Rgb, type SegmentClass } from './ensemble/ensemble-manifest.js';
 export { loadEnsemble, saveEnsemble, type SavedEnsemble } from './ensemble/ensemble-store.js';
 export { defaultClasses, parseLabelPalette, readLabelPalette, type LabelPalette } from './dataset/label-palette.js';

@@ -2,10 +2,13 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRaster, createRuntime, readImageFile, type Rect } from '@diffusekit/core';
+import { createRaster, createRng, createRuntime, readImageFile, type Rect } from '@diffusekit/core';
 import {
+  DenseEnsembleHead,
+  EnsembleClassifier,
   Segmenter,
   featureTiles,
+  initialWeights,
   labelsFromMask,
   listLabelledImages,
   loadEnsemble,
@@ -34,6 +37,8 @@ afterAll(async () => {
 });
 
 const backbone = async () => openFeatureBackbone(runtime.engine, await runtime.catalog.resolve('tiny-ddpm'));
+/** Feature maps at 1, 1/2 and 1/4 of the input, two timesteps. */
+const multiScale = async () => openFeatureBackbone(runtime.engine, await runtime.catalog.resolve('tiny-ddpm-features'));
 async function fixtureImages(): Promise<LabelledImage[]> {
   const palette = await readLabelPalette(path.join(FIXTURES, 'palette.json'));
   const pairs = await listLabelledImages(path.join(FIXTURES, 'images'), path.join(FIXTURES, 'masks'));
@@ -73,7 +78,7 @@ describe('label masks', () => {
 
 describe('feature tiles', () => {
   it('give every pixel to exactly one tile, and pixel features equal the tile samples', async () => {
-    const b = await backbone();
+    const b = await multiScale();
     const { raster } = await readImageFile(path.join(FIXTURES, 'images', 'drycrop.png'));
     const image = backboneInput(raster, b);
     const owner = new Int32Array(64 * 64).fill(-1);
@@ -102,6 +107,42 @@ describe('feature tiles', () => {
     expect(await pixelFeatures(b, image, xs, ys, { seed: 3, tile: 24, overlap: 8 })).toEqual(dense);
     // Another seed is another noise field, hence other features.
     expect(await pixelFeatures(b, image, xs, ys, { seed: 4, tile: 24, overlap: 8 })).not.toEqual(dense);
+  });
+});
+
+describe('dense ensemble head', () => {
+  it('equals sampling the features of every pixel and running the classifier (first layer before upsampling)', async () => {
+    const b = await multiScale();
+    expect(b.outputs.map((o) => o.stride)).toEqual([1, 2, 4]);
+    const rng = createRng(21);
+    const weights = initialWeights(3, b.dim, [8, 4], 3, rng);
+    // Weights above the init scale, and running statistics away from (0, 1), so every term matters (but the softmax
+    // must not saturate, or differences would vanish: checked below).
+    for (const t of Object.values(weights.tensors)) t.forEach((v, i, a) => (a[i] = v * 5 + 0.2 * (rng.uniform() - 0.5)));
+    for (const name of ['var1', 'var2'] as const) weights.tensors[name].forEach((v, i, a) => (a[i] = 0.5 + Math.abs(v)));
+    const classifier = await EnsembleClassifier.open(runtime.engine, weights);
+    const head = new DenseEnsembleHead(runtime.engine, weights, b.outputs, b.timesteps.length);
+    const { raster } = await readImageFile(path.join(FIXTURES, 'images', 'cerrado-scrub.png'));
+    let checked = 0;
+    for await (const tile of featureTiles(b, backboneInput(raster, b), { seed: 1, tile: 32, overlap: 8 })) {
+      const { rect } = tile;
+      const dense = await head.probabilities(tile.outputs.map((o) => o.data), rect.height, rect.width);
+      const n = rect.width * rect.height;
+      const pixels = [0, 5, 31, 32 * 7 + 3, n - 1].filter((p) => p < n);
+      const xs = pixels.map((p) => rect.x + (p % rect.width));
+      const ys = pixels.map((p) => rect.y + Math.floor(p / rect.width));
+      const rows = new Float32Array(pixels.length * b.dim);
+      tile.sample(xs, ys, rows);
+      const sampled = await classifier.probabilities(rows, pixels.length);
+      expect(Array.from(sampled).filter((q) => q > 0.05 && q < 0.95).length).toBeGreaterThan(sampled.length / 2);
+      for (let m = 0; m < 3; m++) {
+        pixels.forEach((p, i) => {
+          for (let c = 0; c < 3; c++) expect(dense[(m * n + p) * 3 + c]).toBeCloseTo(sampled[(m * pixels.length + i) * 3 + c]!, 4);
+        });
+      }
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(1);
   });
 });
 

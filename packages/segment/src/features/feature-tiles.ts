@@ -31,9 +31,23 @@ export interface FeatureTilingOptions {
   onTile?: (tile: number, of: number) => void;
 }
 
+/** One feature output of the backbone over a whole tile, every timestep stacked: [timesteps, channels, height, width]. */
+export interface TileOutputMaps {
+  readonly data: Float32Array;
+  readonly timesteps: number;
+  readonly channels: number;
+  readonly height: number;
+  readonly width: number;
+  readonly stride: number;
+}
+
 /** The features of the pixels that one tile owns. */
 export interface FeatureTile {
   readonly owned: Rect;
+  /** The tile in image coordinates (it may reach into the reflect padding beyond the image). */
+  readonly rect: Rect;
+  /** The decoder maps of the whole tile, one entry per feature output. */
+  readonly outputs: readonly TileOutputMaps[];
   /** Writes the feature vectors of pixels (xs[i], ys[i]) (image coordinates inside `owned`) into rows of `out`. */
   sample(xs: ArrayLike<number>, ys: ArrayLike<number>, out: Float32Array): void;
 }
@@ -119,8 +133,15 @@ export async function* featureTiles(backbone: FeatureBackbone, image: ModelImage
         maps.push({ data: data.subarray(k * size, (k + 1) * size), channels, height, width, stride: output.stride });
       }
     }
+    const outputs = backbone.outputs.map((output): TileOutputMaps => {
+      const { data, dims } = results[output.name]!;
+      const [, channels, height, width] = dims as [number, number, number, number];
+      return { data, timesteps, channels, height, width, stride: output.stride };
+    });
     yield {
       owned,
+      rect: { x: rect.x, y: rect.y, width: rect.width, height: rect.height },
+      outputs,
       sample(xs, ys, out) {
         const n = xs.length;
         const localX = new Int32Array(n);

@@ -5,6 +5,7 @@ import { openFeatureBackbone, type FeatureBackbone } from '../features/backbone.
 import { featureTiles } from '../features/feature-tiles.js';
 import type { EnsembleWeights } from '../mlp/ensemble-weights.js';
 import { voteEnsemble } from '../mlp/ensemble-vote.js';
+import { DenseEnsembleHead } from '../mlp/dense-head.js';
 import { EnsembleClassifier } from '../mlp/predict-ensemble.js';
 import { backboneInput } from './backbone-input.js';
 
@@ -25,16 +26,18 @@ export interface Segmentation {
   mutualInformation: Float32Array;
 }
 
-/** Pixels classified per classifier call: bounds the feature rows held at once (rows × dim floats). */
-const CHUNK_PIXELS = 8192;
-
 /** A trained ensemble bound to its backbone, ready to segment images of any size tile by tile. */
 export class Segmenter {
+  readonly #head: DenseEnsembleHead;
+
   private constructor(
+    engine: Engine,
     readonly manifest: Omit<EnsembleManifest, 'weights'>,
     readonly backbone: FeatureBackbone,
     readonly classifier: EnsembleClassifier,
-  ) {}
+  ) {
+    this.#head = new DenseEnsembleHead(engine, classifier.ensemble, backbone.outputs, backbone.timesteps.length);
+  }
 
   /** Binds ensemble weights to an opened backbone; the backbone must be the one the ensemble was trained on. */
   static async create(engine: Engine, backbone: FeatureBackbone, manifest: Omit<EnsembleManifest, 'weights'>, weights: EnsembleWeights): Promise<Segmenter> {
@@ -47,7 +50,7 @@ export class Segmenter {
     if (b.dim !== backbone.dim || b.timesteps.join() !== backbone.timesteps.join()) {
       throw new DiffusekitError('BACKBONE_MISMATCH', `This ensemble expects ${b.dim} features at timesteps ${b.timesteps.join(',')}; backbone "${backbone.id}" gives ${backbone.dim} at ${backbone.timesteps.join(',')}`);
     }
-    return new Segmenter(manifest, backbone, await EnsembleClassifier.open(engine, weights));
+    return new Segmenter(engine, manifest, backbone, await EnsembleClassifier.open(engine, weights));
   }
 
   /** Loads an ensemble folder and the backbone it names (from the catalog, by id), checking they belong together. */
@@ -66,16 +69,13 @@ export class Segmenter {
   }
 
   async segment(raster: Raster, options: SegmentOptions = {}): Promise<Segmentation> {
-    const { backbone, classifier } = this;
+    const { backbone } = this;
     const { width, height } = raster;
     const image = backboneInput(raster, backbone, this.manifest.bands);
     const labels = new Uint8Array(width * height);
     const entropy = new Float32Array(width * height);
     const mutualInformation = new Float32Array(width * height);
-    const features = new Float32Array(CHUNK_PIXELS * backbone.dim);
-    const { members, classes, dim } = { members: classifier.ensemble.members, classes: classifier.ensemble.classes, dim: backbone.dim };
-    const xs = new Int32Array(CHUNK_PIXELS);
-    const ys = new Int32Array(CHUNK_PIXELS);
+    const { members, classes } = this.classifier.ensemble;
     const tiles = featureTiles(backbone, image, {
       seed: this.manifest.seed,
       ...(options.tile ? { tile: options.tile } : {}),
@@ -83,22 +83,24 @@ export class Segmenter {
       onTile: (tile, of) => options.onProgress?.({ kind: 'tile', tile, of }),
     });
     for await (const tile of tiles) {
-      const { x: x0, y: y0, width: w, height: h } = tile.owned;
-      for (let start = 0; start < w * h; start += CHUNK_PIXELS) {
-        throwIfAborted(options.signal);
-        const n = Math.min(CHUNK_PIXELS, w * h - start);
+      throwIfAborted(options.signal);
+      const { rect, owned } = tile;
+      const all = await this.#head.probabilities(tile.outputs.map((o) => o.data), rect.height, rect.width);
+      const n = owned.width * owned.height;
+      const probabilities = new Float32Array(members * n * classes);
+      for (let m = 0; m < members; m++) {
         for (let i = 0; i < n; i++) {
-          xs[i] = x0 + ((start + i) % w);
-          ys[i] = y0 + Math.floor((start + i) / w);
+          const tilePixel = (owned.y - rect.y + Math.floor(i / owned.width)) * rect.width + (owned.x - rect.x + (i % owned.width));
+          const from = (m * rect.width * rect.height + tilePixel) * classes;
+          probabilities.set(all.subarray(from, from + classes), (m * n + i) * classes);
         }
-        tile.sample(xs.subarray(0, n), ys.subarray(0, n), features);
-        const vote = voteEnsemble(await classifier.probabilities(features.subarray(0, n * dim), n), members, n, classes);
-        for (let i = 0; i < n; i++) {
-          const p = ys[i]! * width + xs[i]!;
-          labels[p] = vote.labels[i]!;
-          entropy[p] = vote.entropy[i]!;
-          mutualInformation[p] = vote.mutualInformation[i]!;
-        }
+      }
+      const vote = voteEnsemble(probabilities, members, n, classes);
+      for (let i = 0; i < n; i++) {
+        const p = (owned.y + Math.floor(i / owned.width)) * width + owned.x + (i % owned.width);
+        labels[p] = vote.labels[i]!;
+        entropy[p] = vote.entropy[i]!;
+        mutualInformation[p] = vote.mutualInformation[i]!;
       }
     }
     if (raster.nodata !== undefined) {

@@ -7,6 +7,7 @@ export { buildGradientGraph, buildPredictGraph, PARAMETER_NAMES, RUNNING_STAT_NA
 export { adamSlot, adamStep, type AdamSlot } from './mlp/adam.js';
 export { defaultHidden, initialWeights, TENSOR_NAMES, type EnsembleWeights, type TensorName } from './mlp/ensemble-weights.js';
 export { trainEnsemble, type EpochProgress, type LabelledPixels, type TrainEnsembleOptions, type TrainedEnsemble } from './mlp/train-ensemble.js';
+export { loadTensorflowGpu, trainWithTensorflow, type TensorflowModule } from './mlp/tensorflow-trainer.js';
 export { voteEnsemble, type EnsembleVote } from './mlp/ensemble-vote.js';
 export { EnsembleClassifier } from './mlp/predict-ensemble.js';
 export { DenseEnsembleHead, type HeadOutputSpec } from './mlp/dense-head.js';

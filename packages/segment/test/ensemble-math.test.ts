@@ -10,6 +10,8 @@ import {
   trainEnsemble,
   voteEnsemble,
   EnsembleClassifier,
+  loadTensorflowGpu,
+  type TensorflowModule,
 } from '@diffusekit/segment';
 
 const engine = createEngine({ provider: 'cpu', threads: 1 });
@@ -157,4 +159,38 @@ describe('trainEnsemble', () => {
     const labels = new Uint8Array(100).fill(3);
     await expect(trainEnsemble({ features: many, labels, count: 100, dim: 4 }, { engine, classes: 2 })).rejects.toMatchObject({ code: 'TRAINING_DATA_INVALID' });
   });
+});
+
+describe('the TensorFlow.js trainer', () => {
+  it('falls back to onnxruntime when @tensorflow/tfjs-node-gpu cannot load, and says why when it was required', async () => {
+    const gpu = await loadTensorflowGpu();
+    const n = 256, dim = 4;
+    const features = createRng(8).normal(n * dim);
+    const labels = Uint8Array.from({ length: n }, (_, i) => (features[i * dim]! > 0 ? 1 : 0));
+    const data = { features, labels, count: n, dim };
+    if (gpu.tf) return; // a machine with the GPU build installed takes the other branch; nothing to check here
+    expect(gpu.reason).toContain('@tensorflow/tfjs-node-gpu');
+    const auto = await trainEnsemble(data, { engine, classes: 2, members: 2, maxEpochs: 1, batchSize: 64 });
+    expect(auto.backend).toBe('onnxruntime');
+    await expect(trainEnsemble(data, { engine, classes: 2, backend: 'tensorflow' })).rejects.toMatchObject({ code: 'PROVIDER_UNAVAILABLE' });
+  });
+
+  // Pure-JavaScript TensorFlow is slow inside jest's VM (~25 s here): a heavier check, run by CI (.ci/run sets the flag).
+  const heavy = process.env.DIFFUSEKIT_HEAVY_TESTS === '1' ? it : it.skip;
+  heavy('trains members whose exported weights and BatchNorm statistics predict XOR through the onnxruntime classifier', async () => {
+    // The pure-JavaScript build stands in for tfjs-node-gpu: same API, and it runs anywhere.
+    const tf = (await import('@tensorflow/tfjs')) as unknown as TensorflowModule;
+    const n = 1024, dim = 8;
+    const features = createRng(5).normal(n * dim);
+    const labels = new Uint8Array(n);
+    for (let i = 0; i < n; i++) labels[i] = (features[i * dim]! > 0) !== (features[i * dim + 1]! > 0) ? 1 : 0;
+    const trained = await trainEnsemble({ features, labels, count: n, dim }, { engine, classes: 2, members: 1, hidden: [16, 8], maxEpochs: 30, minImprovement: 0.001, patience: 3, batchSize: 128, learningRate: 1e-2, tensorflow: tf });
+    expect(trained.backend).toBe('tensorflow');
+    const classifier = await EnsembleClassifier.open(engine, trained.weights);
+    const test = createRng(6).normal(512 * dim);
+    const vote = voteEnsemble(await classifier.probabilities(test, 512), 1, 512, 2);
+    let correct = 0;
+    for (let i = 0; i < 512; i++) correct += Number(vote.labels[i] === ((test[i * dim]! > 0) !== (test[i * dim + 1]! > 0) ? 1 : 0));
+    expect(correct / 512).toBeGreaterThan(0.85);
+  }, 60_000);
 });

@@ -36,6 +36,8 @@ export interface EnsembleManifest {
     images: number;
     labelledPixels: number;
     pixelsPerClass: number[];
+    /** Which trainer ran: onnxruntime on the CPU cores, or TensorFlow.js (GPU). */
+    backend: 'onnxruntime' | 'tensorflow';
     epochs: number;
     losses: number[];
     seconds: number;

@@ -1,5 +1,6 @@
 import { DiffusekitError, createRng, invalidOption, throwIfAborted, type Engine, type TensorData } from '@diffusekit/core';
 import { adamSlot, adamStep, type AdamSlot } from './adam.js';
+import { loadTensorflowGpu, trainWithTensorflow, type TensorflowModule } from './tensorflow-trainer.js';
 import { BATCH_NORM_MOMENTUM, PARAMETER_NAMES, buildGradientGraph, gradientName, type ParameterName } from './ensemble-graphs.js';
 import { defaultHidden, initialWeights, tensorShapes, type EnsembleWeights } from './ensemble-weights.js';
 
@@ -12,6 +13,8 @@ export interface LabelledPixels {
 }
 
 export interface EpochProgress {
+  /** Set when members train one after another (TensorFlow.js): the member this epoch belongs to. */
+  member?: number;
   epoch: number;
   maxEpochs: number;
   /** Mean training cross-entropy of each member over this epoch. */
@@ -38,11 +41,19 @@ export interface TrainEnsembleOptions {
   minImprovement?: number;
   patience?: number;
   seed?: number;
+  /**
+   * 'auto' (default): TensorFlow.js on the GPU when @tensorflow/tfjs-node-gpu is installed and loads, else
+   * onnxruntime on this machine's cores. 'tensorflow' fails with PROVIDER_UNAVAILABLE when it cannot load.
+   */
+  backend?: 'auto' | 'onnxruntime' | 'tensorflow';
+  /** A TensorFlow.js module to train with instead of loading @tensorflow/tfjs-node-gpu (e.g. tfjs-node). */
+  tensorflow?: TensorflowModule;
   signal?: AbortSignal;
   onEpoch?: (progress: EpochProgress) => void;
 }
 
 export interface TrainedEnsemble {
+  backend: 'onnxruntime' | 'tensorflow';
   weights: EnsembleWeights;
   epochs: number;
   /** Final epoch loss of each member. */
@@ -85,6 +96,23 @@ export async function trainEnsemble(data: LabelledPixels, options: TrainEnsemble
   }
   for (let i = 0; i < count; i++) {
     if (labels[i]! >= classes) throw new DiffusekitError('TRAINING_DATA_INVALID', `Label ${labels[i]} at pixel ${i} is not a class index below ${classes}`);
+  }
+
+  const choice = options.backend ?? 'auto';
+  if (choice !== 'onnxruntime') {
+    const loaded = options.tensorflow ? { tf: options.tensorflow } : await loadTensorflowGpu();
+    if (loaded.tf) {
+      const trained = await trainWithTensorflow(loaded.tf, {
+        features, labels, count, dim, classes, members, hidden, batchSize: batch, learningRate, maxEpochs, minImprovement, patience,
+        seed: options.seed ?? 0,
+        ...(options.signal ? { signal: options.signal } : {}),
+        onEpoch: (member, epoch, loss) => options.onEpoch?.({ member, epoch, maxEpochs, losses: [loss], active: members - member }),
+      });
+      return { backend: 'tensorflow', ...trained, steps: trained.epochs * Math.ceil(count / batch) };
+    }
+    if (choice === 'tensorflow') {
+      throw new DiffusekitError('PROVIDER_UNAVAILABLE', `The TensorFlow.js trainer was asked for but ${loaded.reason}`, { details: { requested: 'tensorflow', available: ['onnxruntime'] } });
+    }
   }
 
   const rng = createRng(options.seed ?? 0);
@@ -150,7 +178,7 @@ export async function trainEnsemble(data: LabelledPixels, options: TrainEnsemble
     }
     options.onEpoch?.({ epoch, maxEpochs, losses, active: active.filter(Boolean).length });
   }
-  return { weights, epochs, losses, steps: step };
+  return { backend: 'onnxruntime', weights, epochs, losses, steps: step };
 }
 
 /** PyTorch's BatchNorm running estimates: exponential averages of the batch mean and the unbiased batch variance. */

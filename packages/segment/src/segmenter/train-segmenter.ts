@@ -4,6 +4,7 @@ import { IGNORE_INDEX, type EnsembleManifest, type SegmentClass } from '../ensem
 import type { FeatureBackbone } from '../features/backbone.js';
 import { pixelFeatures } from '../features/feature-tiles.js';
 import type { EnsembleWeights } from '../mlp/ensemble-weights.js';
+import type { TensorflowModule } from '../mlp/tensorflow-trainer.js';
 import { trainEnsemble, type EpochProgress } from '../mlp/train-ensemble.js';
 import { backboneInput, defaultBands } from './backbone-input.js';
 
@@ -21,6 +22,9 @@ export interface TrainSegmenterOptions {
   /** Seed of the feature noise and of the training (default 0). */
   seed?: number;
   bands?: readonly number[];
+  /** The ensemble trainer: see trainEnsemble (default 'auto': TensorFlow.js on a GPU when installed, else onnxruntime). */
+  backend?: 'auto' | 'onnxruntime' | 'tensorflow';
+  tensorflow?: TensorflowModule;
   /** Tile side for the backbone (default 256). */
   tile?: number;
   signal?: AbortSignal;
@@ -118,6 +122,8 @@ export async function trainSegmenter(images: readonly LabelledImage[], options: 
       ...(options.batchSize ? { batchSize: options.batchSize } : {}),
       ...(options.learningRate ? { learningRate: options.learningRate } : {}),
       ...(options.maxEpochs ? { maxEpochs: options.maxEpochs } : {}),
+      ...(options.backend ? { backend: options.backend } : {}),
+      ...(options.tensorflow ? { tensorflow: options.tensorflow } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onEpoch ? { onEpoch: options.onEpoch } : {}),
     },
@@ -136,6 +142,7 @@ export async function trainSegmenter(images: readonly LabelledImage[], options: 
       images: images.length,
       labelledPixels: count,
       pixelsPerClass,
+      backend: trained.backend,
       epochs: trained.epochs,
       losses: trained.losses.map((l) => Math.round(l * 1e5) / 1e5),
       seconds: Math.round((performance.now() - started) / 100) / 10,

@@ -49,7 +49,9 @@ def main():
     losses = [json.loads(line) for line in open(os.path.join(d, "losses.jsonl"))]
     evals = [json.loads(line) for line in open(os.path.join(d, "evals.jsonl"))] if os.path.exists(
         os.path.join(d, "evals.jsonl")) else []
-    img = Image.new("RGB", (900, 420), "white")
+    # An unconditional DDPM has no validation metric against a baseline: only the loss panel then.
+    evals = [e for e in evals if any(k.startswith("ddim10_") for k in e)]
+    img = Image.new("RGB", (900 if evals else 470, 420), "white")
     dr = ImageDraw.Draw(img)
     # smooth the loss with a moving average over 10 log points
     ls = np.array([r["loss"] for r in losses])

@@ -63,11 +63,12 @@ def main():
         st = [e["step"] for e in evals]
         # The baseline each model must beat: bicubic for super-resolution, the JPEG input (quality 10) for restoration,
         # the mean fill for inpainting (PSNR inside the hole).
-        base, label = next(((k, lab) for k, lab in (("jpeg_q10", "the JPEG (q10)"), ("meanfill", "mean fill, in hole"))
-                            if f"{k}_aerial" in evals[0]), ("bicubic", "bicubic"))
+        base, label, metric = next(((k, lab, m) for k, lab, m in (("jpeg_q10", "the JPEG (q10)", "PSNR-Y"),
+                                                                  ("meanfill", "mean fill", "hole PSNR"))
+                                    if f"{k}_aerial" in evals[0]), ("bicubic", "bicubic", "PSNR-Y"))
         ser = [(st, [e[f"ddim10_{dom}"] - e[f"{base}_{dom}"] for e in evals], col)
                for dom, col in (("aerial", "green"), ("photo", "red")) if f"ddim10_{dom}" in evals[0]]
-        plot((490, 30, 880, 380), dr, ser, f"val PSNR-Y minus {label}, dB (DDIM 10): green aerial, red photo",
+        plot((490, 30, 880, 380), dr, ser, f"val {metric} - {label}, dB (DDIM 10): green aerial, red photo",
              zero_line=True)
     img.save(out)
 

@@ -4,9 +4,14 @@ import { UsageError } from './usage-error.js';
 export function parseCount(flag: string, value: unknown, min = 1): number {
   const n = Number(value);
   if (typeof value !== 'string' || !/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) {
-    throw new UsageError(`Expected an integer ≥ ${min} for ${flag} but received ${JSON.stringify(value)}`);
+    const expected = min === 1 ? 'a positive integer' : `an integer ≥ ${min}`;
+    throw new UsageError(`Expected ${expected} for ${flag} but received ${JSON.stringify(value)}`);
   }
   return n;
+}
+
+export function parsePositiveInteger(flag: string, value: unknown): number {
+  return parseCount(flag, value, 1);
 }
 
 /** A comma-separated list of 0-based indices, e.g. "3,2,1". */

@@ -9,6 +9,7 @@ import { modelsCommand } from './commands/models.js';
 import { segmentCommand } from './commands/segment-cli.js';
 import { serveCommand } from './commands/serve.js';
 import { processIo, writeLine, type CliIo } from './io.js';
+import { parsePositiveInteger } from './parse-flags.js';
 import { UsageError } from './usage-error.js';
 
 const HELP = `diffusekit ${CORE_VERSION} — diffusion-model image analysis
@@ -109,13 +110,6 @@ function taskOptionsFrom(values: Values): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [flag, option] of Object.entries(TASK_OPTION_FLAGS)) if (values[flag] !== undefined) out[option] = values[flag];
   return out;
-}
-
-export function parsePositiveInteger(flag: string, value: unknown): number {
-  const n = Number(value);
-  if (typeof value !== 'string' || !/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1)
-    throw new UsageError(`Expected a positive integer for ${flag} but received ${JSON.stringify(value)}`);
-  return n;
 }
 
 function engineOptionsFrom(values: Values): EngineOptions {

@@ -10,8 +10,9 @@ processes on 2 cores slow each other down many times over.
 
 Recipes (see README.md):
   ddpm-aerial   unconditional DDPM on aerial patches; linear 1e-4..0.02, T=1000, eps, integer timestep input
-  srdiff-x4     SRDiff: encoder(lr) + denoiser of the residual HR - bicubic(lr); cosine T=1000, eps
-                prediction, integer timestep input; encoder trained jointly
+  srdiff-x4     SRDiff: RRDB encoder(lr) + denoiser of the residual HR - bicubic(lr); cosine T=1000, x0 prediction
+                (the denoiser outputs the residual; L1), integer timestep input; encoder trained jointly. SRDiff's
+                own eps prediction was measured first and failed here: see packages/sr3/models/srdiff-x4/README.md
   palette-jpeg  Palette JPEG restoration: cond = PIL JPEG at quality U[5, 40]; cosine T=1000, x0 prediction
                 (output = cond + UNet), continuous alpha-bar input sampled between adjacent steps (Palette)
   palette-inpaint  Palette inpainting: masks from dktrain/masks.py (boxes or free-form strokes, 3-60 % of the crop);
@@ -33,6 +34,7 @@ import torch.nn as nn
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dktrain import CACHE  # noqa: E402
 from dktrain.optim import LossLog, optimise  # noqa: E402
+from dktrain.runstate import cpu_copy, load_init, pick_device, save_fp16  # noqa: E402
 from dktrain.data import PatchSampler, load_split  # noqa: E402
 from dktrain.degrade import jpeg_roundtrip, make_lr, to_pm1, to_u8, upsample_bicubic  # noqa: E402
 from dktrain.masks import mask_batch  # noqa: E402
@@ -58,7 +60,7 @@ RECIPES = {
     "ddpm-aerial": dict(domains=("aerial",), schedule="linear", prediction="eps", noise="timestep",
                         config=dict(feature_names=("dec0", "dec1", "dec2"), base=40, mults=(1, 2, 2, 2), blocks=1,
                                     unshuffle=2)),
-    "srdiff-x4": dict(domains=("aerial", "photo"), schedule="cosine", prediction="eps", noise="timestep",
+    "srdiff-x4": dict(domains=("aerial", "photo"), schedule="cosine", prediction="x0", noise="timestep",
                       config=dict(feat=32, base=40, mults=(1, 2, 2, 2), blocks=1, unshuffle=2)),
     "palette-jpeg": dict(domains=("aerial", "photo"), schedule="cosine", prediction="x0", noise="alpha-bar",
                          config=dict(prediction="x0", inpaint=False, base=40, mults=(1, 2, 2, 2), blocks=1,
@@ -79,22 +81,23 @@ def jpeg_batch(u8, rng, qmin=5, qmax=40):
 
 
 def loss_for(mid, model, u8, ac, rng):
-    hr = to_pm1(u8)
+    dev = next(model.parameters()).device
+    hr = to_pm1(u8).to(dev)
     n = len(hr)
     t = rng.integers(0, len(ac), size=n)
     eps = torch.randn_like(hr)
     if mid in ("palette-jpeg", "palette-inpaint"):
         ac_prev = np.concatenate([[1.0], ac[:-1]])
-        g = torch.from_numpy(rng.uniform(ac[t], ac_prev[t])).float()  # continuous alpha-bar (Palette)
+        g = torch.from_numpy(rng.uniform(ac[t], ac_prev[t])).float().to(dev)  # continuous alpha-bar (Palette)
         x = g.sqrt()[:, None, None, None] * hr + (1 - g).sqrt()[:, None, None, None] * eps
         if mid == "palette-jpeg":
-            cond = to_pm1(jpeg_batch(u8, rng))
+            cond = to_pm1(jpeg_batch(u8, rng)).to(dev)
             return (model(x, g, cond) - hr).abs().mean()
-        mask = torch.from_numpy(mask_batch(rng, n, hr.shape[2], hr.shape[3], size=INPAINT_SHAPE_SIZE))
+        mask = torch.from_numpy(mask_batch(rng, n, hr.shape[2], hr.shape[3], size=INPAINT_SHAPE_SIZE)).to(dev)
         hole_values = mask.sum() * hr.shape[1]
         return ((model(x, g, hr, mask) - hr).abs() * mask).sum() / hole_values
-    a_t = torch.from_numpy(ac[t]).float()[:, None, None, None]
-    tt = torch.from_numpy(t).float()
+    a_t = torch.from_numpy(ac[t]).float().to(dev)[:, None, None, None]
+    tt = torch.from_numpy(t).float().to(dev)
     if mid == "ddpm-aerial":
         x = a_t.sqrt() * hr + (1 - a_t).sqrt() * eps
         return ((model(x, tt)[0] - eps) ** 2).mean()
@@ -102,6 +105,8 @@ def loss_for(mid, model, u8, ac, rng):
     feats, up = model.encoder(lr)
     r = RESIDUAL_SCALE * (hr - up)
     x = a_t.sqrt() * r + (1 - a_t).sqrt() * eps
+    if RECIPES[mid]["prediction"] == "x0":
+        return (model.denoiser(x, tt, feats) - r).abs().mean()
     return ((model.denoiser(x, tt, feats) - eps) ** 2).mean()
 
 
@@ -140,7 +145,8 @@ def quick_eval(mid, model, ac, n=12, steps=10):
             lr = make_lr(hr)
             feats, up = model.encoder(lr)
             fn = lambda x, nl: model.denoiser(torch.from_numpy(x), torch.from_numpy(nl), feats).numpy()  # noqa
-            r = ddim_sample(fn, tuple(hr.shape), ac, steps, prediction="eps", noise_kind="timestep", clip=False)
+            r = ddim_sample(fn, tuple(hr.shape), ac, steps, prediction=RECIPES[mid]["prediction"], noise_kind="timestep",
+                            clip=False)
             out = (up + torch.from_numpy(r) / RESIDUAL_SCALE).numpy()
             res[f"bicubic_{dom}"] = psnr_y(to_u8(up), hr_u8)
         res[f"ddim{steps}_{dom}"] = psnr_y(to_u8(torch.from_numpy(out)), hr_u8)
@@ -159,7 +165,11 @@ def main():
     p.add_argument("--ema", type=float, default=0.999)
     p.add_argument("--ckpt-min", type=float, default=10)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu", help="cpu or cuda (the quick evaluation always runs on the CPU)")
+    p.add_argument("--hardware", default="2 CPU threads (Debian PyTorch 1.13)", help="recorded in the run history")
+    p.add_argument("--init", default=None, help="start a new run from a weights-only checkpoint (training/checkpoints/)")
     a = p.parse_args()
+    dev = pick_device(a.device)
     torch.set_num_threads(a.threads)
     torch.set_flush_denormal(True)
     stop = {"now": False}
@@ -179,17 +189,27 @@ def main():
     cfg = rec["config"]
     model, ema = build(a.id, cfg), build(a.id, cfg)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
-    step, wall = 0, 0.0
+    step, wall, history = 0, 0.0, []
     if os.path.exists(ckpt_path):
-        st = torch.load(ckpt_path)
+        st = torch.load(ckpt_path, map_location="cpu")
         model.load_state_dict(st["model"])
         ema.load_state_dict(st["ema"])
         opt.load_state_dict(st["opt"])
-        step, wall = st["step"], st["wall"]
+        step, wall, history = st["step"], st["wall"], st.get("history", [])
         say(f"resumed at step {step}")
     else:
+        if a.init:
+            weights, history = load_init(a.init)
+            model.load_state_dict(weights)
+            say(f"initialised from {a.init} ({history})")
         ema.load_state_dict(model.state_dict())
         say(f"new run {a.id}: {sum(p.numel() for p in model.parameters())} params, {rec}, {vars(a)}")
+    model.to(dev)
+    ema.to(dev)
+    for state in opt.state.values():
+        for k, v in state.items():
+            if torch.is_tensor(v):
+                state[k] = v.to(dev)
     for q in ema.parameters():
         q.requires_grad_(False)
     ac = alphas_cumprod(rec["schedule"])
@@ -199,16 +219,20 @@ def main():
     losses = LossLog(os.path.join(run_dir, "losses.jsonl"), say)
     evals_f = open(os.path.join(run_dir, "evals.jsonl"), "a")
     t_start = t_ck = time.time()
+    first_step = step
 
     def save():
         nonlocal t_ck
+        this_run = {"hardware": a.hardware, "steps": step - first_step, "batch": a.batch,
+                    "minutes": round((time.time() - t_start) / 60, 1)}
         st = {"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
-              "wall": wall + time.time() - t_start, "config": cfg, "recipe": {k: v for k, v in rec.items()
-                                                                                  if k != "config"}}
+              "wall": wall + time.time() - t_start, "config": cfg, "history": history + [this_run],
+              "recipe": {k: v for k, v in rec.items() if k != "config"}}
         torch.save(st, ckpt_path + ".tmp")
         os.replace(ckpt_path + ".tmp", ckpt_path)
+        save_fp16(os.path.join(run_dir, "ema.fp16.pt"), ema, cfg, step, st["wall"], st["history"], rec["schedule"])
         t_ck = time.time()
-        r = quick_eval(a.id, ema, ac)
+        r = quick_eval(a.id, cpu_copy(ema), ac)
         r.update(step=step, wall=st["wall"])
         evals_f.write(json.dumps(r) + "\n")
         evals_f.flush()

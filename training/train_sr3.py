@@ -20,6 +20,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dktrain import CACHE  # noqa: E402
 from dktrain.optim import LossLog, optimise  # noqa: E402
+from dktrain.runstate import cpu_copy, load_init, pick_device, save_fp16  # noqa: E402
 from dktrain.data import PatchSampler, load_split  # noqa: E402
 from dktrain.degrade import make_lr, to_pm1, to_u8, upsample_bicubic  # noqa: E402
 from dktrain.metrics import psnr_y  # noqa: E402
@@ -44,6 +45,8 @@ def parse():
     p.add_argument("--eval-n", type=int, default=16, help="validation crops per domain for the quick eval")
     p.add_argument("--init", default=None, help="start from a weights-only checkpoint (e.g. training/checkpoints/)")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu", help="cpu or cuda (the quick evaluation always runs on the CPU)")
+    p.add_argument("--hardware", default="2 CPU threads (Debian PyTorch 1.13)", help="recorded in the run history")
     return p.parse_args()
 
 
@@ -79,6 +82,7 @@ def quick_eval(model, ac, prediction, n, steps=(10,), spacing="trailing", seed=0
 
 def main():
     a = parse()
+    dev = pick_device(a.device)
     torch.set_num_threads(a.threads)
     torch.set_flush_denormal(True)
     stop = {"now": False}
@@ -98,21 +102,27 @@ def main():
     model = SR3(**cfg)
     ema = SR3(**cfg)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
-    step, wall = 0, 0.0
+    step, wall, history = 0, 0.0, []
     if os.path.exists(ckpt_path):
-        st = torch.load(ckpt_path)
+        st = torch.load(ckpt_path, map_location="cpu")
         model.load_state_dict(st["model"])
         ema.load_state_dict(st["ema"])
         opt.load_state_dict(st["opt"])
-        step, wall = st["step"], st["wall"]
+        step, wall, history = st["step"], st["wall"], st.get("history", [])
         say(f"resumed {ckpt_path} at step {step}, {wall / 60:.1f} train-minutes so far")
     else:
         if a.init:
-            w = {k: v.float() for k, v in torch.load(a.init)["ema"].items()}
+            w, history = load_init(a.init)
             model.load_state_dict(w)
-            say(f"initialised from {a.init}")
+            say(f"initialised from {a.init} ({history})")
         ema.load_state_dict(model.state_dict())
         say(f"new run {a.run}: {sum(p.numel() for p in model.parameters())} params, config {cfg}, args {vars(a)}")
+    model.to(dev)
+    ema.to(dev)
+    for state in opt.state.values():
+        for k, v in state.items():
+            if torch.is_tensor(v):
+                state[k] = v.to(dev)
     for p in ema.parameters():
         p.requires_grad_(False)
 
@@ -127,25 +137,30 @@ def main():
     evals_f = open(os.path.join(run_dir, "evals.jsonl"), "a")
     t_start = time.time()
     t_last_ckpt = time.time()
+    first_step = step
 
     def save():
         nonlocal t_last_ckpt
+        this_run = {"hardware": a.hardware, "steps": step - first_step, "batch": a.batch,
+                    "minutes": round((time.time() - t_start) / 60, 1)}
         st = {"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
-              "wall": wall + (time.time() - t_start), "config": cfg, "args": vars(a), "schedule": a.schedule}
+              "wall": wall + (time.time() - t_start), "config": cfg, "args": vars(a), "schedule": a.schedule,
+              "history": history + [this_run]}
         torch.save(st, ckpt_path + ".tmp")
         os.replace(ckpt_path + ".tmp", ckpt_path)
+        save_fp16(os.path.join(run_dir, "ema.fp16.pt"), ema, cfg, step, st["wall"], st["history"], a.schedule)
         t_last_ckpt = time.time()
-        r = quick_eval(ema, ac, a.prediction, a.eval_n)
+        r = quick_eval(cpu_copy(ema), ac, a.prediction, a.eval_n)
         r.update(step=step, wall=st["wall"])
         evals_f.write(json.dumps(r) + "\n")
         evals_f.flush()
         say("eval", json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()}))
 
     while time.time() - t_start < a.minutes * 60 and not stop["now"]:
-        hr = to_pm1(sampler.batch(a.batch))
+        hr = to_pm1(sampler.batch(a.batch)).to(dev)
         lr = make_lr(hr)
         t = rng.integers(0, len(ac), size=a.batch)
-        g = torch.from_numpy(rng.uniform(sqrt_ac[t], sqrt_ac_prev[t])).float()  # SR3: continuous sqrt(alpha_bar)
+        g = torch.from_numpy(rng.uniform(sqrt_ac[t], sqrt_ac_prev[t])).float().to(dev)  # SR3: sqrt(alpha_bar)
         eps = torch.randn_like(hr)
         x = g[:, None, None, None] * hr + torch.sqrt(1 - g[:, None, None, None] ** 2) * eps
         out = model(x, g, lr)

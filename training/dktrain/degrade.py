@@ -33,7 +33,7 @@ def downscale_taps(scale):
 def cubic_downscale(x, scale=4):
     """x: float tensor NCHW. Returns NCHW at 1/scale size (not quantised)."""
     taps, pad = downscale_taps(scale)
-    k = torch.tensor(taps, dtype=x.dtype)
+    k = torch.tensor(taps, dtype=x.dtype, device=x.device)
     c = x.shape[1]
     xp = F.pad(x, (pad, pad, pad, pad), mode="reflect")
     y = F.conv2d(xp, k.view(1, 1, 1, -1).repeat(c, 1, 1, 1), stride=(1, scale), groups=c)

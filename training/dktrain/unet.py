@@ -15,7 +15,7 @@ import torch.nn.functional as F
 def timestep_embedding(t, dim, max_period=10000.0):
     """t: float [N] (a timestep 0..T-1 or a scaled noise level). Returns [N, dim] sin/cos features."""
     half = dim // 2
-    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32) / half)
+    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
     args = t.float()[:, None] * freqs[None, :]
     return torch.cat([torch.cos(args), torch.sin(args)], dim=1)
 

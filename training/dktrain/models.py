@@ -61,19 +61,47 @@ class Palette(nn.Module):
         return cond + h if self.prediction == "x0" else h
 
 
-class SRDiffEncoder(nn.Module):
-    """SRDiff-style LR encoder: conv features of the LR image (upsampled to HR size) plus the in-graph bicubic."""
+class DenseBlock(nn.Module):
+    """Residual dense block (ESRGAN): each conv sees every earlier output; the block adds 0.2 x its result."""
 
-    def __init__(self, scale=4, feat=32, blocks=4):
+    def __init__(self, feat, growth, convs=4):
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv2d(feat + i * growth, growth, 3, padding=1) for i in range(convs - 1))
+        self.fuse = nn.Conv2d(feat + (convs - 1) * growth, feat, 3, padding=1)
+        self.act = nn.LeakyReLU(0.2)
+
+    def forward(self, x):
+        parts = [x]
+        for conv in self.convs:
+            parts.append(self.act(conv(torch.cat(parts, dim=1))))
+        return x + 0.2 * self.fuse(torch.cat(parts, dim=1))
+
+
+class RRDB(nn.Module):
+    """Residual-in-residual dense block (ESRGAN, used by SRDiff's LR encoder): three dense blocks, scaled skip."""
+
+    def __init__(self, feat, growth):
+        super().__init__()
+        self.blocks = nn.Sequential(*[DenseBlock(feat, growth) for _ in range(3)])
+
+    def forward(self, x):
+        return x + 0.2 * self.blocks(x)
+
+
+class SRDiffEncoder(nn.Module):
+    """SRDiff-style LR encoder: a small RRDB stack over the LR image, its features brought to HR size by nearest
+    upsampling (every HR pixel sees the features of the LR pixel it lies in), plus the in-graph bicubic image."""
+
+    def __init__(self, scale=4, feat=32, blocks=2, growth=16):
         super().__init__()
         self.scale = scale
-        layers = [nn.Conv2d(3, feat, 3, padding=1)]
-        for _ in range(blocks):
-            layers += [nn.SiLU(), nn.Conv2d(feat, feat, 3, padding=1)]
-        self.body = nn.Sequential(*layers)
+        self.head = nn.Conv2d(3, feat, 3, padding=1)
+        self.body = nn.Sequential(*[RRDB(feat, growth) for _ in range(blocks)])
+        self.tail = nn.Conv2d(feat, feat, 3, padding=1)
 
     def forward(self, lr):
-        f = self.body(lr)
+        h = self.head(lr)
+        f = self.tail(self.body(h)) + h
         return nn.functional.interpolate(f, scale_factor=float(self.scale), mode="nearest"), upsample_bicubic(lr, self.scale)
 
 

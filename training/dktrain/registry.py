@@ -128,7 +128,7 @@ MODELS = {
         "scale": 4,
         # the sampled residual r is added to the encoder output: image = upsampled + r
         "diffusion": {"schedule": {"kind": "cosine", "trainSteps": 1000}, "noiseInput": "timestep",
-                      "prediction": "eps", "target": "residual", "clipX0": False, "defaultSampler": "ddim",
+                      "prediction": "x0", "target": "residual", "clipX0": False, "defaultSampler": "ddim",
                       "defaultSteps": 20},
         "tile": {"size": 128, "multipleOf": 16},
         "trainedOn": PHOTO_AERIAL + "; LR = antialiased Keys-cubic (a=-0.75) x4 downscale, rounded to 8 bits",

@@ -27,6 +27,16 @@ from dktrain.schedules import alphas_cumprod  # noqa: E402
 from export import load_weights  # noqa: E402
 
 
+def sampling_parts(model_id, model, lr):
+    """(network function for the sampler, map from the sampled variable to the image) for an SR model.
+    sr3 samples the image itself; srdiff runs its encoder once and samples the residual over the bicubic image."""
+    if MODELS[model_id]["diffusion"].get("target") == "residual":
+        feats, up = model.encoder(lr)
+        fn = lambda x, nl: model.denoiser(torch.from_numpy(x), torch.from_numpy(nl), feats).numpy()  # noqa: E731
+        return fn, lambda r: up.numpy() + r
+    return (lambda x, nl: model(torch.from_numpy(x), torch.from_numpy(nl), lr).numpy()), (lambda x: x)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("id", choices=sorted(MODELS))
@@ -66,11 +76,11 @@ def main():
                 for i in range(0, len(hr), a.batch):
                     lr_b = lr[i:i + a.batch]
                     with torch.no_grad():
-                        fn = lambda x, nl: model(torch.from_numpy(x), torch.from_numpy(nl), lr_b).numpy()  # noqa
+                        fn, to_image = sampling_parts(a.id, model, lr_b)
                         o = ddim_sample(fn, (len(lr_b), 3, hr.shape[2], hr.shape[3]), ac, s,
                                         prediction=d["prediction"], noise_kind=d["noiseInput"], clip=d["clipX0"],
                                         spacing=spacing, seed=a.seed + i)
-                    outs.append(o)
+                    outs.append(to_image(o))
                 out_u8 = to_u8(torch.from_numpy(np.concatenate(outs)))
                 key = f"{dom}_ddim{s}_{spacing}"
                 res[key + "_psnr"] = psnr_y(out_u8, hr_u8)

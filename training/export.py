@@ -161,7 +161,8 @@ def main():
     with open(old, "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
-    info = {"step": st.get("step"), "train_minutes": round(st.get("wall", 0) / 60, 1), "weights": wpath,
+    info = {"step": st.get("step"), "train_minutes": round(st.get("wall", 0) / 60, 1), "history": st.get("history"),
+            "weights": wpath,
             "max_abs_diff_ort_vs_torch": worst, "bytes": sum(f["bytes"] for f in files)}
     print(json.dumps(info))
     with open(os.path.join(out_dir, "export-info.json"), "w") as f:
@@ -171,7 +172,8 @@ def main():
         ck = os.path.join(HERE, "checkpoints")
         os.makedirs(ck, exist_ok=True)
         half = {"ema": {k: v.half() for k, v in model.state_dict().items()}, "config": st["config"],
-                "step": st.get("step"), "wall": st.get("wall"), "schedule": st.get("schedule")}
+                "step": st.get("step"), "wall": st.get("wall"), "schedule": st.get("schedule"),
+                "history": st.get("history")}
         torch.save(half, os.path.join(ck, f"{a.id}.fp16.pt"))
         print("wrote", os.path.join(ck, f"{a.id}.fp16.pt"))
 

@@ -130,7 +130,7 @@ MODELS = {
         "diffusion": {"schedule": {"kind": "cosine", "trainSteps": 1000}, "noiseInput": "timestep",
                       "prediction": "x0", "target": "residual", "clipX0": False, "defaultSampler": "ddim",
                       "defaultSteps": 20},
-        "tile": {"size": 128, "multipleOf": 16},
+        "tile": {"size": 128, "multipleOf": 16, "contextMargin": 26},  # encoder receptive radius: 26 LR pixels
         "trainedOn": PHOTO_AERIAL + "; LR = antialiased Keys-cubic (a=-0.75) x4 downscale, rounded to 8 bits",
         "license": LICENSE,
     },

@@ -32,6 +32,14 @@ describe('model manifests', () => {
     raw.features = { outputs: ['dec9'], timesteps: [50] };
     expect(thrown(() => parseManifest(raw, 'x')).message).toContain('role "dec9" is not listed');
   });
+
+  it('reads a tile context margin and refuses a negative one', async () => {
+    const raw = await tinyManifest();
+    raw.tile = { size: 64, multipleOf: 16, contextMargin: 26 };
+    expect(parseManifest(raw, 'x').tile?.contextMargin).toBe(26);
+    raw.tile = { size: 64, multipleOf: 16, contextMargin: -1 };
+    expect(thrown(() => parseManifest(raw, 'x')).message).toContain('tile.contextMargin');
+  });
 });
 
 describe('model catalog', () => {

@@ -42,7 +42,12 @@ export interface ModelManifest {
     /** Timestep spacing the model was evaluated with; default 'trailing' (includes the last training step). */
     spacing: TimestepSpacingName;
   };
-  tile?: { size: number; multipleOf: number };
+  /**
+   * size: the tile edge the model was trained for; multipleOf: the stride every input edge must divide by;
+   * contextMargin: input pixels of context a conditioning encoder needs on each side of a tile (its receptive radius),
+   * so that tiles see the same features as the whole image.
+   */
+  tile?: { size: number; multipleOf: number; contextMargin?: number };
   features?: { outputs: string[]; timesteps: number[] };
   trainedOn: string;
   license: string;
@@ -133,6 +138,8 @@ export function parseManifest(raw: unknown, source: string): ModelManifest {
     const t = raw.tile;
     if (!isObj(t) || !isPosInt(t.size) || !isPosInt(t.multipleOf) || t.size % t.multipleOf !== 0)
       bad('tile', 'expected { size, multipleOf } positive integers with size a multiple of multipleOf');
+    else if (t.contextMargin !== undefined && !(Number.isInteger(t.contextMargin) && (t.contextMargin as number) >= 0))
+      bad('tile.contextMargin', 'expected a non-negative integer (input pixels)');
   }
   if (raw.features !== undefined) {
     const f = raw.features;

@@ -13,7 +13,10 @@ import {
 } from './conditional-sampling.js';
 
 export interface EncoderResidualOptions {
-  /** Low-resolution pixels of context around each tile fed to the encoder, so tile borders see real neighbours. */
+  /**
+   * Low-resolution pixels of context around each tile fed to the encoder, so tile borders see real neighbours.
+   * Default: the manifest's tile.contextMargin (the encoder's receptive radius), else 8.
+   */
   margin?: number;
   /** Encoder features are kept per tile up to this many bytes, then recomputed at every step instead. */
   cacheBytes?: number;
@@ -32,7 +35,7 @@ export function encoderResidualSampler(
   scale: number,
   options: EncoderResidualOptions = {},
 ): GroupSampler {
-  const margin = options.margin ?? 8;
+  const margin = options.margin ?? manifest.tile?.contextMargin ?? 8;
   const cacheBytes = options.cacheBytes ?? 512 * 2 ** 20;
   const names = {
     lr: inputName(manifest, 'lr'),

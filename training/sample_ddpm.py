@@ -39,6 +39,7 @@ def main():
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--weights", default=None)
+    p.add_argument("--eta", type=float, default=0.0, help="DDIM eta: 0 deterministic, 1 = DDPM-like ancestral noise")
     a = p.parse_args()
     torch.set_num_threads(2)
     model, st, _ = load_weights(a.id, a.weights)
@@ -48,7 +49,8 @@ def main():
     def fn(x, t):
         return model(torch.from_numpy(x), torch.from_numpy(t))[0].numpy()
 
-    x = ddim_sample(fn, (16, 3, a.size, a.size), ac, a.steps, prediction="eps", noise_kind="timestep", clip=True, seed=0)
+    x = ddim_sample(fn, (16, 3, a.size, a.size), ac, a.steps, prediction="eps", noise_kind="timestep", clip=True, seed=0,
+                    eta=a.eta)
     samples = ((np.clip(x, -1, 1) + 1) * 127.5 + 0.5).astype(np.uint8).transpose(0, 2, 3, 1)
     real = load_split("aerial", "val")
     real = real[:: max(1, len(real) // 16)][:16, : a.size, : a.size]

@@ -3,7 +3,8 @@
 
 defaultSteps = the largest DDIM step count whose validation PSNR-Y beats bicubic by >= MARGIN on both domains (more
 steps = more generated detail); if none is, the count with the best mean PSNR gain. Prints the choice.
-usage: pick_steps.py val.json test.json metrics_out.json
+usage: pick_steps.py val.json test.json metrics_out.json [forced_steps]
+A fourth argument skips the rule and writes the metrics of that step count (a choice the model card must justify).
 """
 import json
 import sys
@@ -14,6 +15,8 @@ steps = sorted({int(k.split("_ddim")[1].split("_")[0]) for k in val if "_ddim" i
 gain = {s: [val[f"{d}_ddim{s}_trailing_psnr"] - val[f"{d}_bicubic_psnr"] for d in ("aerial", "photo")] for s in steps}
 ok = [s for s in steps if min(gain[s]) >= MARGIN]
 pick = max(ok) if ok else max(steps, key=lambda s: sum(gain[s]))
+if len(sys.argv) > 4:
+    pick = int(sys.argv[4])
 tsteps = sorted({int(k.split("_ddim")[1].split("_")[0]) for k in test if "_ddim" in k and k.endswith("_psnr")})
 ts = pick if pick in tsteps else min(tsteps, key=lambda s: abs(s - pick))
 m = {}

@@ -9,11 +9,11 @@ import { runCli } from '@diffusekit/plugins';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const sink = (): Writable => new Writable({ write: (_c, _e, done) => done() });
 
-/** The README's main job, in-process: the bundled sample through the bundled default model. */
-describe('upscaling the bundled sample with the bundled sr3-x4 model', () => {
+/** The README's main job, in-process: the bundled sample through each bundled super-resolution model. */
+describe.each(['sr3-x4', 'srdiff-x4'])('upscaling the bundled sample with the bundled %s model', (model) => {
   it('gives a 4x image whose 4x4 block means reproduce the input', async () => {
     const out = await mkdtemp(path.join(tmpdir(), 'diffusekit-e2e-'));
-    const code = await runCli(['upscale', path.join(ROOT, 'samples', 'aerial-town.png'), '-o', out, '--steps', '1', '--threads', '2'], { stdout: sink(), stderr: sink() });
+    const code = await runCli(['upscale', path.join(ROOT, 'samples', 'aerial-town.png'), '-o', out, '--model', model, '--steps', '1', '--threads', '2'], { stdout: sink(), stderr: sink() });
     expect(code).toBe(0);
     const input = (await readImageFile(path.join(ROOT, 'samples', 'aerial-town.png'))).raster;
     const output = (await readImageFile(path.join(out, 'aerial-town.png'))).raster;

@@ -1,11 +1,11 @@
 import { DiffusekitError, invalidOption } from '../errors.js';
 import { createRaster } from './create-raster.js';
-import { allocateSamples, DTYPES, isDType, toDTypeValue } from './dtype.js';
+import { allocateSamples, DTYPES, dtypeRange, isDType } from './dtype.js';
 import { nodataMatcher } from './nodata-mask.js';
 import { checkBandIndices } from './select-bands.js';
 import { checkStretch, defaultStretch, expandFixedStretch, resolveStretch } from './stretch.js';
 import type { RecordedStretch, Stretch } from './stretch.js';
-import type { DType, GeoInfo, Raster } from './types.js';
+import type { DType, GeoInfo, Raster, RasterData } from './types.js';
 import type { ImageFormat } from '../codecs/types.js';
 
 export interface RasterToTensorOptions {
@@ -83,6 +83,23 @@ export function rasterToTensor(raster: Raster, options: RasterToTensorOptions): 
 }
 
 /**
+ * target[i] = offset + (source[i] - lo) * scale, rounded and clamped for integer dtypes exactly as toDTypeValue does
+ * (NaN becomes the low end); one loop per dtype so the per-pixel work has no dtype dispatch.
+ */
+function writeScaled(target: RasterData, source: Float32Array, offset: number, lo: number, scale: number, dtype: DType): void {
+  const range = dtypeRange(dtype);
+  if (range === undefined) {
+    for (let i = 0; i < source.length; i++) target[i] = offset + (source[i]! - lo) * scale;
+    return;
+  }
+  const [low, high] = range;
+  for (let i = 0; i < source.length; i++) {
+    const rounded = Math.round(offset + (source[i]! - lo) * scale);
+    target[i] = rounded >= low ? (rounded <= high ? rounded : high) : low;
+  }
+}
+
+/**
  * Maps a float32 CHW tensor back to a raster: the inverse of rasterToTensor's stretch, then rounding (integer dtypes)
  * and clamping to the dtype. With the recorded stretch, uint8/uint16 values inside the stretch come back exactly.
  */
@@ -119,7 +136,7 @@ export function tensorToRaster(tensor: Float32Array, options: TensorToRasterOpti
     const scale = (max[c]! - offset) / (hi - lo);
     const source = tensor.subarray(c * plane, (c + 1) * plane);
     const target = data.subarray(c * plane, (c + 1) * plane);
-    for (let i = 0; i < plane; i++) target[i] = toDTypeValue(offset + (source[i]! - lo) * scale, dtype);
+    writeScaled(target, source, offset, lo, scale, dtype);
     if (mask) for (let i = 0; i < plane; i++) if (mask[i]) target[i] = options.nodata!;
   }
   return createRaster({

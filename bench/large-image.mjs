@@ -46,12 +46,14 @@ if (process.argv.includes('--child')) {
   const sizes = arg('sizes', '512,1024,2048').split(',').map(Number);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'diffusekit-large-'));
   const rows = [];
+  const measured = [];
   try {
     for (const size of sizes) {
       const outFile = path.join(dir, `out-${size}.png`);
       const args = [fileURLToPath(import.meta.url), '--child', String(size), '--out', outFile, '--steps', String(steps), '--model', modelId, '--task', taskId];
       const r = JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 }).trim());
       const megapixels = (r.outWidth * r.outWidth) / 1e6;
+      measured.push({ pixels: r.outWidth * r.outWidth, rssMiB: r.maxRssMiB });
       rows.push([`${size}²`, `${r.outWidth}²`, fmt(megapixels, 1), fmt(r.sampleSeconds, 0), fmt(r.sampleSeconds / megapixels, 1), fmt(r.totalSeconds - r.sampleSeconds, 1), fmt(statSync(outFile).size / 2 ** 20, 1), fmt(r.maxRssMiB, 0)]);
       rmSync(outFile);
     }
@@ -60,5 +62,12 @@ if (process.argv.includes('--child')) {
   }
   console.log(`### Large inputs: peak memory (${modelId}, DDIM ${steps} step${steps > 1 ? 's' : ''}, CPU)\n`);
   console.log(table(['input', 'output', 'output MP', 'sampling s', 's / output MP', 'PNG encode s', 'PNG MiB', 'peak RSS (MiB)'], rows));
+  if (measured.length > 1) {
+    const [a, b] = [measured[0], measured[measured.length - 1]];
+    const perPixel = ((b.rssMiB - a.rssMiB) * 2 ** 20) / (b.pixels - a.pixels);
+    console.log(
+      `\nMemory grows with the output by about ${fmt(perPixel, 0)} bytes per output pixel (between the smallest and largest size): the sampler keeps x_t, the next x_t and x0 (float32), the fused prediction (float32) and the fusion accumulator (float64) over the whole padded image, because overlapping tiles are fused at every step. What the engine holds is bounded by the tile batch.`,
+    );
+  }
   console.log(`\n_Each size in a fresh process; peak RSS is that process's maximum resident set. ${machine()}._`);
 }

@@ -1,3 +1,5 @@
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRaster, createRuntime, readImageFile, type ImageTaskResult, type Raster } from '@diffusekit/core';
@@ -136,6 +138,32 @@ describe('srdiff task', () => {
           if (Math.abs(o - s) > 64) far++;
         }
     expect(far / whole.raster.data.length).toBeLessThan(0.02);
+  });
+
+  it("feeds each tile's encoder the context its manifest asks for (tile.contextMargin)", async () => {
+    const { raster } = await readImageFile(path.join(FIXTURES, 'photo.png'));
+    // The same tiny model with contextMargin 0: tile borders see reflect padding instead of their neighbours.
+    const folder = await mkdtemp(path.join(tmpdir(), 'diffusekit-margin-'));
+    const modelDir = path.join(folder, 'tiny-srdiff-x2');
+    await cp(path.join(ROOT, 'test', 'models', 'tiny-srdiff-x2'), modelDir, { recursive: true });
+    const manifest = JSON.parse(await readFile(path.join(modelDir, 'model.json'), 'utf8'));
+    manifest.tile.contextMargin = 0;
+    await writeFile(path.join(modelDir, 'model.json'), JSON.stringify(manifest));
+    const noContext = createRuntime({ engine: { provider: 'cpu', threads: 1 }, modelFolders: [folder], plugins: [sr3Plugin] });
+    const meanDiff = async (sr: { run: (r: Raster, o: object) => Promise<ImageTaskResult> }): Promise<number> => {
+      const whole = await sr.run(raster, { steps: 2, tile: 256 });
+      const tiled = await sr.run(raster, { steps: 2, tile: 32, overlap: 8 });
+      let diff = 0;
+      for (let i = 0; i < whole.raster.data.length; i++) diff += Math.abs(whole.raster.data[i]! - tiled.raster.data[i]!);
+      return diff / whole.raster.data.length;
+    };
+    try {
+      const withContext = await meanDiff(await loadSrdiff());
+      const without = await meanDiff(await noContext.load<Raster, unknown, ImageTaskResult>('srdiff', { model: 'tiny-srdiff-x2' }));
+      expect(without).toBeGreaterThan(2 * withContext);
+    } finally {
+      await noContext.close();
+    }
   });
 
   it('is chosen by diffusekit models for srdiff manifests only', async () => {

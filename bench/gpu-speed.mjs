@@ -2,36 +2,15 @@
 // megapixel of a super-resolution task at its default steps and at 20 steps, for every provider that initialises,
 // and how far each provider's output lies from the CPU's (same seed, same model).
 // Usage: node bench/gpu-speed.mjs [--providers cpu,webgpu,cuda] [--task sr3] [--input 256] [--runs 3] [--tiles-per-call 4,16]
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { DiffusekitError, createRuntime, readImageFile } from '@diffusekit/core';
+import { DiffusekitError, createRuntime } from '@diffusekit/core';
 import { sr3Plugin } from '@diffusekit/sr3';
-import { arg, fmt, machine, median, table } from './lib.mjs';
+import { arg, fmt, machine, median, mirroredSample, table } from './lib.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const providers = arg('providers', 'cpu,webgpu,cuda').split(',');
 const taskId = arg('task', 'sr3');
 const inputSize = Number(arg('input', '256'));
 const runs = Number(arg('runs', '3'));
 const tilesPerCallChoices = arg('tiles-per-call', '4,16').split(',').map(Number);
-
-/** The bundled sample, mirrored out to inputSize² so that every provider upscales the same real pixels. */
-async function input() {
-  const { raster } = await readImageFile(path.join(here, '..', 'samples', 'aerial-town.png'));
-  const data = new Uint8Array(inputSize * inputSize * raster.bands);
-  const mirror = (i, n) => {
-    const period = 2 * n;
-    const m = i % period;
-    return m < n ? m : period - 1 - m;
-  };
-  for (let y = 0; y < inputSize; y++) {
-    for (let x = 0; x < inputSize; x++) {
-      const src = (mirror(y, raster.height) * raster.width + mirror(x, raster.width)) * raster.bands;
-      data.set(raster.data.subarray(src, src + raster.bands), (y * inputSize + x) * raster.bands);
-    }
-  }
-  return { ...raster, width: inputSize, height: inputSize, data, georeference: undefined };
-}
 
 function difference(a, b) {
   let sum = 0;
@@ -47,7 +26,7 @@ function difference(a, b) {
   return { mean: sum / a.length, max, psnr: mse === 0 ? Infinity : 10 * Math.log10((255 * 255) / mse) };
 }
 
-const lr = await input();
+const lr = await mirroredSample(inputSize);
 const rows = [];
 const unavailable = [];
 const cpuOutputs = new Map();

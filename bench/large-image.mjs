@@ -8,31 +8,20 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRuntime, readImageFile, writeImageFile } from '@diffusekit/core';
+import { createRuntime, writeImageFile } from '@diffusekit/core';
 import { sr3Plugin } from '@diffusekit/sr3';
-import { arg, fmt, machine, table } from './lib.mjs';
+import { arg, fmt, machine, mirroredSample, table } from './lib.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const steps = Number(arg('steps', '1'));
 const modelId = arg('model', 'sr3-x4');
 const taskId = arg('task', 'sr3');
 
 async function child(size, outFile) {
-  const { raster } = await readImageFile(path.join(here, '..', 'samples', 'aerial-town.png'));
-  const mirror = (i, n) => {
-    const m = i % (2 * n);
-    return m < n ? m : 2 * n - 1 - m;
-  };
-  const data = new Uint8Array(size * size * raster.bands);
-  for (let y = 0; y < size; y++)
-    for (let x = 0; x < size; x++) {
-      const src = (mirror(y, raster.height) * raster.width + mirror(x, raster.width)) * raster.bands;
-      data.set(raster.data.subarray(src, src + raster.bands), (y * size + x) * raster.bands);
-    }
+  const input = await mirroredSample(size);
   const runtime = createRuntime({ engine: { provider: 'cpu' }, plugins: [sr3Plugin] });
   const sr = await runtime.load(taskId, { model: modelId });
   const t0 = performance.now();
-  const out = await sr.run({ ...raster, width: size, height: size, data, georeference: undefined }, { steps, seed: 0 });
+  const out = await sr.run(input, { steps, seed: 0 });
   const sampleSeconds = (performance.now() - t0) / 1000;
   await writeImageFile(outFile, out.raster, { format: 'png' });
   await runtime.close();

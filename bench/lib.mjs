@@ -1,5 +1,7 @@
 // Shared helpers for benchmark scripts: medians, machine description, markdown tables.
 import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export function median(values) {
   const s = [...values].sort((a, b) => a - b);
@@ -24,4 +26,24 @@ export function fmt(n, digits = 1) {
 export function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+
+/**
+ * The bundled aerial sample mirrored out to size × size (real pixels everywhere, no flat padding): the input of the
+ * speed, seam and memory benchmarks. Rasters are planar: band b, pixel (x, y) at b * width * height + y * width + x.
+ */
+export async function mirroredSample(size) {
+  const { readImageFile } = await import('@diffusekit/core');
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const { raster } = await readImageFile(path.join(here, '..', 'samples', 'aerial-town.png'));
+  const mirror = (i, n) => {
+    const m = i % (2 * n);
+    return m < n ? m : 2 * n - 1 - m;
+  };
+  const { width, height, bands } = raster;
+  const data = new Uint8Array(size * size * bands);
+  for (let b = 0; b < bands; b++)
+    for (let y = 0; y < size; y++)
+      for (let x = 0; x < size; x++) data[(b * size + y) * size + x] = raster.data[(b * height + mirror(y, height)) * width + mirror(x, width)];
+  return { width: size, height: size, bands, dtype: raster.dtype, data };
 }

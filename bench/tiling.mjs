@@ -2,58 +2,35 @@
 // tile covering the whole image, on an image small enough for both. Reports how far the tiled output is from the
 // whole-image output, and the jump between neighbouring pixels on the tile borders against the interior.
 // Usage: node bench/tiling.mjs [--models sr3:sr3-x4,srdiff:srdiff-x4] [--input 96] [--steps 2,20]
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createRuntime, planTiles, readImageFile } from '@diffusekit/core';
+import { createRuntime, planTiles } from '@diffusekit/core';
 import { sr3Plugin } from '@diffusekit/sr3';
-import { arg, fmt, table } from './lib.mjs';
+import { arg, fmt, mirroredSample, table } from './lib.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const modelSpecs = arg('models', 'sr3:sr3-x4,srdiff:srdiff-x4').split(',').map((p) => p.split(':'));
 const inputSize = Number(arg('input', '96'));
 const stepsList = arg('steps', '2,20').split(',').map(Number);
 
-/** The bundled sample mirrored out to inputSize² (real pixels, no flat padding). */
-async function input() {
-  const { raster } = await readImageFile(path.join(here, '..', 'samples', 'aerial-town.png'));
-  const mirror = (i, n) => {
-    const m = i % (2 * n);
-    return m < n ? m : 2 * n - 1 - m;
-  };
-  const data = new Uint8Array(inputSize * inputSize * raster.bands);
-  for (let y = 0; y < inputSize; y++)
-    for (let x = 0; x < inputSize; x++) {
-      const src = (mirror(y, raster.height) * raster.width + mirror(x, raster.width)) * raster.bands;
-      data.set(raster.data.subarray(src, src + raster.bands), (y * inputSize + x) * raster.bands);
-    }
-  return { ...raster, width: inputSize, height: inputSize, data, georeference: undefined };
-}
-
-/** Mean absolute jump between neighbouring pixels across the given column and row boundaries, and elsewhere. */
+/** Mean absolute jump between neighbouring pixels across the given column and row boundaries, and elsewhere (planar data). */
 function jumps(image, cols, rows) {
   const { width, height, data } = image;
   const bands = data.length / (width * height);
   const colSet = new Set(cols);
   const rowSet = new Set(rows);
-  let border = 0;
-  let borderN = 0;
-  let interior = 0;
-  let interiorN = 0;
-  for (let y = 0; y < height; y++)
-    for (let x = 1; x < width; x++)
-      for (let b = 0; b < bands; b++) {
-        const d = Math.abs(data[(y * width + x) * bands + b] - data[(y * width + x - 1) * bands + b]);
-        if (colSet.has(x)) (border += d), borderN++;
-        else (interior += d), interiorN++;
+  const sums = { border: 0, borderN: 0, interior: 0, interiorN: 0 };
+  const add = (onBorder, d) => {
+    if (onBorder) (sums.border += d), sums.borderN++;
+    else (sums.interior += d), sums.interiorN++;
+  };
+  for (let b = 0; b < bands; b++) {
+    const plane = b * width * height;
+    for (let y = 0; y < height; y++)
+      for (let x = 0; x < width; x++) {
+        const i = plane + y * width + x;
+        if (x > 0) add(colSet.has(x), Math.abs(data[i] - data[i - 1]));
+        if (y > 0) add(rowSet.has(y), Math.abs(data[i] - data[i - width]));
       }
-  for (let y = 1; y < height; y++)
-    for (let x = 0; x < width; x++)
-      for (let b = 0; b < bands; b++) {
-        const d = Math.abs(data[(y * width + x) * bands + b] - data[((y - 1) * width + x) * bands + b]);
-        if (rowSet.has(y)) (border += d), borderN++;
-        else (interior += d), interiorN++;
-      }
-  return { border: border / borderN, interior: interior / interiorN };
+  }
+  return { border: sums.border / sums.borderN, interior: sums.interior / sums.interiorN };
 }
 
 function psnr(a, b) {
@@ -68,7 +45,7 @@ function psnr(a, b) {
   return { psnr: mse === 0 ? Infinity : 10 * Math.log10((255 * 255) / mse), max };
 }
 
-const lr = await input();
+const lr = await mirroredSample(inputSize);
 const runtime = createRuntime({ engine: { provider: 'cpu' }, plugins: [sr3Plugin] });
 const rows = [];
 let plan;

@@ -34,7 +34,7 @@ import torch.nn as nn
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dktrain import CACHE  # noqa: E402
 from dktrain.optim import LossLog, optimise  # noqa: E402
-from dktrain.runstate import cpu_copy, load_init, pick_device, save_fp16  # noqa: E402
+from dktrain.runstate import cpu_copy, load_init, move_run, pick_device, save_fp16  # noqa: E402
 from dktrain.data import PatchSampler, load_split  # noqa: E402
 from dktrain.degrade import jpeg_roundtrip, make_lr, to_pm1, to_u8, upsample_bicubic  # noqa: E402
 from dktrain.masks import mask_batch  # noqa: E402
@@ -204,14 +204,7 @@ def main():
             say(f"initialised from {a.init} ({history})")
         ema.load_state_dict(model.state_dict())
         say(f"new run {a.id}: {sum(p.numel() for p in model.parameters())} params, {rec}, {vars(a)}")
-    model.to(dev)
-    ema.to(dev)
-    for state in opt.state.values():
-        for k, v in state.items():
-            if torch.is_tensor(v):
-                state[k] = v.to(dev)
-    for q in ema.parameters():
-        q.requires_grad_(False)
+    move_run(dev, model, ema, opt)
     ac = alphas_cumprod(rec["schedule"])
     sampler = PatchSampler(domains=rec["domains"], crop=a.crop, seed=1000 + step)
     rng = np.random.default_rng(2000 + step)

@@ -20,7 +20,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dktrain import CACHE  # noqa: E402
 from dktrain.optim import LossLog, optimise  # noqa: E402
-from dktrain.runstate import cpu_copy, load_init, pick_device, save_fp16  # noqa: E402
+from dktrain.runstate import cpu_copy, load_init, move_run, pick_device, save_fp16  # noqa: E402
 from dktrain.data import PatchSampler, load_split  # noqa: E402
 from dktrain.degrade import make_lr, to_pm1, to_u8, upsample_bicubic  # noqa: E402
 from dktrain.metrics import psnr_y  # noqa: E402
@@ -117,14 +117,7 @@ def main():
             say(f"initialised from {a.init} ({history})")
         ema.load_state_dict(model.state_dict())
         say(f"new run {a.run}: {sum(p.numel() for p in model.parameters())} params, config {cfg}, args {vars(a)}")
-    model.to(dev)
-    ema.to(dev)
-    for state in opt.state.values():
-        for k, v in state.items():
-            if torch.is_tensor(v):
-                state[k] = v.to(dev)
-    for p in ema.parameters():
-        p.requires_grad_(False)
+    move_run(dev, model, ema, opt)
 
     ac = alphas_cumprod(a.schedule)
     sqrt_ac = np.sqrt(ac)

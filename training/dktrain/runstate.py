@@ -16,6 +16,18 @@ def pick_device(name):
     return torch.device(name)
 
 
+def move_run(dev, model, ema, opt):
+    """Puts the model, its frozen EMA copy and the optimiser's state (restored on the CPU) on the training device."""
+    model.to(dev)
+    ema.to(dev)
+    for state in opt.state.values():
+        for k, v in state.items():
+            if torch.is_tensor(v):
+                state[k] = v.to(dev)
+    for q in ema.parameters():
+        q.requires_grad_(False)
+
+
 def load_init(path):
     """A weights-only fp16 checkpoint -> (float32 EMA state dict, the history of the runs that produced it)."""
     st = torch.load(path, map_location="cpu")

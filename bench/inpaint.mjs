@@ -9,7 +9,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { createRuntime, readImageFile } from '@diffusekit/core';
 import { binariseMask, palettePlugin } from '@diffusekit/palette';
-import { arg, fmt, median, table } from './lib.mjs';
+import { arg, defaultsOf, fmt, mean, median, modelFoldersFromEnv, table } from './lib.mjs';
 
 const n = Number(arg('n', '8'));
 const modelId = arg('model', 'palette-inpaint');
@@ -64,11 +64,11 @@ function meanFill(raster, hole) {
 function harmonicFill(raster, hole) {
   const { width, height } = raster;
   const pixels = hole.length;
-  const mean = meanFill(raster, hole);
+  const start = meanFill(raster, hole);
   const inside = [];
   for (let i = 0; i < pixels; i++) if (hole[i]) inside.push(i);
   return withHole(raster, hole, (c) => {
-    const v = Float64Array.from({ length: pixels }, (_, i) => mean.data[c * pixels + i]);
+    const v = Float64Array.from({ length: pixels }, (_, i) => start.data[c * pixels + i]);
     for (let sweep = 0; sweep < 20000; sweep++) {
       let worst = 0;
       for (const i of inside) {
@@ -90,10 +90,9 @@ function harmonicFill(raster, hole) {
   });
 }
 
-const runtime = createRuntime({ engine: { provider: 'cpu' }, plugins: [palettePlugin], modelFolders: (process.env.DIFFUSEKIT_MODELS ?? '').split(path.delimiter).filter(Boolean) });
+const runtime = createRuntime({ engine: { provider: 'cpu' }, plugins: [palettePlugin], modelFolders: modelFoldersFromEnv() });
 const task = await runtime.load('palette-inpaint', { model: modelId });
-const defaults = { sampler: task.model.manifest.diffusion.defaultSampler, steps: task.model.manifest.diffusion.defaultSteps };
-const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const defaults = defaultsOf(task);
 const rows = [];
 const curveRows = [];
 const seconds = [];

@@ -8,7 +8,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { createRuntime, decodeImage, readImageFile } from '@diffusekit/core';
 import { palettePlugin } from '@diffusekit/palette';
-import { arg, fmt, median, table } from './lib.mjs';
+import { arg, defaultsOf, fmt, mean, median, modelFoldersFromEnv, table } from './lib.mjs';
 import { psnrY, ssimY } from './sr-metrics.mjs';
 
 const n = Number(arg('n', '8'));
@@ -30,10 +30,9 @@ async function jpegOf(raster, quality) {
   return (await decodeImage(bytes)).raster;
 }
 
-const runtime = createRuntime({ engine: { provider: 'cpu' }, plugins: [palettePlugin], modelFolders: (process.env.DIFFUSEKIT_MODELS ?? '').split(path.delimiter).filter(Boolean) });
+const runtime = createRuntime({ engine: { provider: 'cpu' }, plugins: [palettePlugin], modelFolders: modelFoldersFromEnv() });
 const task = await runtime.load('palette-jpeg', { model: modelId });
-const defaults = { sampler: task.model.manifest.diffusion.defaultSampler, steps: task.model.manifest.diffusion.defaultSteps };
-const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const defaults = defaultsOf(task);
 const rows = [];
 const curveRows = [];
 const seconds = [];

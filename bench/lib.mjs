@@ -47,3 +47,18 @@ export async function mirroredSample(size) {
       for (let x = 0; x < size; x++) data[(b * size + y) * size + x] = raster.data[(b * height + mirror(y, height)) * width + mirror(x, width)];
   return { width: size, height: size, bands, dtype: raster.dtype, data };
 }
+
+export function mean(values) {
+  return values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/** Extra model folders named by DIFFUSEKIT_MODELS (path-delimiter separated), as the command line reads them. */
+export function modelFoldersFromEnv() {
+  return (process.env.DIFFUSEKIT_MODELS ?? '').split(path.delimiter).filter(Boolean);
+}
+
+/** The sampler and step count a loaded task's model declares as its defaults. */
+export function defaultsOf(task) {
+  const { defaultSampler, defaultSteps } = task.model.manifest.diffusion;
+  return { sampler: defaultSampler, steps: defaultSteps };
+}

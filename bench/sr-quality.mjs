@@ -9,7 +9,7 @@ import path from 'node:path';
 import { cropRaster, createRuntime, readImageFile } from '@diffusekit/core';
 import { sr3Plugin } from '@diffusekit/sr3';
 import { loadEsrgan } from './esrgan.mjs';
-import { arg, fmt, median, table } from './lib.mjs';
+import { arg, defaultsOf, fmt, mean, median, table } from './lib.mjs';
 import { bicubicUpscale, psnrY, ssimY } from './sr-metrics.mjs';
 
 const n = Number(arg('n', '8'));
@@ -46,8 +46,7 @@ const missing = [];
 for (const { task, model } of modelSpecs) {
   try {
     const sr = await runtime.load(task, { model });
-    const { diffusion } = sr.model.manifest;
-    models.push({ id: model, sr, defaults: { sampler: diffusion.defaultSampler, steps: diffusion.defaultSteps }, speed: { seconds: [], megapixels: 0, modelMs: 0, totalMs: 0 } });
+    models.push({ id: model, sr, defaults: defaultsOf(sr), speed: { seconds: [], megapixels: 0, modelMs: 0, totalMs: 0 } });
   } catch (error) {
     if (error?.code !== 'MODEL_NOT_FOUND') throw error;
     missing.push(model);
@@ -55,7 +54,6 @@ for (const { task, model } of modelSpecs) {
 }
 const esrgans = withEsrgan ? [await loadEsrgan('slim'), await loadEsrgan('medium')] : [];
 
-const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const score = (outs, hrs) => ({ psnr: mean(outs.map((o, i) => psnrY(o, hrs[i]))), ssim: mean(outs.map((o, i) => ssimY(o, hrs[i]))) });
 
 for (const m of models) await m.sr.run((await pairs('aerial'))[0].lr, { seed: 0 }); // warm-up: onnxruntime allocates its arenas

@@ -42,6 +42,33 @@ describe('engine', () => {
     await engine.close();
   });
 
+  it('runs a model exported with a fixed batch axis at any batch size, in the calling thread and in a worker', async () => {
+    const lrInput = (n: number) => {
+      const x = new Float32Array(n * 3 * 8 * 8).map((_, i) => Math.sin(i * 0.37));
+      const lr = new Float32Array(n * 3 * 4 * 4).map((_, i) => Math.cos(i * 0.11));
+      const level = new Float32Array(n).map((_, i) => 0.2 + 0.1 * i);
+      return { x: { data: x, dims: [n, 3, 8, 8] }, lr: { data: lr, dims: [n, 3, 4, 4] }, noise_level: { data: level, dims: [n] } };
+    };
+    const dynamicEngine = createEngine({ provider: 'cpu', threads: 1 });
+    const dynamic = await dynamicEngine.openSession(await catalog.resolve('tiny-sr3-x2'));
+    for (const workers of [0, 1]) {
+      const engine = createEngine({ provider: 'cpu', threads: 1, workers });
+      for (const id of ['tiny-sr3-x2-batch1', 'tiny-sr3-x2-batch3']) {
+        const fixed = await engine.openSession(await catalog.resolve(id));
+        for (const n of [1, 2, 3, 4, 7]) {
+          const expected = (await dynamic.run(lrInput(n), ['out'])).out!;
+          const got = (await fixed.run(lrInput(n), ['out'])).out!;
+          expect(got.dims).toEqual(expected.dims);
+          let maxDiff = 0;
+          got.data.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - expected.data[i]!))));
+          expect(maxDiff).toBeLessThan(1e-5);
+        }
+      }
+      await engine.close();
+    }
+    await dynamicEngine.close();
+  });
+
   it('auto resolves to an available provider', async () => {
     const available = await availableProviders();
     expect(available).toContain('cpu');

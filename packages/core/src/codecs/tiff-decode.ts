@@ -1,4 +1,3 @@
-import { fromArrayBuffer } from 'geotiff';
 import { DiffusekitError, asDiffusekitError, throwIfAborted } from '../errors.js';
 import { offsetGeo } from '../raster/crop-raster.js';
 import { allocateSamples, arrayNameFor, isRepresentable, typedArrayKind } from '../raster/dtype.js';
@@ -15,6 +14,7 @@ import { decodesWithSharp, describeTiff, tiffDType } from './tiff/layout.js';
 import type { TiffLayout } from './tiff/layout.js';
 import { Tag } from './tiff/tags.js';
 import type { ImageHeader } from './types.js';
+import { loadGeotiff } from './load-geotiff.js';
 
 interface TiffPlan {
   directory: TiffDirectory;
@@ -70,6 +70,7 @@ export async function decodeTiff(view: Uint8Array, maxPixels: number, window: Re
 
   let planes: ArrayLike<unknown>;
   try {
+    const { fromArrayBuffer } = await loadGeotiff();
     const tiff = await fromArrayBuffer(toExactArrayBuffer(view), signal);
     const image = await tiff.getImage(0);
     planes = await image.readRasters({

@@ -1,6 +1,6 @@
 import { cp, readFile, writeFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { ModelCatalog, createEngine, parseManifest, verifyModelFiles } from '@diffusekit/core';
+import { ModelCatalog, createEngine, makeSchedule, parseManifest, schedulerForModel, verifyModelFiles } from '@diffusekit/core';
 import { TEST_MODELS, copyTestModels, rejection, thrown } from './helpers.js';
 
 const tinyManifest = async (): Promise<Record<string, unknown>> =>
@@ -39,6 +39,38 @@ describe('model manifests', () => {
     expect(parseManifest(raw, 'x').tile?.contextMargin).toBe(26);
     raw.tile = { size: 64, multipleOf: 16, contextMargin: -1 };
     expect(thrown(() => parseManifest(raw, 'x')).message).toContain('tile.contextMargin');
+  });
+
+  it('carries every schedule the samplers know: cosine with its offset and clip, and explicit betas', async () => {
+    const raw = await tinyManifest();
+    const diffusion = raw.diffusion as Record<string, unknown>;
+    diffusion.schedule = { kind: 'cosine', trainSteps: 200, offset: 0.02, maxBeta: 0.5 };
+    let scheduler = schedulerForModel(parseManifest(raw, 'x'), { steps: 10 });
+    const cosine = makeSchedule({ kind: 'cosine', trainSteps: 200, offset: 0.02, maxBeta: 0.5 });
+    expect(scheduler.alphaBar(199)).toBe(cosine.alphaBar[199]);
+    expect(scheduler.alphaBar(199)).not.toBe(makeSchedule({ kind: 'cosine', trainSteps: 200 }).alphaBar[199]);
+
+    const betas = Array.from({ length: 50 }, (_, i) => 0.001 + 0.004 * i);
+    diffusion.schedule = { kind: 'betas', betas };
+    scheduler = schedulerForModel(parseManifest(raw, 'x'), { steps: 50 });
+    expect(scheduler.timesteps).toHaveLength(50);
+    expect(scheduler.alphaBar(49)).toBeCloseTo(betas.reduce((product, beta) => product * (1 - beta), 1), 12);
+    expect(thrown(() => schedulerForModel(parseManifest(raw, 'x'), { steps: 51 })).code).toBe('INVALID_OPTION');
+  });
+
+  it('names the bad field of a schedule', async () => {
+    const raw = await tinyManifest();
+    const diffusion = raw.diffusion as Record<string, unknown>;
+    const fieldOf = (schedule: unknown): string[] => {
+      diffusion.schedule = schedule;
+      return (thrown(() => parseManifest(raw, 'x')).details as { problems: { field: string }[] }).problems.map((p) => p.field);
+    };
+    expect(fieldOf({ kind: 'linear', betaStart: 0.02, betaEnd: 0.0001, trainSteps: 1000 })).toEqual(['diffusion.schedule.betaEnd']);
+    expect(fieldOf({ kind: 'linear', betaEnd: 0.02, trainSteps: 1000 })).toEqual(['diffusion.schedule.betaStart']);
+    expect(fieldOf({ kind: 'cosine', trainSteps: 100, offset: 2 })).toEqual(['diffusion.schedule.offset']);
+    expect(fieldOf({ kind: 'betas', betas: [0.1, 1.5] })).toEqual(['diffusion.schedule.betas[1]']);
+    expect(fieldOf({ kind: 'betas' })).toEqual(['diffusion.schedule.betas']);
+    expect(fieldOf({ kind: 'sigmoid', trainSteps: 10 })).toEqual(['diffusion.schedule.kind']);
   });
 });
 

@@ -1,6 +1,6 @@
-// NoiseInputKind, SamplerName and the prediction / schedule-kind lists are also declared by models/manifest.ts with
-// the same members; they are exported from there, so this barrel leaves them out to keep the root export unambiguous.
-export { makeSchedule, DEFAULT_BETA_END, DEFAULT_BETA_START, COSINE_MAX_BETA, COSINE_OFFSET } from './schedules.js';
+// NoiseInputKind, SamplerName and the prediction list are also declared by models/manifest.ts with the same members;
+// they are exported from there, so this barrel leaves them out to keep the root export unambiguous.
+export { makeSchedule, trainStepsOf, SCHEDULE_KINDS, DEFAULT_BETA_END, DEFAULT_BETA_START, COSINE_MAX_BETA, COSINE_OFFSET } from './schedules.js';
 export type { NoiseSchedule, ScheduleKind, ScheduleSpec } from './schedules.js';
 export { spacedTimesteps, TIMESTEP_SPACINGS } from './spacing.js';
 export type { TimestepSpacing } from './spacing.js';

@@ -117,6 +117,11 @@ function betasFromSpec(spec: ScheduleSpec): { spec: ScheduleSpec; betas: Float64
   }
 }
 
+/** The number of training steps a schedule describes (its table length). */
+export function trainStepsOf(spec: ScheduleSpec): number {
+  return spec.kind === 'betas' ? spec.betas.length : spec.trainSteps;
+}
+
 /** Builds the beta / alpha / alpha-bar tables; an invalid description throws SCHEDULE_INVALID naming the field. */
 export function makeSchedule(spec: ScheduleSpec): NoiseSchedule {
   const { spec: normalized, betas } = betasFromSpec(spec);

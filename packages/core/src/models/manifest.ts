@@ -1,8 +1,8 @@
-import { DiffusekitError } from '../errors.js';
+import { DiffusekitError, isDiffusekitError } from '../errors.js';
+import { SCHEDULE_KINDS, makeSchedule, type ScheduleSpec } from '../diffusion/schedules.js';
 
 export const MODEL_TASKS = ['sr3', 'srdiff', 'palette-jpeg', 'palette-inpaint', 'ddpm'] as const;
 export type ModelTask = (typeof MODEL_TASKS)[number];
-export const SCHEDULE_KINDS = ['linear', 'cosine', 'quad'] as const;
 export const NOISE_INPUTS = ['timestep', 'sqrt-alpha-bar', 'alpha-bar'] as const;
 export type NoiseInputKind = (typeof NOISE_INPUTS)[number];
 export const PREDICTIONS = ['eps', 'x0', 'v'] as const;
@@ -14,12 +14,8 @@ export type TimestepSpacingName = (typeof SPACINGS)[number];
 
 export interface ModelFileEntry { role: string; path: string; sha256: string; bytes: number }
 
-export interface ManifestSchedule {
-  kind: (typeof SCHEDULE_KINDS)[number];
-  betaStart?: number;
-  betaEnd?: number;
-  trainSteps: number;
-}
+/** A noise schedule as JSON: the same description `makeSchedule` takes (explicit betas as a plain array). */
+export type ManifestSchedule = Exclude<ScheduleSpec, { kind: 'betas' }> | { kind: 'betas'; betas: number[] };
 
 export interface ModelManifest {
   schema: 1;
@@ -119,10 +115,21 @@ export function parseManifest(raw: unknown, source: string): ModelManifest {
     if (!isObj(s)) bad('diffusion.schedule', 'expected an object');
     else {
       oneOf('diffusion.schedule.kind', s.kind, SCHEDULE_KINDS);
-      if (!isPosInt(s.trainSteps)) bad('diffusion.schedule.trainSteps', 'expected a positive integer');
+      // A manifest states the betas of a linear or quad schedule rather than leaning on the defaults.
       if (s.kind === 'linear' || s.kind === 'quad') {
-        if (!isFiniteNum(s.betaStart) || s.betaStart <= 0 || s.betaStart >= 1) bad('diffusion.schedule.betaStart', 'expected a number in (0, 1)');
-        if (!isFiniteNum(s.betaEnd) || s.betaEnd <= 0 || s.betaEnd >= 1) bad('diffusion.schedule.betaEnd', 'expected a number in (0, 1)');
+        if (!isFiniteNum(s.betaStart)) bad('diffusion.schedule.betaStart', 'expected a number in (0, 1)');
+        if (!isFiniteNum(s.betaEnd)) bad('diffusion.schedule.betaEnd', 'expected a number in (0, 1)');
+      }
+      if (s.kind === 'betas' && !Array.isArray(s.betas)) bad('diffusion.schedule.betas', 'expected an array of numbers in (0, 1)');
+      else if (SCHEDULE_KINDS.includes(s.kind as ScheduleSpec['kind'])) {
+        // Everything else (ranges, order, trainSteps) is checked by the code that builds the tables.
+        try {
+          makeSchedule(s as ScheduleSpec);
+        } catch (error) {
+          if (!isDiffusekitError(error) || error.code !== 'SCHEDULE_INVALID') throw error;
+          const field = (error.details as { field?: string } | undefined)?.field ?? 'schedule';
+          bad(`diffusion.${field}`, error.message);
+        }
       }
     }
     oneOf('diffusion.noiseInput', d.noiseInput, NOISE_INPUTS);

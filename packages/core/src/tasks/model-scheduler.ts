@@ -1,7 +1,7 @@
 import { invalidOption } from '../errors.js';
 import { createScheduler } from '../diffusion/create-scheduler.js';
 import type { Scheduler } from '../diffusion/scheduler.js';
-import type { ScheduleSpec } from '../diffusion/schedules.js';
+import { trainStepsOf, type ScheduleSpec } from '../diffusion/schedules.js';
 import type { ModelManifest, SamplerName } from '../models/manifest.js';
 
 export interface SamplingChoice {
@@ -14,9 +14,7 @@ export interface SamplingChoice {
 }
 
 export function scheduleOf(manifest: ModelManifest): ScheduleSpec {
-  const s = manifest.diffusion.schedule;
-  if (s.kind === 'cosine') return { kind: 'cosine', trainSteps: s.trainSteps };
-  return { kind: s.kind, trainSteps: s.trainSteps, ...(s.betaStart === undefined ? {} : { betaStart: s.betaStart }), ...(s.betaEnd === undefined ? {} : { betaEnd: s.betaEnd }) };
+  return manifest.diffusion.schedule;
 }
 
 /** The scheduler a model was trained for (schedule, prediction, spacing, x0 clipping), with the caller's sampler and steps. */
@@ -24,7 +22,7 @@ export function schedulerForModel(manifest: ModelManifest, choice: SamplingChoic
   const d = manifest.diffusion;
   const sampler = choice.sampler ?? d.defaultSampler;
   const steps = choice.steps ?? d.defaultSteps;
-  const trainSteps = d.schedule.trainSteps;
+  const trainSteps = trainStepsOf(d.schedule);
   if (!Number.isInteger(steps) || steps < 1 || steps > trainSteps) throw invalidOption('steps', `an integer in [1, ${trainSteps}]`, steps);
   const common = {
     prediction: d.prediction,

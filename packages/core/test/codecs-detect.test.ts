@@ -1,7 +1,7 @@
 import { deflateSync } from 'node:zlib';
 import { createRaster, decodeImage, detectFormat, encodeImage, isDiffusekitError, readImageHeader } from '@diffusekit/core';
 import type { ImageFormat } from '@diffusekit/core';
-import { fixture, jpegWithBody, pngClaimingSize, randomBytes, tiffClaimingSize, withFirstStripReplaced } from '../../../test/fixtures/helpers.js';
+import { fixture, jpegClaimingSize, jpegWithBody, pngClaimingSize, randomBytes, tiffClaimingSize, webpClaimingSize, withFirstStripReplaced } from '../../../test/fixtures/helpers.js';
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
   try {
@@ -54,9 +54,11 @@ describe('readImageHeader', () => {
     ['olinda-dem-crop.tif', 'geotiff', 40, 32, 1, 'float32'],
   ])('reads %s as %s %dx%d, %d band(s) of %s, the same as a full decode', async (name, format, width, height, bands, dtype) => {
     const header = await readImageHeader(fixture(name));
-    expect(header).toEqual({ format, width, height, bands, dtype });
+    expect(header).toMatchObject({ format, width, height, bands, dtype });
     const { raster } = await decodeImage(fixture(name));
     expect({ width: raster.width, height: raster.height, bands: raster.bands, dtype: raster.dtype }).toEqual({ width, height, bands, dtype });
+    // What a TIFF states beside its pixels comes out of the header exactly as the decoded raster carries it.
+    expect({ nodata: header.nodata, bandNames: header.bandNames, geo: header.geo }).toEqual({ nodata: raster.nodata, bandNames: raster.bandNames, geo: raster.geo });
   });
 
   it('reads the size a bomb claims without decoding it', async () => {
@@ -88,6 +90,8 @@ describe('bad input', () => {
     ['a PNG whose IHDR claims 100000x100000', 'IMAGE_TOO_LARGE', () => pngClaimingSize(100000, 100000)],
     ['a TIFF claiming 100000x100000', 'IMAGE_TOO_LARGE', () => tiffClaimingSize(100000, 100000, false)],
     ['a GeoTIFF claiming 100000x100000', 'IMAGE_TOO_LARGE', () => tiffClaimingSize(100000, 100000, true)],
+    ['a JPEG claiming 65535x65535 (beyond what libvips reads)', 'IMAGE_TOO_LARGE', () => jpegClaimingSize(jpeg, 65535, 65535)],
+    ['a JPEG claiming 60000x60000', 'IMAGE_TOO_LARGE', () => jpegClaimingSize(jpeg, 60000, 60000)],
     ['a GeoTIFF whose strip lies past the end', 'DECODE_FAILED', () => tiffClaimingSize(64, 64, true).subarray(0, -8)],
   ])('%s gives %s', async (_label, code, make) => {
     expect(await codeOf(decodeImage(make()))).toBe(code);
@@ -117,6 +121,18 @@ describe('bad input', () => {
     expect(raster.height).toBe(8);
     const error = await decodeImage(pngClaimingSize(100000, 100000)).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'IMAGE_TOO_LARGE', message: expect.stringContaining('100000x100000') });
+  });
+
+  it('refuses every size bomb from its header without allocating its pixels', async () => {
+    const { raster } = await decodeImage(png);
+    // The largest size a WebP can state, which a 10 kB file can really decode to (1.6 GB of memory, 14 s here).
+    const webp = webpClaimingSize(Buffer.from(await encodeImage(raster, { format: 'webp', lossless: true })), 16383, 16383);
+    const bombs = [pngClaimingSize(100000, 100000), tiffClaimingSize(100000, 100000, true), jpegClaimingSize(jpeg, 65535, 65535), webp];
+    const before = process.memoryUsage().rss;
+    for (const bomb of bombs) expect(await codeOf(decodeImage(bomb))).toBe('IMAGE_TOO_LARGE');
+    // The smallest of these would need 268 MB of samples; the refusals together may not grow the process by 64 MB.
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
+    expect(await readImageHeader(webp)).toMatchObject({ format: 'webp', width: 16383, height: 16383 });
   });
 
   it('refuses bad options with INVALID_OPTION', async () => {

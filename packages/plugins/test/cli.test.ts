@@ -1,6 +1,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pngClaimingSize } from '../../../test/fixtures/helpers.js';
 import { FIXTURES, cli, jsonLines } from './cli-helpers.js';
 
 describe('diffusekit info', () => {
@@ -21,6 +22,18 @@ describe('diffusekit info', () => {
     const [first, second] = jsonLines(stdout);
     expect((first!.error as { code: string }).code).toBe('UNSUPPORTED_FORMAT');
     expect(second).toMatchObject({ bands: 6, dtype: 'uint8', format: 'geotiff' });
+  });
+
+  it('describes an image of any size from its header alone, which decoding refuses', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'diffusekit-cli-'));
+    const huge = path.join(dir, 'huge.png');
+    await writeFile(huge, pngClaimingSize(100000, 100000));
+    const { code, stdout } = await cli('info', '--json', huge);
+    expect(code).toBe(0);
+    expect(jsonLines(stdout)[0]).toMatchObject({ format: 'png', width: 100000, height: 100000 });
+    const upscale = await cli('upscale', '--json', huge, '-o', path.join(dir, 'out.png'));
+    expect(upscale.code).toBe(1);
+    expect(upscale.stdout).toContain('IMAGE_TOO_LARGE');
   });
 
   it('prints a readable summary for people', async () => {

@@ -2,7 +2,7 @@ import { invalidOption, throwIfAborted } from '../errors.js';
 import { checkRect } from '../raster/crop-raster.js';
 import { detectFormat } from './detect-format.js';
 import { toByteView } from './input-bytes.js';
-import { checkJpegStructure } from './jpeg-structure.js';
+import { checkJpegStructure, readJpegFrameSize } from './jpeg-structure.js';
 import { estimateJpegQuality } from './jpeg-quality.js';
 import { checkPixelLimit, resolveMaxPixels } from './limits.js';
 import { decodeWithSharp, readSharpHeader } from './sharp-decode.js';
@@ -31,6 +31,10 @@ export async function decodeImage(bytes: ImageBytes, options: DecodeOptions = {}
     return { raster, format: raster.sourceFormat ?? format };
   }
 
+  if (format === 'jpeg') {
+    const frame = readJpegFrameSize(view);
+    if (frame) checkPixelLimit(frame.width, frame.height, maxPixels);
+  }
   const header = await readSharpHeader(view, format);
   if (window !== undefined) checkRect(window, header.width, header.height, 'window');
   checkPixelLimit(header.width, header.height, maxPixels);

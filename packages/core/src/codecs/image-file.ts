@@ -6,8 +6,9 @@ import { checkRaster } from '../raster/create-raster.js';
 import type { Raster } from '../raster/types.js';
 import { decodeImage } from './decode-image.js';
 import { encodeImage } from './encode-image.js';
+import { readImageHeader } from './read-header.js';
 import { IMAGE_FORMATS } from './types.js';
-import type { DecodedImage, DecodeOptions, ImageFormat, WriteImageFileOptions } from './types.js';
+import type { DecodedImage, DecodeOptions, ImageFormat, ImageHeader, WriteImageFileOptions } from './types.js';
 
 const EXTENSION_FORMATS: Record<string, ImageFormat | 'tiff-or-geotiff'> = {
   '.png': 'png',
@@ -32,16 +33,23 @@ function ioError(action: string, path: string, error: unknown): DiffusekitError 
 
 /** Reads and decodes an image file; the format comes from the content, not the extension. */
 export async function readImageFile(path: string, options: DecodeOptions = {}): Promise<DecodedImage> {
+  return decodeImage(await readFileBytes(path, options.signal), options);
+}
+
+/** Format, size, bands, dtype and (TIFF) nodata, band names and georeference of an image file, without decoding pixels. */
+export async function readImageFileHeader(path: string, options: { signal?: AbortSignal } = {}): Promise<ImageHeader> {
+  return readImageHeader(await readFileBytes(path, options.signal));
+}
+
+async function readFileBytes(path: string, signal: AbortSignal | undefined): Promise<Buffer> {
   if (typeof path !== 'string' || path === '') throw invalidOption('path', 'a non-empty file path', path);
-  throwIfAborted(options.signal);
-  let bytes: Buffer;
+  throwIfAborted(signal);
   try {
-    bytes = await readFile(path, options.signal ? { signal: options.signal } : {});
+    return await readFile(path, signal ? { signal } : {});
   } catch (error) {
-    throwIfAborted(options.signal);
+    throwIfAborted(signal);
     throw ioError('read', path, error);
   }
-  return decodeImage(bytes, options);
 }
 
 /**

@@ -53,3 +53,31 @@ export function checkJpegStructure(bytes: Uint8Array): void {
   }
   throw corrupt('the end-of-image marker is missing (the file was cut short)');
 }
+
+/** Start-of-frame markers (C0-CF except DHT C4, JPG C8 and DAC CC) carry the image size. */
+const isStartOfFrame = (marker: number) => marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+
+/**
+ * Width and height from the JPEG's start-of-frame segment, read from the bytes alone; undefined when no frame
+ * header is found before the first scan. libvips refuses a JPEG over 65500 pixels a side while reading its header,
+ * so the size a pixel limit is checked against has to come from here.
+ */
+export function readJpegFrameSize(bytes: Uint8Array): { width: number; height: number } | undefined {
+  const length = bytes.length;
+  if (bytes[0] !== 0xff || bytes[1] !== SOI) return undefined;
+  let at = 2;
+  while (at + 3 < length) {
+    if (bytes[at] !== 0xff) return undefined;
+    while (at < length && bytes[at] === 0xff) at++;
+    const marker = bytes[at++]!;
+    if (marker === TEM || isRestart(marker)) continue;
+    if (marker === SOS || marker === EOI || !hasSegment(marker) || at + 2 > length) return undefined;
+    if (isStartOfFrame(marker)) {
+      // Segment: length (2), precision (1), height (2), width (2).
+      if (at + 7 > length) return undefined;
+      return { height: (bytes[at + 3]! << 8) | bytes[at + 4]!, width: (bytes[at + 5]! << 8) | bytes[at + 6]! };
+    }
+    at += (bytes[at]! << 8) | bytes[at + 1]!;
+  }
+  return undefined;
+}

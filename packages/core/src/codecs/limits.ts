@@ -1,7 +1,11 @@
 import { DiffusekitError, invalidOption } from '../errors.js';
 
-/** Default for DecodeOptions.maxPixels: 16384 x 16384 (about 268 megapixels). */
-export const DEFAULT_MAX_PIXELS = 16384 * 16384;
+/**
+ * Default for DecodeOptions.maxPixels: 2^27 (about 134 megapixels, 11585 x 11585). A whole Sentinel-2 10 m tile
+ * (10980 x 10980) fits; the largest WebP (16383 x 16383), which a 10 kB file can claim and which took 1.6 GB and 14 s
+ * to decode, does not. Larger trusted images: raise it, or read GeoTIFF windows.
+ */
+export const DEFAULT_MAX_PIXELS = 2 ** 27;
 
 export function resolveMaxPixels(value: unknown): number {
   if (value === undefined) return DEFAULT_MAX_PIXELS;

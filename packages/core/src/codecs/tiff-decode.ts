@@ -1,7 +1,7 @@
 import { DiffusekitError, asDiffusekitError, throwIfAborted } from '../errors.js';
 import { offsetGeo } from '../raster/crop-raster.js';
 import { allocateSamples, arrayNameFor, isRepresentable, typedArrayKind } from '../raster/dtype.js';
-import type { Raster, Rect } from '../raster/types.js';
+import type { DType, Raster, Rect } from '../raster/types.js';
 import { toExactArrayBuffer } from './input-bytes.js';
 import { checkPixelLimit } from './limits.js';
 import { decodeWithSharp, readSharpHeader } from './sharp-decode.js';
@@ -43,15 +43,30 @@ function checkBlocksInside(directory: TiffDirectory, length: number): void {
 }
 
 export async function readTiffHeader(view: Uint8Array): Promise<ImageHeader> {
-  const { layout, viaSharp } = planTiff(view);
+  const { directory, layout, viaSharp } = planTiff(view);
   if (viaSharp) return { ...(await readSharpHeader(view, 'tiff')), format: 'tiff' };
+  const dtype = tiffDType(layout);
   return {
     format: layout.isGeo ? 'geotiff' : 'tiff',
     width: layout.width,
     height: layout.height,
     bands: layout.samples,
-    dtype: tiffDType(layout),
+    dtype,
+    ...tiffMetadata(directory, layout, dtype),
   };
+}
+
+/** Nodata, band names and georeference as stored in the directory. */
+function tiffMetadata(directory: TiffDirectory, layout: TiffLayout, dtype: DType): Pick<ImageHeader, 'nodata' | 'bandNames' | 'geo'> {
+  const out: Pick<ImageHeader, 'nodata' | 'bandNames' | 'geo'> = {};
+  const nodata = readNodata(directory);
+  // A GDAL_NODATA value the dtype cannot hold (e.g. -9999 on bytes) can never match a sample; it is dropped.
+  if (nodata !== undefined && isRepresentable(nodata, dtype)) out.nodata = nodata;
+  const bandNames = readBandNames(directory, layout.samples);
+  if (bandNames) out.bandNames = bandNames;
+  const geo = layout.isGeo ? readGeoInfo(directory) : undefined;
+  if (geo) out.geo = geo;
+  return out;
 }
 
 /** Reads one TIFF: plain pictures through sharp, everything else (GeoTIFF, int16, float32, > 4 bands) through geotiff.js. */
@@ -94,14 +109,9 @@ export async function decodeTiff(view: Uint8Array, maxPixels: number, window: Re
   }
 
   const raster: Raster = { width: rect.width, height: rect.height, bands: layout.samples, dtype, data, sourceFormat: layout.isGeo ? 'geotiff' : 'tiff' };
-  const nodata = readNodata(directory);
-  // A GDAL_NODATA value the dtype cannot hold (e.g. -9999 on bytes) can never match a sample; it is dropped.
-  if (nodata !== undefined && isRepresentable(nodata, dtype)) raster.nodata = nodata;
-  const bandNames = readBandNames(directory, layout.samples);
+  const { nodata, bandNames, geo } = tiffMetadata(directory, layout, dtype);
+  if (nodata !== undefined) raster.nodata = nodata;
   if (bandNames) raster.bandNames = bandNames;
-  if (layout.isGeo) {
-    const geo = readGeoInfo(directory);
-    if (geo) raster.geo = offsetGeo(geo, rect.x, rect.y);
-  }
+  if (geo) raster.geo = offsetGeo(geo, rect.x, rect.y);
   return raster;
 }

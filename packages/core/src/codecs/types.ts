@@ -1,4 +1,4 @@
-import type { DType, Raster, Rect } from '../raster/types.js';
+import type { DType, GeoInfo, Raster, Rect } from '../raster/types.js';
 
 export const IMAGE_FORMATS = ['png', 'jpeg', 'webp', 'tiff', 'geotiff'] as const;
 
@@ -15,10 +15,14 @@ export interface ImageHeader {
   /** Bands the decoded raster will have (alpha counts as a band). */
   bands: number;
   dtype: DType;
+  /** What the file states beside the pixels (TIFF and GeoTIFF), exactly as the decoded raster will carry it. */
+  nodata?: number;
+  bandNames?: string[];
+  geo?: GeoInfo;
 }
 
 export interface DecodeOptions {
-  /** Largest width x height accepted, checked from the header before any pixel is decoded. Default 16384 * 16384. */
+  /** Largest width x height accepted, checked from the header before any pixel is decoded. Default 2^27 (DEFAULT_MAX_PIXELS). */
   maxPixels?: number;
   /** Only this rectangle: read directly from a GeoTIFF, cropped after decoding for other formats. */
   window?: Rect;

@@ -230,11 +230,10 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   info: {
-    options: { json: { type: 'boolean', default: false }, 'max-pixels': { type: 'string' } },
+    options: { json: { type: 'boolean', default: false } },
     run: ({ positionals, values, io }) => {
       if (positionals.length === 0) throw new UsageError('"info" needs at least one file');
-      const maxPixels = values['max-pixels'] === undefined ? undefined : parsePositiveInteger('--max-pixels', values['max-pixels']);
-      return infoCommand(positionals, { json: values.json === true, ...(maxPixels === undefined ? {} : { maxPixels }) }, io);
+      return infoCommand(positionals, { json: values.json === true }, io);
     },
   },
 };

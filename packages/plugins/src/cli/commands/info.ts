@@ -1,22 +1,29 @@
-import { readImageFile } from '@diffusekit/core';
+import { readImageFileHeader } from '@diffusekit/core';
 import { writeLine, type CliIo } from '../io.js';
 
-export async function infoCommand(files: readonly string[], flags: { json: boolean; maxPixels?: number }, io: CliIo): Promise<number> {
+/** Reads only what the header states: no pixel is decoded, so any size of image can be described. */
+export async function infoCommand(files: readonly string[], flags: { json: boolean }, io: CliIo): Promise<number> {
   let failures = 0;
   for (const file of files) {
     try {
-      const { raster, format } = await readImageFile(file, flags.maxPixels === undefined ? {} : { maxPixels: flags.maxPixels });
+      const header = await readImageFileHeader(file);
+      const { format } = header;
       const info = {
         file,
         format,
-        width: raster.width,
-        height: raster.height,
-        bands: raster.bands,
-        dtype: raster.dtype,
-        nodata: raster.nodata ?? null,
-        bandNames: raster.bandNames ?? null,
-        georeference: raster.geo
-          ? { epsg: raster.geo.epsg ?? null, transform: raster.geo.transform, pixelSize: [raster.geo.transform[1], raster.geo.transform[5]] }
+        width: header.width,
+        height: header.height,
+        bands: header.bands,
+        dtype: header.dtype,
+        nodata: header.nodata ?? null,
+        bandNames: header.bandNames ?? null,
+        georeference: header.geo
+          ? {
+              epsg: header.geo.epsg ?? null,
+              ...(header.geo.wkt ? { wkt: header.geo.wkt } : {}),
+              transform: header.geo.transform,
+              pixelSize: [header.geo.transform[1], header.geo.transform[5]],
+            }
           : null,
       };
       if (flags.json) {
@@ -30,7 +37,8 @@ export async function infoCommand(files: readonly string[], flags: { json: boole
       writeLine(io.stdout, `  nodata      ${info.nodata ?? 'none'}`);
       if (info.georeference) {
         const [x0, , , y0] = info.georeference.transform;
-        writeLine(io.stdout, `  CRS         ${info.georeference.epsg ? `EPSG:${info.georeference.epsg}` : 'unknown (no EPSG code)'}`);
+        const crs = info.georeference.epsg ? `EPSG:${info.georeference.epsg}` : info.georeference.wkt ? `WKT ${info.georeference.wkt}` : 'unknown (no EPSG code or WKT)';
+        writeLine(io.stdout, `  CRS         ${crs}`);
         writeLine(io.stdout, `  origin      ${x0}, ${y0}`);
         writeLine(io.stdout, `  pixel size  ${info.georeference.pixelSize[0]}, ${info.georeference.pixelSize[1]}`);
       } else {
@@ -45,8 +53,9 @@ export async function infoCommand(files: readonly string[], flags: { json: boole
 }
 
 export function reportFileError(file: string, error: unknown, json: boolean, io: CliIo): void {
-  const code = (error as { code?: string }).code ?? 'INTERNAL';
+  const code = (error as { code?: string }).code ?? 'INTERNAL_ERROR';
   const message = error instanceof Error ? error.message : String(error);
   if (json) writeLine(io.stdout, JSON.stringify({ file, error: { code, message } }));
   else writeLine(io.stderr, `${file}: ${code}: ${message}`);
 }
+

@@ -26,6 +26,8 @@ describe('rasterToTensor / tensorToRaster', () => {
     const raster = randomRaster(dtype, 3, dtype === 'uint8' ? 1 : 2);
     const tensor = rasterToTensor(raster, { range: [...range], stretch: { kind } });
     expect(tensor.stretch.kind).toBe('fixed');
+    expect(tensor.dims).toEqual([1, 3, raster.height, raster.width]);
+    expect(tensor.data.length).toBe(3 * raster.height * raster.width);
     expect(tensor.data.every((v) => v >= range[0] && v <= range[1])).toBe(true);
     const back = backToRaster(raster, tensor, [...range]);
     expect(back.dtype).toBe(dtype);

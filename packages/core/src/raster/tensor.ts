@@ -17,12 +17,15 @@ export interface RasterToTensorOptions {
   stretch?: Stretch;
 }
 
-/** A float32 CHW tensor and the stretch that produced it (pass it to tensorToRaster to map back). */
+/** A float32 tensor of one image and the stretch that produced it (pass it to tensorToRaster to map back). */
 export interface RasterTensor {
+  /** Planar samples, channel by channel: the memory layout of an NCHW tensor with N = 1. */
   data: Float32Array;
   channels: number;
   height: number;
   width: number;
+  /** [1, channels, height, width]: the shape to feed a network with `data`. */
+  dims: [1, number, number, number];
   stretch: RecordedStretch;
 }
 
@@ -79,7 +82,7 @@ export function rasterToTensor(raster: Raster, options: RasterToTensorOptions): 
       target[i] = x < lo ? lo : x > hi ? hi : x;
     }
   });
-  return { data, channels: bands.length, height: raster.height, width: raster.width, stretch };
+  return { data, channels: bands.length, height: raster.height, width: raster.width, dims: [1, bands.length, raster.height, raster.width], stretch };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { cp, readFile, writeFile, rm } from 'node:fs/promises';
+import { cp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ModelCatalog, createEngine, makeSchedule, parseManifest, schedulerForModel, verifyModelFiles } from '@diffusekit/core';
 import { TEST_MODELS, copyTestModels, rejection, thrown } from './helpers.js';
@@ -127,6 +127,25 @@ describe('checksums', () => {
       const model = await new ModelCatalog({ folders: [dir] }).resolve('tiny-ddpm');
       const error = await rejection(verifyModelFiles(model));
       expect(error.code).toBe('MODEL_CHECKSUM_MISMATCH');
+      const engine = createEngine({ provider: 'cpu' });
+      expect((await rejection(engine.openSession(model))).code).toBe('MODEL_CHECKSUM_MISMATCH');
+      await engine.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('never loads a file swapped after it was verified, even with the same size and time stamp', async () => {
+    const dir = await copyTestModels();
+    try {
+      const file = path.join(dir, 'tiny-ddpm', 'model.onnx');
+      const model = await new ModelCatalog({ folders: [dir] }).resolve('tiny-ddpm');
+      await verifyModelFiles(model); // remembered as verified by path, size and mtime
+      const { mtime, atime } = await stat(file);
+      const bytes = await readFile(file);
+      bytes[bytes.length - 5] = bytes[bytes.length - 5]! ^ 0xff;
+      await writeFile(file, bytes);
+      await utimes(file, atime, mtime);
       const engine = createEngine({ provider: 'cpu' });
       expect((await rejection(engine.openSession(model))).code).toBe('MODEL_CHECKSUM_MISMATCH');
       await engine.close();

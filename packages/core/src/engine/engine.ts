@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { DiffusekitError, invalidOption } from '../errors.js';
 import type { ResolvedModel } from '../models/catalog.js';
-import { verifyModelFiles } from '../models/verify.js';
+import { readVerifiedModelFile, verifyModelFiles } from '../models/verify.js';
 import { createLocalSession, type ModelSession } from './local-session.js';
 import { AUTO_ORDER, PROVIDERS, availableProviders, isProviderAvailable, type ProviderChoice, type ProviderName } from './providers.js';
 import { WorkerPool } from './worker-pool.js';
@@ -39,7 +39,10 @@ export class Engine {
     return this.#provider;
   }
 
-  /** Verifies the file's checksum, then returns a cached session for it. */
+  /**
+   * Verifies the model's files, then returns a cached session for the file of `role`. A new session is built from
+   * the very bytes whose sha256 was checked, never from the path, so a file swapped after the check is not loaded.
+   */
   async openSession(model: ResolvedModel, role = 'model'): Promise<ModelSession> {
     const entry = model.manifest.files.find((f) => f.role === role);
     if (!entry) {
@@ -48,7 +51,11 @@ export class Engine {
     await verifyModelFiles(model);
     const provider = await this.provider();
     const key = `${entry.sha256}:${provider}:${this.options.threads ?? 'default'}`;
-    return this.#cachedSession({ key, file: model.files[role]!, provider, ...this.#threads() });
+    const cached = this.#sessions.get(key);
+    if (cached) return cached;
+    const bytes = await readVerifiedModelFile(model, role);
+    const label = `model "${model.manifest.id}" (${model.files[role]!})`;
+    return this.#cachedSession({ key, file: bytes, label, provider, ...this.#threads() });
   }
 
   /**
@@ -90,7 +97,7 @@ export class Engine {
       inputNames: opened.inputNames,
       outputNames: opened.outputNames,
       async run(inputs, outputNames) {
-        const reply = await pool.request({ type: 'run', spec, inputs, ...(outputNames ? { outputNames } : {}) });
+        const reply = await pool.request({ type: 'run', key: spec.key, spec, inputs, ...(outputNames ? { outputNames } : {}) });
         if (reply.type !== 'result') throw new DiffusekitError('WORKER_FAILED', 'Unexpected reply from the inference worker');
         return reply.outputs;
       },

@@ -23,6 +23,8 @@ export interface ModelSession extends SessionInfo {
 export interface LocalSessionOptions {
   /** A model file, or the bytes of an ONNX graph built in memory. */
   file: string | Uint8Array;
+  /** How errors name the model (its id and file), when `file` holds bytes. */
+  label?: string;
   key: string;
   provider: ProviderName;
   threads?: number;
@@ -45,7 +47,7 @@ export async function createLocalSession(options: LocalSessionOptions): Promise<
         ? await ort.InferenceSession.create(options.file, sessionOptions)
         : await ort.InferenceSession.create(options.file, sessionOptions);
   } catch (error) {
-    throw asDiffusekitError(error, 'ENGINE_FAILED', `Could not load ${describeSource(options.file)} with the ${options.provider} provider`);
+    throw asDiffusekitError(error, 'ENGINE_FAILED', `Could not load ${describeSource(options)} with the ${options.provider} provider`);
   }
   const fixedBatch = fixedBatchSizes(session.inputMetadata);
   return {
@@ -73,7 +75,7 @@ export async function createLocalSession(options: LocalSessionOptions): Promise<
     try {
       results = outputNames ? await session.run(feeds, outputNames as string[]) : await session.run(feeds);
     } catch (error) {
-      throw asDiffusekitError(error, 'ENGINE_FAILED', `Inference failed for ${describeSource(options.file)}`);
+      throw asDiffusekitError(error, 'ENGINE_FAILED', `Inference failed for ${describeSource(options)}`);
     }
     const out: Record<string, TensorData> = {};
     for (const [name, tensor] of Object.entries(results)) {
@@ -84,6 +86,6 @@ export async function createLocalSession(options: LocalSessionOptions): Promise<
   }
 }
 
-function describeSource(file: string | Uint8Array): string {
-  return typeof file === 'string' ? file : `an in-memory graph of ${file.byteLength} bytes`;
+function describeSource({ file, label }: LocalSessionOptions): string {
+  return label ?? (typeof file === 'string' ? file : `an in-memory graph of ${file.byteLength} bytes`);
 }

@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import { asDiffusekitError } from '../errors.js';
+import { DiffusekitError, asDiffusekitError } from '../errors.js';
 import { createLocalSession, type ModelSession } from './local-session.js';
 import type { SessionSpec, WorkerRequest, WorkerResponse } from './worker-protocol.js';
 
@@ -15,6 +15,12 @@ function sessionFor(spec: SessionSpec): Promise<ModelSession> {
   return session;
 }
 
+function openedSession(key: string): Promise<ModelSession> {
+  const session = sessions.get(key);
+  if (!session) throw new DiffusekitError('WORKER_FAILED', `The inference worker has no open session ${key}`);
+  return session;
+}
+
 async function handle(request: WorkerRequest): Promise<{ response: WorkerResponse; transfer: ArrayBuffer[] }> {
   switch (request.type) {
     case 'open': {
@@ -22,7 +28,7 @@ async function handle(request: WorkerRequest): Promise<{ response: WorkerRespons
       return { response: { type: 'opened', id: request.id, inputNames: [...s.inputNames], outputNames: [...s.outputNames] }, transfer: [] };
     }
     case 'run': {
-      const s = await sessionFor(request.spec);
+      const s = await (request.spec ? sessionFor(request.spec) : openedSession(request.key));
       const outputs = await s.run(request.inputs, request.outputNames);
       // onnxruntime hands back fresh buffers, so they can be moved to the caller instead of copied.
       const transfer = Object.values(outputs).map((t) => t.data.buffer as ArrayBuffer);

@@ -13,6 +13,8 @@ interface Pending {
 interface PoolWorker {
   worker: Worker;
   pending: Map<number, Pending>;
+  /** Session keys this worker has open: runs on them are sent without the session's spec (and model bytes). */
+  opened: Set<string>;
 }
 
 function reviveError(e: SerializedError): DiffusekitError {
@@ -36,7 +38,7 @@ export class WorkerPool {
 
   #spawn(): PoolWorker {
     const worker = new Worker(new URL('./worker-entry.js', import.meta.url));
-    const entry: PoolWorker = { worker, pending: new Map() };
+    const entry: PoolWorker = { worker, pending: new Map(), opened: new Set() };
     worker.on('message', (response: WorkerResponse) => {
       const p = entry.pending.get(response.id);
       if (!p) return;
@@ -70,13 +72,25 @@ export class WorkerPool {
 
   #send(target: PoolWorker, message: PoolRequest): Promise<WorkerResponse> {
     const id = this.#nextId++;
+    let outgoing = message;
+    if (outgoing.type === 'run' && target.opened.has(outgoing.key)) {
+      const { spec: _sent, ...withoutSpec } = outgoing;
+      outgoing = withoutSpec;
+    }
+    const opens = outgoing.type === 'open' ? outgoing.spec.key : outgoing.type === 'run' ? outgoing.spec?.key : undefined;
+    if (outgoing.type === 'release') target.opened.delete(outgoing.key);
     return new Promise<WorkerResponse>((resolve, reject) => {
       target.pending.set(id, { resolve, reject });
       if (target.pending.size === 1) target.worker.ref();
-      target.worker.postMessage({ ...message, id } as WorkerRequest);
-    }).finally(() => {
-      if (target.pending.size === 0) target.worker.unref();
-    });
+      target.worker.postMessage({ ...outgoing, id } as WorkerRequest);
+    })
+      .then((response) => {
+        if (opens !== undefined) target.opened.add(opens);
+        return response;
+      })
+      .finally(() => {
+        if (target.pending.size === 0) target.worker.unref();
+      });
   }
 
   async close(): Promise<void> {

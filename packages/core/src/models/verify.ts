@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { DiffusekitError } from '../errors.js';
 import type { ResolvedModel } from './catalog.js';
 
@@ -38,4 +38,31 @@ export async function verifyModelFiles(model: ResolvedModel): Promise<void> {
     }
     verified.set(key, entry.sha256);
   }
+}
+
+/**
+ * The bytes of one model file, checked against its manifest entry after they were read: a session built from them
+ * runs exactly what was verified, even if the file is replaced between the check and the load.
+ */
+export async function readVerifiedModelFile(model: ResolvedModel, role: string): Promise<Uint8Array> {
+  const entry = model.manifest.files.find((f) => f.role === role)!;
+  const file = model.files[role]!;
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    throw new DiffusekitError('MODEL_FILE_MISSING', `Model "${model.manifest.id}" lists ${entry.path} (${entry.role}) but ${file} cannot be read`, {
+      cause: error,
+      details: { model: model.manifest.id, file },
+    });
+  }
+  const actual = createHash('sha256').update(bytes).digest('hex');
+  if (actual !== entry.sha256) {
+    throw new DiffusekitError(
+      'MODEL_CHECKSUM_MISMATCH',
+      `Model file ${file} does not match its manifest: expected sha256 ${entry.sha256} but found ${actual}. The file is corrupt or was replaced; reinstall the model`,
+      { details: { model: model.manifest.id, file, expected: entry.sha256, actual } },
+    );
+  }
+  return bytes;
 }

@@ -41,7 +41,7 @@ const meanTask: TaskDefinition<number, { level: number }, number> = {
   },
 };
 
-const plugin = (overrides: Partial<Plugin> = {}): Plugin => ({ name: 'test-plugin', version: '1.0.0', tasks: [meanTask], modelFolders: [TEST_MODELS], ...overrides });
+const plugin = (overrides: Partial<Plugin> = {}): Plugin => ({ name: 'test-plugin', version: '1.0.0', core: '^0.1.0', tasks: [meanTask], modelFolders: [TEST_MODELS], ...overrides });
 
 describe('runtime', () => {
   it('registers a plugin, finds its task and runs it with validated options', async () => {
@@ -70,6 +70,10 @@ describe('runtime', () => {
     expect(thrown(() => runtime.use(plugin({ name: 'other' }))).code).toBe('PLUGIN_NAME_CLASH');
     expect(thrown(() => runtime.use(plugin({ name: 'future', tasks: [], core: '^9.0.0' }))).code).toBe('PLUGIN_VERSION_INCOMPATIBLE');
     expect(thrown(() => runtime.use({ name: 'Bad Name', version: 'x', tasks: [{}] } as unknown as Plugin)).code).toBe('PLUGIN_INVALID');
+    const { core: _omitted, ...undeclared } = plugin({ name: 'no-core-range', tasks: [] });
+    const error = thrown(() => runtime.use(undeclared as Plugin));
+    expect(error.code).toBe('PLUGIN_INVALID');
+    expect(error.message).toContain('core: expected the range of @diffusekit/core versions');
     expect(runtime.plugins.map((p) => p.name)).toEqual(['test-plugin']);
   });
 

@@ -231,6 +231,7 @@ export function testPlugin(gate: Gate, modelFolder: string): Plugin {
   return {
     name: 'http-test-plugin',
     version: '1.0.0',
+    core: '^0.1.0',
     tasks: [tinyTask, gatedTask(gate), brokenTask, customTask, orphanTask],
     modelFolders: [modelFolder],
   };

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -15,11 +15,15 @@ const PROBE_MODEL = Buffer.from(
 
 const VULKAN_LOADER_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib'];
 
+/** The folder holding onnxruntime-node's binding for this platform (bin/napi-v<N>/<platform>/<arch>, any N). */
 function onnxruntimeBinaryDir(): string | undefined {
   try {
     const require = createRequire(import.meta.url);
-    const pkg = path.dirname(require.resolve('onnxruntime-node/package.json'));
-    return path.join(pkg, 'bin', 'napi-v6', process.platform, process.arch);
+    const bin = path.join(path.dirname(require.resolve('onnxruntime-node/package.json')), 'bin');
+    return readdirSync(bin)
+      .filter((name) => name.startsWith('napi-v'))
+      .map((name) => path.join(bin, name, process.platform, process.arch))
+      .find((dir) => existsSync(path.join(dir, 'onnxruntime_binding.node')));
   } catch {
     return undefined;
   }

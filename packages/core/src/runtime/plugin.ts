@@ -53,8 +53,8 @@ export interface TaskDefinition<Input = unknown, Opts = unknown, Out = unknown> 
 export interface Plugin {
   name: string;
   version: string;
-  /** Range of @diffusekit/core versions this plugin works with, e.g. "^0.1.0". */
-  core?: string;
+  /** Range of @diffusekit/core versions this plugin works with, e.g. "^0.1.0"; checked on registration. */
+  core: string;
   tasks: readonly TaskDefinition<any, any, any>[];
   /** Folders holding bundled models as `<id>/model.json`. */
   modelFolders?: readonly string[];

@@ -48,7 +48,7 @@ export class Runtime {
     if (this.#plugins.has(plugin.name)) {
       throw new DiffusekitError('PLUGIN_NAME_CLASH', `A plugin named "${plugin.name}" is already registered`, { details: { plugin: plugin.name } });
     }
-    if (plugin.core !== undefined && !satisfiesRange(CORE_VERSION, plugin.core)) {
+    if (!satisfiesRange(CORE_VERSION, plugin.core)) {
       throw new DiffusekitError(
         'PLUGIN_VERSION_INCOMPATIBLE',
         `Plugin "${plugin.name}" needs @diffusekit/core ${plugin.core} but this is ${CORE_VERSION}`,
@@ -134,6 +134,8 @@ function validatePlugin(plugin: Plugin): void {
   else {
     if (typeof plugin.name !== 'string' || !PLUGIN_NAME.test(plugin.name)) problems.push('name: expected a lowercase package-like name');
     if (typeof plugin.version !== 'string' || !/^\d+\.\d+\.\d+/.test(plugin.version)) problems.push('version: expected a semver version');
+    if (typeof plugin.core !== 'string' || plugin.core.trim() === '')
+      problems.push('core: expected the range of @diffusekit/core versions the plugin works with, e.g. "^0.1.0"');
     if (!Array.isArray(plugin.tasks)) problems.push('tasks: expected an array of task definitions');
     else
       plugin.tasks.forEach((t, i) => {

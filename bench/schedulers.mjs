@@ -1,16 +1,16 @@
 // Cost of the sampling machinery next to the network it drives: one scheduler step per sampler, the shared noise
 // field, tile fusion and the sampler loop's own overhead, all on one 3 x 512 x 512 sample (medians).
 // With --model path/to/model.onnx it also times one UNet step at the same size and prints the ratio.
-// Usage: node bench/schedulers.mjs [--size 512] [--reps 21] [--model path/to/model.onnx] [--model-reps 3]
+// Usage: node bench/schedulers.mjs [--size 512] [--reps 41] [--model path/to/model.onnx] [--model-reps 15]
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { TileFusion, createRng, createScheduler, fillNoiseField, planTiles, runSampler } from '@diffusekit/core';
 import { arg, fmt, median, table } from './lib.mjs';
 
 const size = Number(arg('size', '512'));
-const reps = Number(arg('reps', '21'));
+const reps = Number(arg('reps', '41'));
 const modelPath = arg('model', undefined);
-const modelReps = Number(arg('model-reps', '3'));
+const modelReps = Number(arg('model-reps', '15'));
 const channels = 3;
 const shape = { channels, height: size, width: size };
 const count = channels * size * size;
@@ -45,15 +45,29 @@ const samplers = [
 ];
 const stepMs = {};
 const overheadMs = {};
-for (const [label, options] of samplers) {
+// The samplers are timed in turn within each round, after warm-up rounds, so that JIT warm-up, GC and load drift fall
+// on all of them alike instead of on whichever would have been measured first.
+const contenders = samplers.map(([label, options]) => {
   const scheduler = createScheduler({ ...options, schedule, prediction: 'eps' });
   scheduler.setTimesteps(50);
+  let i = 0;
   // Walk the timesteps in order so the multistep solver has its history (its second-order path is the one timed).
-  const ms = timeIt((i) => {
-    const t = scheduler.timesteps[1 + (i % (scheduler.timesteps.length - 2))];
+  const step = () => {
+    const t = scheduler.timesteps[1 + (i++ % (scheduler.timesteps.length - 2))];
     if (t === scheduler.timesteps[1]) scheduler.step(modelOut, scheduler.timesteps[0], x, rng, { out: { prev, x0 } });
     scheduler.step(modelOut, t, x, rng, { out: { prev, x0 } });
-  });
+  };
+  return { label, scheduler, step, times: [] };
+});
+for (let round = 0; round < 10 + reps; round++) {
+  for (const c of contenders) {
+    const t0 = performance.now();
+    c.step();
+    if (round >= 10) c.times.push(performance.now() - t0);
+  }
+}
+for (const { label, scheduler, times } of contenders) {
+  const ms = median(times);
   stepMs[label] = ms;
   rows.push([`scheduler step: ${label}${scheduler.needsNoise ? ' (draws its noise)' : ''}`, fmt(ms, 2), perPixelNs(ms)]);
 }
@@ -104,13 +118,47 @@ console.log(`### Sampling machinery on one ${channels} x ${size} x ${size} sampl
 console.log(table(['operation', 'median ms', 'ns / value'], rows));
 
 if (modelPath) {
-  const unetMs = await timeUnetStep(modelPath);
+  const { unetMs, shares } = await sideBySide(modelPath);
   console.log(`\n### One UNet step at the same size (${path.basename(path.dirname(path.resolve(modelPath)))}, onnxruntime-node, cpu)\n`);
+  console.log(
+    `Each of ${modelReps} rounds runs one UNet step and then one step of every sampler, so both sides see the same machine ` +
+      'state; the share is the median over rounds of step time / UNet time in that round.\n',
+  );
   const ratioRows = [['UNet step', fmt(unetMs, 1), '1']];
-  const share = (ms) => `${fmt((ms / unetMs) * 100, 2)} %`;
-  for (const [label, ms] of Object.entries(stepMs)) ratioRows.push([`scheduler step: ${label}`, fmt(ms, 2), share(ms)]);
-  for (const [name, ms] of Object.entries(overheadMs)) ratioRows.push([name, fmt(ms, 2), share(ms)]);
+  for (const { label, ms, share } of shares) ratioRows.push([`scheduler step: ${label}`, fmt(ms, 2), `${fmt(share * 100, 2)} %`]);
+  for (const [name, ms] of Object.entries(overheadMs)) ratioRows.push([name, fmt(ms, 2), `${fmt((ms / unetMs) * 100, 2)} %`]);
   console.log(table(['operation', 'median ms', 'share of a UNet step'], ratioRows));
+}
+
+/** Alternates UNet steps with one step of each sampler, round by round; returns medians and per-round shares. */
+async function sideBySide(file) {
+  if (!existsSync(file)) throw new Error(`No model at ${file}`);
+  const ort = await import('onnxruntime-node');
+  const manifestPath = path.join(path.dirname(file), 'model.json');
+  const manifest = existsSync(manifestPath) ? JSON.parse(readFileSync(manifestPath, 'utf8')) : undefined;
+  const session = await ort.InferenceSession.create(file, { executionProviders: ['cpu'] });
+  const feeds = feedsFor(ort, session, manifest);
+  await session.run(feeds); // warm-up: first runs allocate and plan
+  const unetTimes = [];
+  const perSampler = contenders.map(() => ({ times: [], ratios: [] }));
+  for (let round = 0; round < modelReps; round++) {
+    const t0 = performance.now();
+    await session.run(feeds);
+    const unet = performance.now() - t0;
+    unetTimes.push(unet);
+    contenders.forEach((c, i) => {
+      const s0 = performance.now();
+      c.step();
+      const ms = performance.now() - s0;
+      perSampler[i].times.push(ms);
+      perSampler[i].ratios.push(ms / unet);
+    });
+  }
+  await session.release();
+  return {
+    unetMs: median(unetTimes),
+    shares: contenders.map((c, i) => ({ label: c.label, ms: median(perSampler[i].times), share: median(perSampler[i].ratios) })),
+  };
 }
 
 /**
@@ -140,22 +188,4 @@ function feedsFor(ort, session, manifest) {
     else feeds[name] = image(size);
   }
   return feeds;
-}
-
-async function timeUnetStep(file) {
-  if (!existsSync(file)) throw new Error(`No model at ${file}`);
-  const ort = await import('onnxruntime-node');
-  const manifestPath = path.join(path.dirname(file), 'model.json');
-  const manifest = existsSync(manifestPath) ? JSON.parse(readFileSync(manifestPath, 'utf8')) : undefined;
-  const session = await ort.InferenceSession.create(file, { executionProviders: ['cpu'] });
-  const feeds = feedsFor(ort, session, manifest);
-  await session.run(feeds); // warm-up: first runs allocate and plan
-  const times = [];
-  for (let i = 0; i < modelReps; i++) {
-    const t0 = performance.now();
-    await session.run(feeds);
-    times.push(performance.now() - t0);
-  }
-  await session.release();
-  return median(times);
 }

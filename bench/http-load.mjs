@@ -61,6 +61,7 @@ function benchPlugin(core) {
   return {
     name: 'http-load-bench',
     version: '1.0.0',
+    core: '^0.1.0',
     modelFolders: [MODELS],
     tasks: [
       {

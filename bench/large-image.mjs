@@ -55,7 +55,7 @@ if (process.argv.includes('--child')) {
     const [a, b] = [measured[0], measured[measured.length - 1]];
     const perPixel = ((b.rssMiB - a.rssMiB) * 2 ** 20) / (b.pixels - a.pixels);
     console.log(
-      `\nMemory grows with the output by about ${fmt(perPixel, 0)} bytes per output pixel (between the smallest and largest size): the sampler keeps x_t, the next x_t and x0 (float32), the fused prediction (float32) and the fusion accumulator (float64) over the whole padded image, because overlapping tiles are fused at every step. What the engine holds is bounded by the tile batch.`,
+      `\nMemory grows with the output by about ${fmt(perPixel, 0)} bytes per output pixel (between the smallest and largest size): over the whole padded output the sampler keeps x_t (float32, updated in place), the fused prediction (float32, overwritten by x0 in the step) and the fusion accumulator (float64), because overlapping tiles are fused at every step; the conditioning image and the cropped result add one float32 image each. What the engine holds is bounded by the tile batch. Until this version the sampler also kept the next x_t, a separate x0, a scratch noise field and a per-pixel weight sum: about 81 bytes per output pixel.`,
     );
   }
   console.log(`\n_Each size in a fresh process; peak RSS is that process's maximum resident set. ${machine()}._`);

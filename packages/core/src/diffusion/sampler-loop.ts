@@ -247,13 +247,14 @@ export async function runSampler(options: RunSamplerOptions): Promise<Float32Arr
 
   const { paddedHeight, paddedWidth } = plan;
   const size = shape.channels * paddedHeight * paddedWidth;
-  let x = new Float32Array(size);
-  let next = new Float32Array(size);
-  const x0 = new Float32Array(size);
+  // Whole-image buffers are what a large image costs, so there are as few as the step allows: x_t is updated in place,
+  // and with tiling the step writes x0 over the fused prediction it has just read (ours, rebuilt every step). Without
+  // tiling the prediction is the model's own array, which is not ours to overwrite.
+  const x = new Float32Array(size);
+  const x0 = tiling === undefined ? new Float32Array(size) : undefined;
   const noise = scheduler.needsNoise ? new Float32Array(size) : undefined;
-  const noiseScratch = size === imageSize ? undefined : new Float32Array(size);
   if (options.init) reflectPad(options.init.x, shape, paddedHeight, paddedWidth, x);
-  else fillNoiseField(rng.derive(INITIAL_NOISE_STREAM), shape, paddedHeight, paddedWidth, x, noiseScratch);
+  else fillNoiseField(rng.derive(INITIAL_NOISE_STREAM), shape, paddedHeight, paddedWidth, x);
 
   const known = options.known === undefined ? undefined : new KnownPixels(options.known, shape, paddedHeight, paddedWidth);
   const tries = known?.resample ?? 1;
@@ -261,7 +262,7 @@ export async function runSampler(options: RunSamplerOptions): Promise<Float32Arr
     throw invalidOption('known.resample', '1 with the dpmpp-2m sampler, whose multistep history cannot be rewound (use ddim or ddpm)', tries);
   }
   const knownNoise = known ? new Float32Array(size) : undefined;
-  const noiseFrom = (stream: Rng, out: Float32Array): Float32Array => fillNoiseField(stream, shape, paddedHeight, paddedWidth, out, noiseScratch);
+  const noiseFrom = (stream: Rng, out: Float32Array): Float32Array => fillNoiseField(stream, shape, paddedHeight, paddedWidth, out);
 
   const stepsToRun = timesteps.length - startStep;
   for (let index = startStep; index < timesteps.length; index++) {
@@ -274,8 +275,8 @@ export async function runSampler(options: RunSamplerOptions): Promise<Float32Arr
       throwIfAborted(signal);
       const stepStream = attempt === 0 ? rng.derive(stepNoiseStream(index)) : rng.derive(stepNoiseStream(index)).derive(attempt);
       const stepNoise = noise && noiseFrom(stepStream, noise);
-      scheduler.step(modelOut, t, x, undefined, { noise: stepNoise, out: { prev: next, x0 } });
-      [x, next] = [next, x];
+      // Each element is read before it is written (see applyStep), so x and the fused prediction can be overwritten.
+      scheduler.step(modelOut, t, x, undefined, { noise: stepNoise, out: { prev: x, x0: x0 ?? modelOut } });
       if (known) {
         const fresh = alphaBarAfter < 1 ? noiseFrom(rng.derive(KNOWN_NOISE_STREAM).derive(index).derive(attempt), knownNoise!) : undefined;
         known.impose(x, alphaBarAfter, fresh);

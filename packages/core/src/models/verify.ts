@@ -13,6 +13,24 @@ export async function sha256File(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
+type FileEntry = ResolvedModel['manifest']['files'][number];
+
+function fileMissing(model: ResolvedModel, entry: FileEntry, file: string, error: unknown): DiffusekitError {
+  return new DiffusekitError('MODEL_FILE_MISSING', `Model "${model.manifest.id}" lists ${entry.path} (${entry.role}) but ${file} cannot be read`, {
+    cause: error,
+    details: { model: model.manifest.id, file },
+  });
+}
+
+function checkSha256(model: ResolvedModel, entry: FileEntry, file: string, actual: string): void {
+  if (actual === entry.sha256) return;
+  throw new DiffusekitError(
+    'MODEL_CHECKSUM_MISMATCH',
+    `Model file ${file} does not match its manifest: expected sha256 ${entry.sha256} but found ${actual}. The file is corrupt or was replaced; reinstall the model`,
+    { details: { model: model.manifest.id, file, expected: entry.sha256, actual } },
+  );
+}
+
 /** Checks presence, size and sha256 of every file of a model; throws before anything is loaded. */
 export async function verifyModelFiles(model: ResolvedModel): Promise<void> {
   for (const entry of model.manifest.files) {
@@ -21,21 +39,11 @@ export async function verifyModelFiles(model: ResolvedModel): Promise<void> {
     try {
       info = await stat(file);
     } catch (error) {
-      throw new DiffusekitError('MODEL_FILE_MISSING', `Model "${model.manifest.id}" lists ${entry.path} (${entry.role}) but ${file} does not exist`, {
-        cause: error,
-        details: { model: model.manifest.id, file },
-      });
+      throw fileMissing(model, entry, file, error);
     }
     const key = `${file}\0${info.size}\0${info.mtimeMs}`;
     if (verified.get(key) === entry.sha256) continue;
-    const actual = info.size === entry.bytes ? await sha256File(file) : `(size ${info.size}, expected ${entry.bytes})`;
-    if (actual !== entry.sha256) {
-      throw new DiffusekitError(
-        'MODEL_CHECKSUM_MISMATCH',
-        `Model file ${file} does not match its manifest: expected sha256 ${entry.sha256} but found ${actual}. The file is corrupt or was replaced; reinstall the model`,
-        { details: { model: model.manifest.id, file, expected: entry.sha256, actual } },
-      );
-    }
+    checkSha256(model, entry, file, info.size === entry.bytes ? await sha256File(file) : `(size ${info.size}, expected ${entry.bytes})`);
     verified.set(key, entry.sha256);
   }
 }
@@ -51,18 +59,8 @@ export async function readVerifiedModelFile(model: ResolvedModel, role: string):
   try {
     bytes = await readFile(file);
   } catch (error) {
-    throw new DiffusekitError('MODEL_FILE_MISSING', `Model "${model.manifest.id}" lists ${entry.path} (${entry.role}) but ${file} cannot be read`, {
-      cause: error,
-      details: { model: model.manifest.id, file },
-    });
+    throw fileMissing(model, entry, file, error);
   }
-  const actual = createHash('sha256').update(bytes).digest('hex');
-  if (actual !== entry.sha256) {
-    throw new DiffusekitError(
-      'MODEL_CHECKSUM_MISMATCH',
-      `Model file ${file} does not match its manifest: expected sha256 ${entry.sha256} but found ${actual}. The file is corrupt or was replaced; reinstall the model`,
-      { details: { model: model.manifest.id, file, expected: entry.sha256, actual } },
-    );
-  }
+  checkSha256(model, entry, file, createHash('sha256').update(bytes).digest('hex'));
   return bytes;
 }

@@ -55,6 +55,12 @@ describe('diffusekit usage', () => {
     expect((await cli('info')).code).toBe(2);
   });
 
+  it('refuses to serve ensembles from a folder that does not exist', async () => {
+    const { code, stderr } = await cli('serve', '--ensembles', path.join(tmpdir(), 'no-such-ensembles'));
+    expect(code).toBe(2);
+    expect(stderr).toContain('--ensembles');
+  });
+
   it('lists models as JSON', async () => {
     const { code, stdout } = await cli('models', '--json');
     expect(code).toBe(0);

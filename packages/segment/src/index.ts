@@ -1,4 +1,6 @@
-export { segmentPlugin, SEGMENT_MODELS_DIR } from './plugin.js';
+export { createSegmentPlugin, segmentPlugin, SEGMENT_MODELS_DIR, type SegmentPluginOptions } from './plugin.js';
+export { createSegmentTask, listEnsembles, SEGMENT_OUTPUTS, type SegmentOutput, type SegmentTaskOptions } from './segment-task.js';
+export { colourRaster, labelRaster, overlayRaster, uncertaintyRaster } from './segmenter/segmentation-rasters.js';
 export { openFeatureBackbone, type FeatureBackbone, type FeatureOutput } from './features/backbone.js';
 export { sampleBilinear, type FeatureMap } from './features/bilinear.js';
 export { featureTiles, pixelFeatures, DEFAULT_FEATURE_TILE, type FeatureTile, type FeatureTilingOptions, type ModelImage } from './features/feature-tiles.js';

@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CORE_VERSION, PROVIDERS, isDiffusekitError, type EngineOptions, type ProviderChoice, type Runtime } from '@diffusekit/core';
@@ -18,7 +19,9 @@ Usage:
   diffusekit upscale <file|dir ...> -o <file|dir> [options]   super-resolution (default model sr3-x4)
   diffusekit restore <file|dir ...> -o <file|dir> [options]   JPEG artifact removal (default model palette-jpeg),
                                       or with --task inpaint --mask FILE|DIR: fill the mask's white part (palette-inpaint)
-  diffusekit serve [--port 8080] [--host 127.0.0.1] [--config FILE] [--workers N]   HTTP service and web page
+  diffusekit serve [--port 8080] [--host 127.0.0.1] [--config FILE] [--workers N] [--ensembles DIR]
+                                            HTTP service and web page; --ensembles serves the segment task with
+                                            the trained ensembles in DIR (DIR/<id>/ensemble.json)
   diffusekit segment train --images DIR --masks DIR -o ENSEMBLE [options]   few-shot segmenter from DDPM features
   diffusekit segment predict ENSEMBLE <file|dir ...> -o DIR [--uncertainty]   label masks, overlays, uncertainty
   diffusekit segment eval ENSEMBLE --images DIR --masks DIR [--json]          per-class IoU and mIoU
@@ -182,7 +185,7 @@ const COMMANDS: Record<string, Command> = {
   upscale: imageCommand(() => ({ taskIds: ['sr3', 'srdiff'] })),
   restore: imageCommand(restorePlan, RESTORE_FLAGS),
   serve: {
-    options: { port: { type: 'string' }, host: { type: 'string' }, config: { type: 'string' }, workers: { type: 'string' }, ...ENGINE_FLAGS },
+    options: { port: { type: 'string' }, host: { type: 'string' }, config: { type: 'string' }, workers: { type: 'string' }, ensembles: { type: 'string' }, ...ENGINE_FLAGS },
     usesEngine: true,
     run: ({ runtime, positionals, values, io, signal }) => {
       if (positionals.length > 0) throw new UsageError(`"serve" takes no arguments but received ${positionals.join(' ')}`);
@@ -238,6 +241,16 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
+/** `--ensembles DIR[:DIR...]` (path-list separator of the OS): folders of trained ensembles the service offers. */
+function ensembleFoldersFrom(value: unknown): string[] | undefined {
+  if (typeof value !== 'string') return undefined;
+  const folders = value.split(path.delimiter).filter(Boolean);
+  for (const folder of folders) {
+    if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new UsageError(`--ensembles: ${folder} is not a folder`);
+  }
+  return folders;
+}
+
 /** Extra model folders, searched before the bundled ones: DIFFUSEKIT_MODELS=/a:/b (path-list separator of the OS). */
 function modelFoldersFromEnv(): string[] {
   return (process.env.DIFFUSEKIT_MODELS ?? '').split(path.delimiter).filter(Boolean);
@@ -270,8 +283,9 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo, opt
     const engine = command.usesEngine ? engineOptionsFrom(values as Values) : {};
     // The service keeps its event loop free by running inference in worker threads.
     if (name === 'serve') engine.workers = values.workers === undefined ? 1 : parsePositiveInteger('--workers', values.workers);
+    const ensembleFolders = name === 'serve' ? ensembleFoldersFrom(values.ensembles) : undefined;
     return await command.run({
-      runtime: () => (runtime ??= createDefaultRuntime({ engine, modelFolders: modelFoldersFromEnv() })),
+      runtime: () => (runtime ??= createDefaultRuntime({ engine, modelFolders: modelFoldersFromEnv(), ...(ensembleFolders ? { ensembleFolders } : {}) })),
       positionals,
       values: values as Values,
       io,

@@ -1,19 +1,14 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  createRaster,
-  readImageFile,
-  rasterToTensor,
-  writeImageFile,
-  type Progress,
-  type Raster,
-  type Runtime,
-} from '@diffusekit/core';
+import { readImageFile, writeImageFile, type Progress, type Runtime } from '@diffusekit/core';
 import {
   ConfusionMatrix,
   IGNORE_INDEX,
   Segmenter,
   defaultClasses,
+  labelRaster,
+  overlayRaster,
+  uncertaintyRaster,
   listLabelledImages,
   openFeatureBackbone,
   readLabelPalette,
@@ -22,7 +17,6 @@ import {
   trainSegmenter,
   type LabelPalette,
   type LabelledImage,
-  type Segmentation,
   type SegmentClass,
 } from '@diffusekit/segment';
 import { discoverInputs } from '../../batch/discover.js';
@@ -110,32 +104,6 @@ export interface SegmentPredictFlags {
   json: boolean;
 }
 
-/** The input's first three bands (or its grey band) as 8-bit RGB for the overlay. */
-function displayRgb(raster: Raster): Uint8Array {
-  const bands = raster.bands >= 3 ? [0, 1, 2] : [0, 0, 0];
-  const t = rasterToTensor(raster, { bands, range: [0, 255] });
-  return Uint8Array.from(t.data, (v) => Math.round(v));
-}
-
-function overlay(raster: Raster, seg: Segmentation, classes: readonly SegmentClass[]): Raster {
-  const rgb = displayRgb(raster);
-  const n = seg.width * seg.height;
-  const out = new Uint8Array(3 * n);
-  for (let p = 0; p < n; p++) {
-    const label = seg.labels[p]!;
-    const colour = classes[label]?.color;
-    for (let c = 0; c < 3; c++) out[c * n + p] = colour ? Math.round(0.5 * rgb[c * n + p]! + 0.5 * colour[c]!) : rgb[c * n + p]!;
-  }
-  return createRaster({ width: seg.width, height: seg.height, bands: 3, dtype: 'uint8', data: out });
-}
-
-/** Entropy scaled so that 255 is the most uncertain a distribution over the classes can be. */
-function uncertaintyRaster(seg: Segmentation, classes: number, geo: Raster['geo']): Raster {
-  const scale = 255 / Math.log(classes);
-  const data = Uint8Array.from(seg.entropy, (h) => Math.min(255, Math.round(h * scale)));
-  return createRaster({ width: seg.width, height: seg.height, bands: 1, dtype: 'uint8', data, ...(geo ? { geo } : {}) });
-}
-
 export async function segmentPredictCommand(runtime: Runtime, flags: SegmentPredictFlags, io: CliIo, signal: AbortSignal): Promise<number> {
   const segmenter = await Segmenter.load(runtime.engine, runtime.catalog, flags.ensemble);
   const classes = segmenter.manifest.classes;
@@ -157,9 +125,9 @@ export async function segmentPredictCommand(runtime: Runtime, flags: SegmentPred
       const seg = await segmenter.segment(raster, { signal: context.signal, onProgress: context.onProgress, ...(flags.tile ? { tile: flags.tile } : {}) });
       await mkdir(path.dirname(stem), { recursive: true });
       const geo = raster.geo;
-      const labels = createRaster({ width: seg.width, height: seg.height, bands: 1, dtype: 'uint8', data: seg.labels, nodata: IGNORE_INDEX, ...(geo ? { geo } : {}) });
+      const labels = labelRaster(seg, geo);
       const written: string[] = [];
-      written.push((await writeImageFile(`${stem}.overlay.png`, overlay(raster, seg, classes), { format: 'png', signal: context.signal })).path);
+      written.push((await writeImageFile(`${stem}.overlay.png`, overlayRaster(raster, seg, classes), { format: 'png', signal: context.signal })).path);
       if (flags.uncertainty) {
         written.push((await writeImageFile(`${stem}.uncertainty.${geo ? 'tif' : 'png'}`, uncertaintyRaster(seg, classes.length, geo), { format: geo ? 'geotiff' : 'png', signal: context.signal })).path);
       }

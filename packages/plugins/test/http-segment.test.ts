@@ -1,0 +1,76 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import request from 'supertest';
+import { decodeImage, readImageFile, type Runtime } from '@diffusekit/core';
+import { createDefaultRuntime } from '@diffusekit/plugins';
+import { Segmenter } from '@diffusekit/segment';
+import { FIXTURES, REPO_ROOT, cli } from './cli-helpers.js';
+import { binaryParser, testApp } from './http-helpers.js';
+
+const SEGMENT = path.join(FIXTURES, 'segment');
+const MODELS = path.join(REPO_ROOT, 'test', 'models');
+const IMAGE = path.join(SEGMENT, 'images', 'drycrop.png');
+let dir: string;
+let runtime: Runtime;
+const saved = process.env.DIFFUSEKIT_MODELS;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'diffusekit-http-segment-'));
+  process.env.DIFFUSEKIT_MODELS = MODELS;
+  const { code } = await cli('segment', 'train', '--images', path.join(SEGMENT, 'images'), '--masks', path.join(SEGMENT, 'colour-masks'),
+    '--palette', path.join(SEGMENT, 'palette.json'), '--backbone', 'tiny-ddpm', '--members', '3', '--epochs', '2', '--max-pixels', '3000', '-o', path.join(dir, 'trees'));
+  expect(code).toBe(0);
+  runtime = createDefaultRuntime({ engine: { provider: 'cpu', workers: 1 }, modelFolders: [MODELS], ensembleFolders: [dir] });
+});
+afterAll(async () => {
+  await runtime?.close();
+  if (saved === undefined) delete process.env.DIFFUSEKIT_MODELS;
+  else process.env.DIFFUSEKIT_MODELS = saved;
+  await rm(dir, { recursive: true, force: true });
+});
+
+const app = () => testApp(runtime).app;
+const post = (query: string) =>
+  request(app()).post(`/v1/tasks/segment?${query}`).set('content-type', 'application/octet-stream').buffer(true).parse(binaryParser);
+
+describe('the segment task over HTTP', () => {
+  it('is listed with its options once ensemble folders are configured', async () => {
+    const res = await request(app()).get('/v1/tasks').expect(200);
+    const segment = res.body.tasks.find((t: { id: string }) => t.id === 'segment');
+    expect(segment).toMatchObject({ defaultModel: 'ddpm-aerial' });
+    expect(segment.models).toContain('tiny-ddpm');
+    expect(segment.options.map((o: { name: string }) => o.name)).toEqual(['ensemble', 'output', 'tile']);
+  });
+
+  it('answers with the label mask the Segmenter API gives, on the backbone the ensemble was trained on', async () => {
+    // No model named: the task's default (ddpm-aerial) is not what this ensemble was trained on, and the ensemble wins.
+    const res = await post('ensemble=trees').send(await readFile(IMAGE)).expect(200);
+    const { raster } = await decodeImage(res.body as Buffer);
+    expect([raster.bands, raster.dtype]).toEqual([1, 'uint8']);
+    const segmenter = await Segmenter.load(runtime.engine, runtime.catalog, path.join(dir, 'trees'));
+    const expected = await segmenter.segment((await readImageFile(IMAGE)).raster);
+    expect(Buffer.from(raster.data as Uint8Array).equals(Buffer.from(expected.labels))).toBe(true);
+    expect(new Set(raster.data).size).toBeGreaterThan(0);
+  });
+
+  it('gives class colours, an overlay and an uncertainty map on request, and takes the only ensemble by default', async () => {
+    const image = await readFile(IMAGE);
+    const { raster: input } = await decodeImage(image);
+    for (const [output, bands] of [['colours', 3], ['overlay', 3], ['uncertainty', 1]] as const) {
+      const res = await post(`model=tiny-ddpm&output=${output}`).send(image).expect(200);
+      const { raster } = await decodeImage(res.body as Buffer);
+      expect([raster.width, raster.height, raster.bands]).toEqual([input.width, input.height, bands]);
+    }
+  });
+
+  it('refuses an unknown ensemble and a path with 400 before any work, naming the installed ones', async () => {
+    const image = await readFile(IMAGE);
+    for (const ensemble of ['forest', '../trees', dir]) {
+      const res = await request(app()).post(`/v1/tasks/segment?model=tiny-ddpm&ensemble=${encodeURIComponent(ensemble)}`).set('content-type', 'application/octet-stream').send(image).expect(400);
+      expect(res.body).toMatchObject({ code: 'INVALID_OPTION', message: expect.stringContaining('Should be one of: trees') });
+    }
+    // Background jobs are checked the same way when they are created, not when they run.
+    await request(app()).post('/v1/jobs?task=segment&model=tiny-ddpm&ensemble=forest').set('content-type', 'application/octet-stream').send(image).expect(400);
+  });
+});

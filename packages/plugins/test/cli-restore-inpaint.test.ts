@@ -50,6 +50,24 @@ describe('diffusekit restore --task inpaint', () => {
     expect(changed.inside).toBeGreaterThan(0);
   });
 
+  it('with --window cuts the mask to the same window as the image', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'diffusekit-inpaint-'));
+    await writeMask(path.join(dir, 'mask.png'), 96, 64, box);
+    const output = path.join(dir, 'part.png');
+    const { code } = await cli('restore', path.join(FIXTURES, 'photo.png'), '-o', output, '--task', 'inpaint', '--mask', path.join(dir, 'mask.png'), ...MODEL, '--window', '16,8,48,32');
+    expect(code).toBe(0);
+    const photo = (await readImageFile(path.join(FIXTURES, 'photo.png'))).raster;
+    const part = (await readImageFile(output)).raster;
+    expect([part.width, part.height]).toEqual([48, 32]);
+    // Inside the window the box lies at (4, 4); every pixel outside it is the photo's, moved by the window origin.
+    const original = createRaster({ width: 48, height: 32, bands: photo.bands, dtype: 'uint8' });
+    for (let b = 0; b < photo.bands; b++)
+      for (let y = 0; y < 32; y++) for (let x = 0; x < 48; x++) original.data[(b * 32 + y) * 48 + x] = photo.data[(b * 64 + y + 8) * 96 + x + 16]!;
+    const { inside, outside } = changes(part, original, { x: 4, y: 4, w: 30, h: 20 });
+    expect(outside).toBe(0);
+    expect(inside).toBeGreaterThan(0);
+  });
+
   it('takes a folder of masks named like the inputs; an input without a mask fails alone and --resume skips the rest', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'diffusekit-inpaint-'));
     const inputs = path.join(dir, 'in');

@@ -11,6 +11,24 @@ const MODEL = ['--model', 'tiny-sr3-x2', '--steps', '2', '--threads', '1'];
 const tmp = (): Promise<string> => mkdtemp(path.join(tmpdir(), 'diffusekit-upscale-'));
 
 describe('diffusekit upscale', () => {
+  it('upscales only a window of a GeoTIFF, keeping its georeference at the window', async () => {
+    const output = await tmp();
+    const source = (await readImageFile(path.join(FIXTURES, 'l7etm-crop.tif'))).raster;
+    const { code } = await cli('upscale', path.join(FIXTURES, 'l7etm-crop.tif'), '-o', path.join(output, 'part.tif'), '--window', '8,4,32,24', ...MODEL);
+    expect(code).toBe(0);
+    const part = (await readImageFile(path.join(output, 'part.tif'))).raster;
+    expect([part.width, part.height, part.bands]).toEqual([64, 48, 6]);
+    const [x0, px, , y0, , py] = source.geo!.transform;
+    expect(part.geo!.transform[0]).toBeCloseTo(x0 + 8 * px, 6);
+    expect(part.geo!.transform[3]).toBeCloseTo(y0 + 4 * py, 6);
+    expect(part.geo!.transform[1]).toBeCloseTo(px / 2, 10);
+    expect(part.geo!.epsg).toBe(source.geo!.epsg);
+    const outside = await cli('upscale', path.join(FIXTURES, 'l7etm-crop.tif'), '-o', path.join(output, 'bad.tif'), '--window', '60,0,32,24', '--json', ...MODEL);
+    expect(outside.code).toBe(1);
+    expect(jsonLines(outside.stdout).find((e) => e.type === 'file-error')).toMatchObject({ code: 'INVALID_OPTION' });
+    expect((await cli('upscale', path.join(FIXTURES, 'l7etm-crop.tif'), '-o', output, '--window', '1,2,3')).code).toBe(2);
+  });
+
   it('upscales a folder, reports a bad file and goes on, and writes nothing for the bad one', async () => {
     const input = await tmp();
     const output = await tmp();

@@ -9,6 +9,7 @@ import {
   type ImageTaskResult,
   type LoadedTask,
   type Raster,
+  type Rect,
 } from '@diffusekit/core';
 import type { FileWorkContext } from './run-batch.js';
 
@@ -23,13 +24,19 @@ export interface ImageWorkOptions {
   /** Output format; default: from the output's extension, else the input's format. */
   format?: ImageFormat;
   maxPixels?: number;
+  /** Only this rectangle of each input: read directly from a GeoTIFF (georeference shifted), cropped otherwise. */
+  window?: Rect;
 }
 
 /** Decode, run the task, write atomically (nothing is written when anything fails or the run is aborted). */
 export function imageFileWork(options: ImageWorkOptions) {
   return async (input: string, output: string, context: FileWorkContext): Promise<Record<string, unknown> | undefined> => {
     context.onProgress({ kind: 'stage', stage: 'decode' });
-    const { raster } = await readImageFile(input, { signal: context.signal, ...(options.maxPixels ? { maxPixels: options.maxPixels } : {}) });
+    const { raster } = await readImageFile(input, {
+      signal: context.signal,
+      ...(options.maxPixels ? { maxPixels: options.maxPixels } : {}),
+      ...(options.window ? { window: options.window } : {}),
+    });
     const taskInput = options.inputFor ? await options.inputFor(input, raster, context.signal) : raster;
     const result = await options.task.run(taskInput, options.taskOptions, context);
     context.onProgress({ kind: 'stage', stage: 'encode' });

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { DiffusekitError, readImageFile, type Raster } from '@diffusekit/core';
+import { DiffusekitError, readImageFile, type Raster, type Rect } from '@diffusekit/core';
 import { IMAGE_EXTENSIONS, type BatchItem } from './discover.js';
 import type { TaskInputBuilder } from './image-file-work.js';
 
@@ -32,7 +32,7 @@ export async function locateMasks(mask: string, items: readonly BatchItem[]): Pr
 }
 
 /** The inpainting input { image, mask } of each file, reading the mask that `locateMasks` found for it. */
-export function maskedInput(masks: ReadonlyMap<string, string | undefined>, folder: string, maxPixels?: number): TaskInputBuilder {
+export function maskedInput(masks: ReadonlyMap<string, string | undefined>, folder: string, maxPixels?: number, window?: Rect): TaskInputBuilder {
   return async (file, image, signal) => {
     const maskFile = masks.get(file);
     if (maskFile === undefined) {
@@ -40,7 +40,8 @@ export function maskedInput(masks: ReadonlyMap<string, string | undefined>, fold
         details: { input: file, folder },
       });
     }
-    const mask: Raster = (await readImageFile(maskFile, { signal, ...(maxPixels ? { maxPixels } : {}) })).raster;
+    // The mask covers the same pixels as the image, so it is cut to the same window.
+    const mask: Raster = (await readImageFile(maskFile, { signal, ...(maxPixels ? { maxPixels } : {}), ...(window ? { window } : {}) })).raster;
     return { image, mask };
   };
 }

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { CORE_VERSION, PROVIDERS, isDiffusekitError, type EngineOptions, type ProviderChoice, type Runtime } from '@diffusekit/core';
+import { CORE_VERSION, PROVIDERS, isDiffusekitError, type EngineOptions, type ProviderChoice, type Rect, type Runtime } from '@diffusekit/core';
 import { createDefaultRuntime } from '../default-runtime.js';
 import { locateMasks, maskedInput } from '../batch/mask-files.js';
 import { imageTaskCommand, type ImageTaskCommandOptions } from './commands/image-task.js';
@@ -50,6 +50,9 @@ Batch options:
   --concurrency N       files processed at once (default 1)
   --resume              skip outputs that already exist (outputs are written atomically)
   --json                JSON lines on stdout instead of a progress bar
+  --window X,Y,W,H      only this pixel rectangle of each input (a GeoTIFF reads just those pixels and keeps
+                        its georeference: the way to work on part of a scene too large to read whole)
+  --max-pixels N        largest input (or window) in pixels (default 134217728 = 2^27)
 Engine options:
   --provider NAME       auto | ${PROVIDERS.join(' | ')} (default auto)
   --threads N           inference threads (default: onnxruntime's choice)
@@ -82,6 +85,7 @@ const BATCH_FLAGS = {
   json: { type: 'boolean', default: false },
   format: { type: 'string' },
   'max-pixels': { type: 'string' },
+  window: { type: 'string' },
 } as const;
 const UPSCALE_FLAGS = {
   model: { type: 'string' },
@@ -152,12 +156,24 @@ function imageCommand(plan: (values: Values) => ImageCommandPlan, extraFlags: Re
           json: values.json === true,
           ...(typeof values.format === 'string' ? { format: values.format } : {}),
           ...(values['max-pixels'] !== undefined ? { maxPixels: parsePositiveInteger('--max-pixels', values['max-pixels']) } : {}),
+          ...(values.window !== undefined ? { window: parseWindow(values.window) } : {}),
         },
         io,
         signal,
       );
     },
   };
+}
+
+/** --window X,Y,W,H: a pixel rectangle of each input (origin top left). */
+function parseWindow(value: unknown): Rect {
+  const parts = typeof value === 'string' ? value.split(',').map((p) => p.trim()) : [];
+  const numbers = parts.map(Number);
+  if (parts.length !== 4 || !numbers.every((n, i) => Number.isSafeInteger(n) && n >= (i < 2 ? 0 : 1))) {
+    throw new UsageError(`Expected X,Y,WIDTH,HEIGHT in pixels (e.g. 1024,2048,512,512) for --window but received ${JSON.stringify(value)}`);
+  }
+  const [x, y, width, height] = numbers as [number, number, number, number];
+  return { x, y, width, height };
 }
 
 const RESTORE_FLAGS = { task: { type: 'string' }, mask: { type: 'string' }, resample: { type: 'string' } } as const;
@@ -177,7 +193,7 @@ function restorePlan(values: Values): ImageCommandPlan {
   return {
     taskIds: ['palette-inpaint'],
     ...(values.resample !== undefined ? { extraOptions: { resample: values.resample } } : {}),
-    inputsFor: async (items) => maskedInput(await locateMasks(mask, items), mask, maxPixels),
+    inputsFor: async (items) => maskedInput(await locateMasks(mask, items), mask, maxPixels, values.window !== undefined ? parseWindow(values.window) : undefined),
   };
 }
 

@@ -1,4 +1,4 @@
-import { DiffusekitError, IMAGE_FORMATS, type ImageFormat, type ImageTaskResult, type LoadedTask, type Runtime } from '@diffusekit/core';
+import { DiffusekitError, IMAGE_FORMATS, type ImageFormat, type ImageTaskResult, type LoadedTask, type Rect, type Runtime } from '@diffusekit/core';
 import { discoverInputs, planOutputs, type BatchItem } from '../../batch/discover.js';
 import { imageFileWork, isCompleteImage, type TaskInputBuilder } from '../../batch/image-file-work.js';
 import { runBatch } from '../../batch/run-batch.js';
@@ -18,6 +18,7 @@ export interface ImageTaskCommandOptions {
   json: boolean;
   format?: string;
   maxPixels?: number;
+  window?: Rect;
   /** For tasks that take more than the image (inpainting's mask): how each file's input is built. */
   inputsFor?: (items: readonly BatchItem[]) => Promise<TaskInputBuilder>;
 }
@@ -56,6 +57,7 @@ export async function imageTaskCommand(runtime: Runtime, options: ImageTaskComma
       ...(inputFor ? { inputFor } : {}),
       ...(options.format ? { format: options.format as ImageFormat } : {}),
       ...(options.maxPixels ? { maxPixels: options.maxPixels } : {}),
+      ...(options.window ? { window: options.window } : {}),
     }),
     isComplete: isCompleteImage,
     resume: options.resume,

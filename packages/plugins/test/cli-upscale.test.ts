@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, writeFile, copyFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -11,6 +11,42 @@ const MODEL = ['--model', 'tiny-sr3-x2', '--steps', '2', '--threads', '1'];
 const tmp = (): Promise<string> => mkdtemp(path.join(tmpdir(), 'diffusekit-upscale-'));
 
 describe('diffusekit upscale', () => {
+  it('works on a large image cell by cell with --grid: georeferenced cells, a VRT mosaic, resumable per cell', async () => {
+    const output = await tmp();
+    const scene = path.join(FIXTURES, 'l7etm-crop.tif');
+    const source = (await readImageFile(scene)).raster; // 64 x 48, 6 bands
+    const first = await cli('upscale', scene, '-o', output, '--grid', '24,4', '--json', ...MODEL);
+    expect(first.code).toBe(0);
+    expect(jsonLines(first.stdout).find((e) => e.type === 'file-done')).toMatchObject({ info: { cells: 6, resumedCells: 0, scale: 2 } });
+    expect((await readdir(path.join(output, 'l7etm-crop'))).sort()).toEqual(['r0c0.tif', 'r0c1.tif', 'r0c2.tif', 'r1c0.tif', 'r1c1.tif', 'r1c2.tif']);
+    const [x0, px, , y0, , py] = source.geo!.transform;
+    const cell = (await readImageFile(path.join(output, 'l7etm-crop', 'r1c2.tif'))).raster;
+    expect([cell.width, cell.height, cell.bands]).toEqual([(64 - 48) * 2, (48 - 24) * 2, 6]);
+    expect(cell.geo!.transform[0]).toBeCloseTo(x0 + 48 * px, 6);
+    expect(cell.geo!.transform[3]).toBeCloseTo(y0 + 24 * py, 6);
+    expect(cell.geo!.transform[1]).toBeCloseTo(px / 2, 10);
+
+    const vrt = await readFile(path.join(output, 'l7etm-crop.vrt'), 'utf8');
+    expect(vrt).toContain('<VRTDataset rasterXSize="128" rasterYSize="96">');
+    expect(vrt).toContain(`<SRS>EPSG:${source.geo!.epsg}</SRS>`);
+    expect(vrt.match(/<VRTRasterBand /g)).toHaveLength(6);
+    expect(vrt.match(/<SimpleSource>/g)).toHaveLength(36);
+    expect(vrt).toContain('<SourceFilename relativeToVRT="1">l7etm-crop/r1c2.tif</SourceFilename>');
+    expect(vrt).toContain('<DstRect xOff="96" yOff="48" xSize="32" ySize="48"/>');
+
+    // A finished mosaic is skipped; without its index, only missing cells are computed again.
+    const again = await cli('upscale', scene, '-o', output, '--grid', '24,4', '--json', '--resume', ...MODEL);
+    expect(jsonLines(again.stdout).filter((e) => e.type === 'file-skip')).toHaveLength(1);
+    await rm(path.join(output, 'l7etm-crop.vrt'));
+    await rm(path.join(output, 'l7etm-crop', 'r0c1.tif'));
+    const partial = await cli('upscale', scene, '-o', output, '--grid', '24,4', '--json', '--resume', ...MODEL);
+    expect(jsonLines(partial.stdout).find((e) => e.type === 'file-done')).toMatchObject({ info: { cells: 6, resumedCells: 5 } });
+    expect(await readFile(path.join(output, 'l7etm-crop.vrt'), 'utf8')).toBe(vrt);
+
+    expect((await cli('upscale', scene, '-o', output, '--grid', '24', '--window', '0,0,8,8')).code).toBe(2);
+    expect((await cli('upscale', scene, '-o', output, '--grid', '8')).code).toBe(2);
+  });
+
   it('upscales only a window of a GeoTIFF, keeping its georeference at the window', async () => {
     const output = await tmp();
     const source = (await readImageFile(path.join(FIXTURES, 'l7etm-crop.tif'))).raster;

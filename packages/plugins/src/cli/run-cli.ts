@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CORE_VERSION, PROVIDERS, isDiffusekitError, type EngineOptions, type ProviderChoice, type Rect, type Runtime } from '@diffusekit/core';
 import { createDefaultRuntime } from '../default-runtime.js';
+import type { GridOptions } from '../batch/grid-work.js';
 import { locateMasks, maskedInput } from '../batch/mask-files.js';
 import { imageTaskCommand, type ImageTaskCommandOptions } from './commands/image-task.js';
 import { infoCommand } from './commands/info.js';
@@ -52,6 +53,9 @@ Batch options:
   --json                JSON lines on stdout instead of a progress bar
   --window X,Y,W,H      only this pixel rectangle of each input (a GeoTIFF reads just those pixels and keeps
                         its georeference: the way to work on part of a scene too large to read whole)
+  --grid SIZE[,MARGIN]  work on a large image cell by cell (SIZE input pixels, MARGIN of context, default 16):
+                        writes <name>/r<row>c<col>.<ext> and <name>.vrt, a GDAL mosaic of the cells; memory is
+                        bounded by a cell; with --resume, finished cells are kept
   --max-pixels N        largest input (or window) in pixels (default 134217728 = 2^27)
 Engine options:
   --provider NAME       auto | ${PROVIDERS.join(' | ')} (default auto)
@@ -86,6 +90,7 @@ const BATCH_FLAGS = {
   format: { type: 'string' },
   'max-pixels': { type: 'string' },
   window: { type: 'string' },
+  grid: { type: 'string' },
 } as const;
 const UPSCALE_FLAGS = {
   model: { type: 'string' },
@@ -157,12 +162,25 @@ function imageCommand(plan: (values: Values) => ImageCommandPlan, extraFlags: Re
           ...(typeof values.format === 'string' ? { format: values.format } : {}),
           ...(values['max-pixels'] !== undefined ? { maxPixels: parsePositiveInteger('--max-pixels', values['max-pixels']) } : {}),
           ...(values.window !== undefined ? { window: parseWindow(values.window) } : {}),
+          ...(values.grid !== undefined ? { grid: parseGrid(values.grid, values) } : {}),
         },
         io,
         signal,
       );
     },
   };
+}
+
+/** --grid SIZE[,MARGIN]: cells of SIZE input pixels, each read with MARGIN pixels of context (default 16). */
+function parseGrid(value: unknown, values: Values): GridOptions {
+  if (values.window !== undefined) throw new UsageError('--grid and --window exclude each other');
+  if (values.mask !== undefined) throw new UsageError('--grid does not take inpainting masks; use --window to inpaint part of an image');
+  const parts = typeof value === 'string' ? value.split(',').map((p) => p.trim()) : [];
+  const [size, margin = 16] = parts.map(Number);
+  if (parts.length < 1 || parts.length > 2 || !Number.isSafeInteger(size) || size! < 16 || !Number.isSafeInteger(margin) || margin < 0 || margin >= size!) {
+    throw new UsageError(`Expected SIZE or SIZE,MARGIN in input pixels (SIZE >= 16, 0 <= MARGIN < SIZE; e.g. 2048,32) for --grid but received ${JSON.stringify(value)}`);
+  }
+  return { size: size!, margin };
 }
 
 /** --window X,Y,W,H: a pixel rectangle of each input (origin top left). */

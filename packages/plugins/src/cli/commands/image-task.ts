@@ -1,6 +1,9 @@
 import { DiffusekitError, IMAGE_FORMATS, type ImageFormat, type ImageTaskResult, type LoadedTask, type Rect, type Runtime } from '@diffusekit/core';
 import { discoverInputs, planOutputs, type BatchItem } from '../../batch/discover.js';
-import { imageFileWork, isCompleteImage, type TaskInputBuilder } from '../../batch/image-file-work.js';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { gridFileWork, type GridOptions } from '../../batch/grid-work.js';
+import { imageFileWork, isCompleteImage, type ImageWorkOptions, type TaskInputBuilder } from '../../batch/image-file-work.js';
 import { runBatch } from '../../batch/run-batch.js';
 import { createBatchReporter, reporterMode } from '../batch-reporter.js';
 import type { CliIo } from '../io.js';
@@ -19,6 +22,8 @@ export interface ImageTaskCommandOptions {
   format?: string;
   maxPixels?: number;
   window?: Rect;
+  /** Work cell by cell and write a folder of cells plus a VRT mosaic per input (see gridFileWork). */
+  grid?: GridOptions;
   /** For tasks that take more than the image (inpainting's mask): how each file's input is built. */
   inputsFor?: (items: readonly BatchItem[]) => Promise<TaskInputBuilder>;
 }
@@ -43,7 +48,9 @@ export async function imageTaskCommand(runtime: Runtime, options: ImageTaskComma
   const items = await discoverInputs(options.inputs);
   if (items.length === 0) throw new UsageError(`no images found in ${options.inputs.join(', ')}`);
   const single = options.inputs.length === 1 && items.length === 1 && items[0]!.relative === items[0]!.input.split('/').pop();
-  const outputs = await planOutputs(items, options.output, single);
+  const planned = await planOutputs(items, options.output, single);
+  // With a grid, each input's output is a VRT mosaic beside a folder of cells of the same name.
+  const outputs = options.grid ? new Map([...planned].map(([input, output]) => [input, replaceExtension(output, '.vrt')])) : planned;
   const task = await loadTaskFor(runtime, options.taskIds, options.model);
   // Validate options once up front so that a typo fails the command, not every file.
   task.task.parseOptions(options.taskOptions);
@@ -51,7 +58,7 @@ export async function imageTaskCommand(runtime: Runtime, options: ImageTaskComma
   const summary = await runBatch({
     items,
     outputs,
-    work: imageFileWork({
+    work: (options.grid ? (work: ImageWorkOptions) => gridFileWork({ ...work, grid: options.grid!, resume: options.resume }) : imageFileWork)({
       task,
       taskOptions: options.taskOptions,
       ...(inputFor ? { inputFor } : {}),
@@ -59,11 +66,20 @@ export async function imageTaskCommand(runtime: Runtime, options: ImageTaskComma
       ...(options.maxPixels ? { maxPixels: options.maxPixels } : {}),
       ...(options.window ? { window: options.window } : {}),
     }),
-    isComplete: isCompleteImage,
+    isComplete: options.grid ? isCompleteFile : isCompleteImage,
     resume: options.resume,
     concurrency: options.concurrency,
     signal,
     onEvent: createBatchReporter(reporterMode(options.json, io), io),
   });
   return summary.failed === 0 && !summary.aborted ? 0 : 1;
+}
+
+function replaceExtension(file: string, extension: string): string {
+  return file.slice(0, file.length - path.extname(file).length) + extension;
+}
+
+/** Written atomically, so an existing non-empty file is a complete one. */
+async function isCompleteFile(file: string): Promise<boolean> {
+  return stat(file).then((s) => s.isFile() && s.size > 0, () => false);
 }

@@ -1,5 +1,5 @@
 // Cell-by-cell processing (--grid) against one whole-image run: how different the mosaic is, compared with what another
-// seed changes anyway, and whether the cell borders show (the pixel jump across them against the interior's).
+// seed changes, and whether the cell borders show (the pixel jump across them against the interior's).
 // Usage: node bench/grid.mjs [--size 256] [--cell 80] [--margin 16] [--model sr3-x4]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -72,7 +72,7 @@ try {
 
   console.log(`### Cell by cell (--grid ${cell},${margin}) against one whole-image run (${model}, ${size}² input, ${whole.width}² output)\n`);
   console.log(
-    `${cells.length} cells of ${cell}² input pixels, each read with ${margin} pixels of context and cut back. Every cell is sampled on its own, with its own noise. PSNR: the mosaic against the whole-image run, beside a whole-image run with another seed. Border jump: mean absolute difference (8-bit levels) between horizontal neighbours across the vertical cell lines; interior: the same over every other column.\n`,
+    `${cells.length} cells of ${cell}² input pixels, each read with ${margin} pixels of context and cut back. Every cell is sampled on its own; the noise is keyed by pixel position, so each cell draws what a whole-image run draws at its pixels. PSNR: the mosaic against the whole-image run, beside a whole-image run with another seed. Border jump: mean absolute difference (8-bit levels) between horizontal neighbours across the vertical cell lines; interior: the same over every other column.\n`,
   );
   console.log(table(['comparison', 'PSNR (dB)'], [['mosaic vs whole (seed 0)', fmt(psnr(mosaic, whole), 1)], ['whole, seed 1 vs seed 0', fmt(psnr(other, whole), 1)]]));
   console.log('');

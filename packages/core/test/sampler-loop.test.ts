@@ -1,4 +1,4 @@
-import { createRng, createScheduler, runSampler } from '@diffusekit/core';
+import { createRng, createScheduler, fillNoiseField, runSampler } from '@diffusekit/core';
 import type { ModelBatch, RunSamplerOptions, SamplerModel, SamplerProgress, SamplerStats, Scheduler } from '@diffusekit/core';
 import { rejection } from './helpers.js';
 
@@ -59,6 +59,36 @@ describe('runSampler', () => {
         expect(maxDifference(tiled, untiled)).toBe(0);
       }
     }
+  });
+
+  test('a window sampled with its noise origin reproduces those pixels of the whole run, bit for bit', async () => {
+    const window = { x: 21, y: 13, width: 40, height: 30 };
+    for (const sampler of ['ddim', 'ddpm', 'dpmpp-2m'] as const) {
+      const base: RunSamplerOptions = { scheduler: scheduler(sampler, 8), model: pixelwiseOracle(), shape: SHAPE, seed: 5, noiseInput: 'alpha-bar' };
+      const whole = await runSampler(base);
+      const expected = new Float32Array(SHAPE.channels * window.height * window.width);
+      for (let c = 0; c < SHAPE.channels; c++)
+        for (let y = 0; y < window.height; y++)
+          for (let x = 0; x < window.width; x++)
+            expected[(c * window.height + y) * window.width + x] = whole[(c * SHAPE.height + y + window.y) * SHAPE.width + x + window.x]!;
+      const shape = { channels: SHAPE.channels, height: window.height, width: window.width };
+      for (const tiling of [undefined, { tile: 32, overlap: 8, multipleOf: 8, tilesPerCall: 2 }]) {
+        const part = await runSampler({ ...base, shape, noiseOrigin: { x: window.x, y: window.y }, ...(tiling ? { tiling } : {}) });
+        expect(maxDifference(part, expected)).toBe(0);
+      }
+      // Without its origin the window draws other noise.
+      expect(maxDifference(await runSampler({ ...base, shape }), expected)).toBeGreaterThan(0.01);
+    }
+  });
+
+  test('the noise of a window is the whole field at its pixels, across runs of the generator and at negative positions', () => {
+    const rng = createRng(3);
+    const full = { channels: 2, height: 9, width: 700 };
+    const field = fillNoiseField(rng, full, full.height, full.width, new Float32Array(2 * 9 * 700), { x: -40, y: -2 });
+    const part = fillNoiseField(rng, { channels: 2, height: 4, width: 300 }, 4, 300, new Float32Array(2 * 4 * 300), { x: 200, y: 1 });
+    for (let c = 0; c < 2; c++)
+      for (let y = 0; y < 4; y++)
+        for (let x = 0; x < 300; x++) expect(part[(c * 4 + y) * 300 + x]).toBe(field[(c * 9 + y + 3) * 700 + x + 240]);
   });
 
   test('the same seed gives bit-identical samples; a different seed does not; an rng stands in for a seed', async () => {

@@ -28,6 +28,7 @@ export async function decodeImage(bytes: ImageBytes, options: DecodeOptions = {}
     }
     const raster = await decodeTiff(view, maxPixels, window, signal);
     throwIfAborted(signal);
+    if (window) raster.origin = { x: window.x, y: window.y };
     return { raster, format: raster.sourceFormat ?? format };
   }
 
@@ -42,6 +43,7 @@ export async function decodeImage(bytes: ImageBytes, options: DecodeOptions = {}
   throwIfAborted(signal);
   const raster = await decodeWithSharp(view, header, maxPixels, window);
   throwIfAborted(signal);
+  if (window) raster.origin = { x: window.x, y: window.y };
   if (format === 'jpeg') {
     const estimate = estimateJpegQuality(view);
     if (estimate) raster.sourceQuality = estimate.quality;

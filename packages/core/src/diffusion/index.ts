@@ -15,7 +15,7 @@ export { DdimScheduler } from './ddim.js';
 export { DpmSolverPp2mScheduler } from './dpmpp-2m.js';
 export { createScheduler, resolveSchedulerConfig } from './create-scheduler.js';
 export { noiseInputFor, NOISE_INPUT_KINDS } from './noise-input.js';
-export { fillNoiseField } from './noise-field.js';
+export { fillNoiseField, type NoiseOrigin } from './noise-field.js';
 export { runSampler } from './sampler-loop.js';
 export { MAX_RESAMPLE, type KnownRegion } from './known-region.js';
 export type { ModelBatch, RunSamplerOptions, SamplerModel, SamplerProgress, SamplerStats, SamplerTiling } from './sampler-loop.js';

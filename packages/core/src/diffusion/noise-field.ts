@@ -1,25 +1,52 @@
 import type { Rng } from '../random/rng.js';
 import type { ChwShape } from '../tiling/pad.js';
 
+/** Where an image lies in a larger frame: the frame pixel of its top-left corner. */
+export interface NoiseOrigin {
+  x: number;
+  y: number;
+}
+
+/** Noise is drawn in runs of this many pixels along a row, each run from its own derived stream. */
+const RUN = 256;
+
+/** Any integer as a non-negative one (0, -1, 1, -2, ... -> 0, 1, 2, 3, ...), for use as a stream id. */
+function zigzag(n: number): number {
+  return n >= 0 ? 2 * n : -2 * n - 1;
+}
+
 /**
- * Fills a [c, paddedHeight, paddedWidth] buffer with standard normal noise so that each image pixel's value depends
- * only on the rng stream and its (c, y, x) position, not on how much padding surrounds it: the stream's first
- * c*h*w values go to the image in CHW order, the rest to the padding. Tiled and untiled runs of one seed therefore
- * share every image pixel's noise, and changing the tile size leaves the result unchanged (up to float rounding).
- * The draws are written row by row in stream order (a generator's output does not depend on how it is chunked), so
- * no second buffer of the image's size is needed.
+ * Fills a [c, paddedHeight, paddedWidth] buffer with standard normal noise in which every value depends only on the
+ * rng and on its channel and frame position: pixel (c, y, x) of the buffer sits at frame pixel (origin.x + x,
+ * origin.y + y). Each frame row is cut into runs of 256 pixels drawn from a stream derived from (channel, row, run), so
+ * a window of a large image (a tile, a grid cell, a `--window` read) gets exactly the noise the whole image would
+ * give those pixels, padding included, and how an image is tiled or padded changes no pixel's noise.
  */
-export function fillNoiseField(rng: Rng, image: ChwShape, paddedHeight: number, paddedWidth: number, out: Float32Array): Float32Array {
-  const { channels, height, width } = image;
-  if (paddedHeight === height && paddedWidth === width) return rng.fillNormal(out);
-  const rowOf = (c: number, y: number) => (c * paddedHeight + y) * paddedWidth;
-  for (let c = 0; c < channels; c++) {
-    for (let y = 0; y < height; y++) rng.fillNormal(out.subarray(rowOf(c, y), rowOf(c, y) + width));
-  }
-  for (let c = 0; c < channels; c++) {
+export function fillNoiseField(
+  rng: Rng,
+  image: ChwShape,
+  paddedHeight: number,
+  paddedWidth: number,
+  out: Float32Array,
+  origin: NoiseOrigin = { x: 0, y: 0 },
+): Float32Array {
+  const scratch = new Float32Array(RUN);
+  for (let c = 0; c < image.channels; c++) {
+    const channel = rng.derive(c);
     for (let y = 0; y < paddedHeight; y++) {
-      const row = rowOf(c, y);
-      rng.fillNormal(out.subarray(y < height ? row + width : row, row + paddedWidth));
+      const frameRow = channel.derive(zigzag(origin.y + y));
+      const rowStart = (c * paddedHeight + y) * paddedWidth;
+      const first = Math.floor(origin.x / RUN);
+      const last = Math.floor((origin.x + paddedWidth - 1) / RUN);
+      for (let run = first; run <= last; run++) {
+        const runX = run * RUN;
+        const from = Math.max(runX, origin.x);
+        const to = Math.min(runX + RUN, origin.x + paddedWidth);
+        const target = out.subarray(rowStart + from - origin.x, rowStart + to - origin.x);
+        const stream = frameRow.derive(zigzag(run));
+        if (from === runX) stream.fillNormal(target);
+        else target.set(stream.fillNormal(scratch.subarray(0, to - runX)).subarray(from - runX));
+      }
     }
   }
   return out;

@@ -7,7 +7,7 @@ import type { ChwShape } from '../tiling/pad.js';
 import { planTiles, wholeImagePlan } from '../tiling/plan.js';
 import type { TilePlan, TileRect } from '../tiling/plan.js';
 import { KnownPixels, renoise, type KnownRegion } from './known-region.js';
-import { fillNoiseField } from './noise-field.js';
+import { fillNoiseField, type NoiseOrigin } from './noise-field.js';
 import { noiseInputFor } from './noise-input.js';
 import type { NoiseInputKind } from './noise-input.js';
 import type { Scheduler } from './scheduler.js';
@@ -67,6 +67,11 @@ export interface RunSamplerOptions {
   noiseInput: NoiseInputKind;
   /** Inpainting: pixels kept from a given image, re-imposed after every step, with optional RePaint resampling. */
   known?: KnownRegion;
+  /**
+   * Where this image lies in a larger one (its top-left pixel there), when it is a window of it: the noise then is
+   * exactly what a run over the larger image would draw for these pixels (see fillNoiseField). Default (0, 0).
+   */
+  noiseOrigin?: NoiseOrigin;
   signal?: AbortSignal;
   onProgress?: (event: SamplerProgress) => void;
   onStats?: (stats: SamplerStats) => void;
@@ -253,8 +258,9 @@ export async function runSampler(options: RunSamplerOptions): Promise<Float32Arr
   const x = new Float32Array(size);
   const x0 = tiling === undefined ? new Float32Array(size) : undefined;
   const noise = scheduler.needsNoise ? new Float32Array(size) : undefined;
+  const origin = checkOrigin(options.noiseOrigin);
   if (options.init) reflectPad(options.init.x, shape, paddedHeight, paddedWidth, x);
-  else fillNoiseField(rng.derive(INITIAL_NOISE_STREAM), shape, paddedHeight, paddedWidth, x);
+  else fillNoiseField(rng.derive(INITIAL_NOISE_STREAM), shape, paddedHeight, paddedWidth, x, origin);
 
   const known = options.known === undefined ? undefined : new KnownPixels(options.known, shape, paddedHeight, paddedWidth);
   const tries = known?.resample ?? 1;
@@ -262,7 +268,7 @@ export async function runSampler(options: RunSamplerOptions): Promise<Float32Arr
     throw invalidOption('known.resample', '1 with the dpmpp-2m sampler, whose multistep history cannot be rewound (use ddim or ddpm)', tries);
   }
   const knownNoise = known ? new Float32Array(size) : undefined;
-  const noiseFrom = (stream: Rng, out: Float32Array): Float32Array => fillNoiseField(stream, shape, paddedHeight, paddedWidth, out);
+  const noiseFrom = (stream: Rng, out: Float32Array): Float32Array => fillNoiseField(stream, shape, paddedHeight, paddedWidth, out, origin);
 
   const stepsToRun = timesteps.length - startStep;
   for (let index = startStep; index < timesteps.length; index++) {
@@ -295,4 +301,12 @@ export async function runSampler(options: RunSamplerOptions): Promise<Float32Arr
   stats.totalMs = performance.now() - started;
   options.onStats?.(stats);
   return result;
+}
+
+function checkOrigin(origin: NoiseOrigin | undefined): NoiseOrigin {
+  if (origin === undefined) return { x: 0, y: 0 };
+  if (typeof origin !== 'object' || origin === null || !Number.isSafeInteger(origin.x) || !Number.isSafeInteger(origin.y)) {
+    throw invalidOption('noiseOrigin', 'an object { x, y } of integers', origin);
+  }
+  return origin;
 }

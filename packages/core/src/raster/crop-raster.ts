@@ -33,7 +33,7 @@ export function offsetGeo(geo: GeoInfo, x: number, y: number): GeoInfo {
   return x === 0 && y === 0 ? geo : { ...geo, transform: offsetTransform(geo.transform, x, y) };
 }
 
-/** A new raster with the pixels of `rect` in every band; the georeference moves with the crop's origin. */
+/** A new raster with the pixels of `rect` in every band; the georeference and `origin` move with the crop. */
 export function cropRaster(raster: Raster, rect: Rect): Raster {
   checkRect(rect, raster.width, raster.height);
   const { x, y, width, height } = rect;
@@ -45,7 +45,7 @@ export function cropRaster(raster: Raster, rect: Rect): Raster {
       data.set(raster.data.subarray(from, from + width), (band * height + row) * width);
     }
   }
-  const cropped: Raster = { ...raster, width, height, data };
+  const cropped: Raster = { ...raster, width, height, data, origin: { x: (raster.origin?.x ?? 0) + x, y: (raster.origin?.y ?? 0) + y } };
   if (raster.geo) cropped.geo = offsetGeo(raster.geo, x, y);
   return cropped;
 }

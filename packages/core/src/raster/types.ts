@@ -61,6 +61,12 @@ export interface Raster {
   sourceFormat?: ImageFormat;
   /** For rasters decoded from a JPEG: the quality factor estimated from its quantisation tables (1..100). */
   sourceQuality?: number;
+  /**
+   * For a window of a larger image (a window read, a crop): the pixel of that image at this raster's top-left corner.
+   * Diffusion tasks draw the noise of the larger image at these pixels, so windows of one image sampled apart agree
+   * with each other and with a run over the whole image wherever the models' context allows.
+   */
+  origin?: { x: number; y: number };
 }
 
 /** A pixel rectangle; x and y are the top-left corner. */

@@ -1,5 +1,6 @@
 import { DiffusekitError, invalidOption } from '../errors.js';
 import { runSampler, type SamplerProgress, type SamplerStats } from '../diffusion/sampler-loop.js';
+import type { NoiseOrigin } from '../diffusion/noise-field.js';
 import type { KnownRegion } from '../diffusion/known-region.js';
 import type { Scheduler } from '../diffusion/scheduler.js';
 import type { ModelSession } from '../engine/local-session.js';
@@ -43,6 +44,8 @@ export interface GroupSamplingContext {
   scheduler: Scheduler;
   tiling: TileSettings;
   seed: number;
+  /** Output pixel of the image's top-left corner in the image it was cut from (see RunSamplerOptions.noiseOrigin). */
+  noiseOrigin?: NoiseOrigin;
   signal?: AbortSignal;
   onProgress?: (event: SamplerProgress) => void;
   onStats?: (stats: SamplerStats) => void;
@@ -171,6 +174,7 @@ export async function sampleConditional(options: ConditionalSamplingOptions): Pr
     shape,
     tiling: { tile, overlap, multipleOf, tilesPerCall: tiling.tilesPerCall },
     seed: options.seed,
+    ...(options.noiseOrigin ? { noiseOrigin: options.noiseOrigin } : {}),
     noiseInput: manifest.diffusion.noiseInput,
     ...(options.known ? { known: options.known } : {}),
     ...(options.signal ? { signal: options.signal } : {}),

@@ -85,6 +85,7 @@ export async function diffuseRaster(options: DiffuseRasterOptions): Promise<Diff
       scheduler: options.scheduler,
       tiling: options.tiling,
       seed: options.seed,
+      ...(raster.origin ? { noiseOrigin: { x: raster.origin.x * scale, y: raster.origin.y * scale } } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       onStats: (s: SamplerStats) => {

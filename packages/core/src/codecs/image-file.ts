@@ -69,10 +69,7 @@ export function resolveOutputFormat(path: string, raster: Raster, format: ImageF
   );
 }
 
-/**
- * Encodes and writes atomically: the bytes go to a temporary file in the same folder, are flushed, then renamed over
- * the target, so readers never see a partial file and nothing is left behind when anything fails.
- */
+/** Encodes and writes atomically (see writeFileAtomic). */
 export async function writeImageFile(
   path: string,
   raster: Raster,
@@ -86,6 +83,15 @@ export async function writeImageFile(
   const bytes = await encodeImage(raster, { ...encodeOptions, format });
   throwIfAborted(signal);
 
+  await writeFileAtomic(path, bytes, signal);
+  return { path, format, bytes: bytes.length };
+}
+
+/**
+ * Writes bytes atomically: they go to a temporary file in the same folder, are flushed, then renamed over the target,
+ * so readers never see a partial file and nothing is left behind when anything fails (IO_FAILED) or the signal fires.
+ */
+export async function writeFileAtomic(path: string, bytes: Uint8Array | string, signal?: AbortSignal): Promise<void> {
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
   let created = false;
   try {
@@ -105,5 +111,4 @@ export async function writeImageFile(
     if (error instanceof DiffusekitError) throw error;
     throw ioError('write', path, error);
   }
-  return { path, format, bytes: bytes.length };
 }

@@ -1,4 +1,4 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
   DiffusekitError,
@@ -6,9 +6,9 @@ import {
   readImageFile,
   readImageFileHeader,
   throwIfAborted,
+  writeFileAtomic,
   writeImageFile,
   type ImageFormat,
-  type Raster,
   type Rect,
 } from '@diffusekit/core';
 import { isCompleteImage, type ImageWorkOptions } from './image-file-work.js';
@@ -61,10 +61,11 @@ export function gridFileWork(options: ImageWorkOptions & { grid: GridOptions; re
       throwIfAborted(context.signal);
       context.onProgress({ kind: 'item', item: index + 1, of: cells.length, name: `r${cell.row}c${cell.col}` });
       const file = path.join(folder, `r${cell.row}c${cell.col}${extension}`);
-      let result: Raster;
+      // What the mosaic needs of a cell: its size, and of the first one the layout (a finished cell's header says it).
+      let result: MosaicLayout & { width: number; height: number };
       if (options.resume && (await isCompleteImage(file))) {
         resumed++;
-        result = (await readImageFile(file, { signal: context.signal })).raster;
+        result = await readImageFileHeader(file, { signal: context.signal });
       } else {
         const window = withMargin(cell, options.grid.margin, header.width, header.height);
         const { raster } = await readImageFile(input, { signal: context.signal, window, ...(options.maxPixels ? { maxPixels: options.maxPixels } : {}) });
@@ -74,13 +75,14 @@ export function gridFileWork(options: ImageWorkOptions & { grid: GridOptions; re
         if (!Number.isInteger(cellScale) || out.height !== window.height * cellScale) {
           throw new DiffusekitError('MODEL_INCOMPATIBLE', `The task gave a ${out.width}x${out.height} result for a ${window.width}x${window.height} cell; a grid needs an integer scale`);
         }
-        result = cropRaster(out, {
+        const cellRaster = cropRaster(out, {
           x: (cell.x - window.x) * cellScale,
           y: (cell.y - window.y) * cellScale,
           width: cell.width * cellScale,
           height: cell.height * cellScale,
         });
-        await writeImageFile(file, result, { signal: context.signal, ...(options.format ? { format: options.format } : {}) });
+        await writeImageFile(file, cellRaster, { signal: context.signal, ...(options.format ? { format: options.format } : {}) });
+        result = cellRaster;
       }
       scale ??= result.width / cell.width;
       // Only the first cell's layout and every cell's place are kept: memory stays bounded by one cell.
@@ -89,14 +91,7 @@ export function gridFileWork(options: ImageWorkOptions & { grid: GridOptions; re
     }
     // The index is written last and atomically: its presence marks the whole image as done for --resume.
     const vrt = mosaicVrt(header.width * scale!, header.height * scale!, layout!, written);
-    const temporary = `${output}.${process.pid}.partial`;
-    try {
-      await writeFile(temporary, vrt);
-      await rename(temporary, output);
-    } catch (error) {
-      await rm(temporary, { force: true });
-      throw new DiffusekitError('IO_FAILED', `Could not write ${output}: ${(error as Error).message}`, { cause: error });
-    }
+    await writeFileAtomic(output, vrt, context.signal);
     return { cells: cells.length, resumedCells: resumed, scale: scale!, folder: path.relative(path.dirname(output), folder) };
   };
 }

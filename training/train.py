@@ -80,11 +80,20 @@ def jpeg_batch(u8, rng, qmin=5, qmax=40):
     return np.stack([jpeg_roundtrip(np.ascontiguousarray(im), rng.integers(qmin, qmax + 1)) for im in u8])
 
 
-def loss_for(mid, model, u8, ac, rng):
+def draw_timesteps(rng, n, steps, high_noise_frac):
+    """Uniform t, except that a fraction of the batch is drawn from the noisier half [T/2, T): a few-step sampler
+    (the restoration defaults are 1-2 DDIM steps) only ever queries that half, so it gets a larger share of training."""
+    t = rng.integers(0, steps, size=n)
+    high = rng.random(n) < high_noise_frac
+    t[high] = rng.integers(steps // 2, steps, size=int(high.sum()))
+    return t
+
+
+def loss_for(mid, model, u8, ac, rng, high_noise_frac=0.0):
     dev = next(model.parameters()).device
     hr = to_pm1(u8).to(dev)
     n = len(hr)
-    t = rng.integers(0, len(ac), size=n)
+    t = draw_timesteps(rng, n, len(ac), high_noise_frac)
     eps = torch.randn_like(hr)
     if mid in ("palette-jpeg", "palette-inpaint"):
         ac_prev = np.concatenate([[1.0], ac[:-1]])
@@ -141,6 +150,9 @@ def quick_eval(mid, model, ac, n=12, steps=10):
             fn = lambda x, nl: model(torch.from_numpy(x), torch.from_numpy(nl), cond).numpy()  # noqa: E731
             out = ddim_sample(fn, tuple(hr.shape), ac, steps, prediction="x0", noise_kind="alpha-bar")
             res[f"jpeg_q10_{dom}"] = psnr_y(base, hr_u8)
+            # the SDK's default: 2 steps
+            out2 = ddim_sample(fn, tuple(hr.shape), ac, 2, prediction="x0", noise_kind="alpha-bar")
+            res[f"ddim2_{dom}"] = psnr_y(to_u8(torch.from_numpy(out2)), hr_u8)
         else:
             lr = make_lr(hr)
             feats, up = model.encoder(lr)
@@ -168,6 +180,8 @@ def main():
     p.add_argument("--device", default="cpu", help="cpu or cuda (the quick evaluation always runs on the CPU)")
     p.add_argument("--hardware", default="2 CPU threads (Debian PyTorch 1.13)", help="recorded in the run history")
     p.add_argument("--init", default=None, help="start a new run from a weights-only checkpoint (training/checkpoints/)")
+    p.add_argument("--high-noise-frac", type=float, default=0.0,
+                   help="share of each batch whose timestep is drawn from [T/2, T) instead of [0, T) (recorded in history)")
     a = p.parse_args()
     dev = pick_device(a.device)
     torch.set_num_threads(a.threads)
@@ -218,6 +232,8 @@ def main():
         nonlocal t_ck
         this_run = {"hardware": a.hardware, "steps": step - first_step, "batch": a.batch,
                     "minutes": round((time.time() - t_start) / 60, 1)}
+        if a.high_noise_frac:
+            this_run["high_noise_frac"] = a.high_noise_frac
         st = {"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
               "wall": wall + time.time() - t_start, "config": cfg, "history": history + [this_run],
               "recipe": {k: v for k, v in rec.items() if k != "config"}}
@@ -232,7 +248,7 @@ def main():
         say("eval", json.dumps(r))
 
     while time.time() - t_start < a.minutes * 60 and not stop["now"]:
-        loss = loss_for(a.id, model, sampler.batch(a.batch), ac, rng)
+        loss = loss_for(a.id, model, sampler.batch(a.batch), ac, rng, a.high_noise_frac)
         step = optimise(model, ema, opt, loss, step, a.lr, a.warmup, a.ema)
         losses.add(step, loss.item(), wall + time.time() - t_start)
         if time.time() - t_ck > a.ckpt_min * 60:

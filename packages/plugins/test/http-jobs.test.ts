@@ -159,7 +159,7 @@ describe('load limits', () => {
     expect(refused.headers['retry-after']).toBe('3');
     expect(refused.body.code).toBe('QUEUE_FULL');
     expect((await request(url).post('/v1/jobs?task=gated').send(png).expect(429)).headers['retry-after']).toBe('3');
-    expect((await request(url).get('/v1/health').expect(200)).body.queue).toEqual({ running: 1, queued: 1, concurrency: 1, maxQueued: 1 });
+    expect((await request(url).get('/v1/health').expect(200)).body.queue).toEqual({ backend: 'memory', running: 1, queued: 1, concurrency: 1, maxQueued: 1 });
     gate.open();
     expect((await first).status).toBe(200);
     expect(summary(await followEvents(url + queued.body.links.events, () => undefined)).at(-1)).toBe('done succeeded');

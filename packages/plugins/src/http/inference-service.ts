@@ -13,6 +13,8 @@ export interface DrainOptions {
 }
 
 export interface ServiceStats {
+  /** Where images run: this process ('memory') or queue workers ('redis'). */
+  backend: 'memory' | 'redis';
   running: number;
   queued: number;
   concurrency: number;
@@ -30,6 +32,8 @@ export class InferenceService {
   readonly jobs: JobStore;
   /** Image headers, decoding and encoding run here, off the event loop. */
   readonly codecs = new CodecThread();
+  /** Unfinished work handed to queue workers by this service (remote mode only). */
+  readonly #remote = new Set<Job<ImageResult>>();
   #drained: Promise<void> | undefined;
 
   constructor(
@@ -45,14 +49,35 @@ export class InferenceService {
     return this.#drained !== undefined;
   }
 
-  /** Queues one image; QUEUE_FULL when the queue is full or the service is draining. */
-  submit(order: ImageOrder): Job<ImageResult> {
-    if (this.draining) throw new DiffusekitError('QUEUE_FULL', 'The server is shutting down and accepts no new work');
-    return this.queue.submit(order.task.id, imageWork(order, this.options.maxPixels, this.codecs));
+  /** True when images run on queue workers rather than in this process. */
+  get remote(): boolean {
+    return this.options.queue !== undefined;
   }
 
-  createJob(order: ImageOrder): JobRecord {
-    const job = this.submit(order);
+  /** Queues one image; QUEUE_FULL when the queue is full or the service is draining. */
+  async submit(order: ImageOrder): Promise<Job<ImageResult>> {
+    if (this.draining) throw new DiffusekitError('QUEUE_FULL', 'The server is shutting down and accepts no new work');
+    const queue = this.options.queue;
+    if (!queue) return this.queue.submit(order.task.id, imageWork(order, this.options.maxPixels, this.codecs));
+    const job = await queue.submit({
+      task: order.task.id,
+      model: order.modelId,
+      options: order.options,
+      input: order.bytes,
+      format: order.format,
+      maxPixels: this.options.maxPixels,
+      maxWaiting: this.options.maxQueued,
+    });
+    this.#remote.add(job);
+    job.on((event) => {
+      if (event.type === 'done') this.#remote.delete(job);
+    });
+    if (job.finished) this.#remote.delete(job);
+    return job;
+  }
+
+  async createJob(order: ImageOrder): Promise<JobRecord> {
+    const job = await this.submit(order);
     const { onError, retryAfterSeconds } = this.options;
     if (onError) {
       // Synchronous requests report their faults through the router's error handler; background jobs do it here.
@@ -62,11 +87,24 @@ export class InferenceService {
         }
       });
     }
-    return this.jobs.add(job, order.task.id, order.loaded.model.manifest.id);
+    return this.jobs.add(job, order.task.id, order.modelId);
   }
 
   stats(): ServiceStats {
+    if (this.remote) {
+      const remote = [...this.#remote];
+      return {
+        backend: 'redis',
+        running: remote.filter((j) => j.status === 'running').length,
+        queued: remote.filter((j) => j.status === 'queued').length,
+        concurrency: this.options.concurrency,
+        maxQueued: this.options.maxQueued,
+        jobsKept: this.jobs.size,
+        draining: this.draining,
+      };
+    }
     return {
+      backend: 'memory',
       running: this.queue.running,
       queued: this.queue.queued,
       concurrency: this.queue.concurrency,
@@ -86,7 +124,10 @@ export class InferenceService {
   }
 
   async #drain(timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
-    const settled = this.queue.shutdown({ finishRunning: true });
+    // Remote work: jobs still waiting for a worker are taken back out of the queue, running ones may finish.
+    for (const job of this.#remote) if (job.status === 'queued') job.cancel('the server is shutting down');
+    const remoteSettled = Promise.all([...this.#remote].map((j) => j.result().catch(() => undefined)));
+    const settled = Promise.all([this.queue.shutdown({ finishRunning: true }), remoteSettled]).then(() => undefined);
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     const stopWaiting = new Promise<'stop'>((resolve) => {
@@ -96,7 +137,7 @@ export class InferenceService {
       signal?.addEventListener('abort', onAbort, { once: true });
     });
     if ((await Promise.race([settled, stopWaiting])) === 'stop') {
-      for (const job of this.queue.list()) job.cancel('the server is shutting down');
+      for (const job of [...this.queue.list(), ...this.#remote]) job.cancel('the server is shutting down');
       await settled;
     }
     clearTimeout(timer);

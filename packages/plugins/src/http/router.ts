@@ -57,7 +57,7 @@ export function createRouter(runtime: Runtime, options: RouterOptions = {}): Dif
         version: CORE_VERSION,
         uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
         workers: runtime.engine.options.workers ?? 0,
-        queue: { running: stats.running, queued: stats.queued, concurrency: stats.concurrency, maxQueued: stats.maxQueued },
+        queue: { backend: stats.backend, running: stats.running, queued: stats.queued, concurrency: stats.concurrency, maxQueued: stats.maxQueued },
         jobsKept: stats.jobsKept,
       });
     },
@@ -107,18 +107,19 @@ export function createRouter(runtime: Runtime, options: RouterOptions = {}): Dif
       const taskId = req.params.task as string;
       findServedTask(runtime, taskId); // an unknown task answers 404 before the body is read
       const upload = await readUpload(req, config.maxBodyBytes);
-      const order = await prepareImageOrder(runtime, { taskId, query: req.query, upload, maxPixels: config.maxPixels, codecs: service.codecs });
+      const order = await prepareImageOrder(runtime, { taskId, query: req.query, upload, maxPixels: config.maxPixels, codecs: service.codecs, remote: service.remote });
       if (gone) return;
-      const job = service.submit(order);
+      const job = await service.submit(order);
       cancel = () => job.cancel('the client disconnected');
+      if (gone) cancel();
       const result = await job.result();
-      sendImage(res, result, order.loaded.model.manifest.id);
+      sendImage(res, result, order.modelId);
     },
 
     createJob: async (req, res) => {
       const upload = await readUpload(req, config.maxBodyBytes);
-      const order = await prepareImageOrder(runtime, { query: req.query, upload, maxPixels: config.maxPixels, codecs: service.codecs });
-      const record = service.createJob(order);
+      const order = await prepareImageOrder(runtime, { query: req.query, upload, maxPixels: config.maxPixels, codecs: service.codecs, remote: service.remote });
+      const record = await service.createJob(order);
       const description = describeJob(record, req.baseUrl, retryAfterSeconds);
       res.setHeader('Location', description.links.self);
       sendJson(res, 202, description);

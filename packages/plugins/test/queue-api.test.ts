@@ -138,3 +138,44 @@ describeWithRedis('queue connection', () => {
     expect(String((closed as Error).message)).not.toContain(secret);
   });
 });
+
+describeWithRedis('queue across a Redis restart', () => {
+  it('keeps queued and running jobs through a restart (append-only file) and finishes each once', async () => {
+    const own = await startTestRedis({ ownServer: true });
+    const store = await mkdtemp(path.join(tmpdir(), 'diffusekit-queue-restart-'));
+    const runtime = await testRuntime();
+    const queue = await connectQueue({ url: own.url, prefix: own.prefix, store, pollIntervalMs: 200 });
+    let worker: QueueWorker | undefined;
+    try {
+      const jobs = await Promise.all([1, 2, 3].map(async (steps) => queue.submit({ task: 'tiny', model: 'tiny-ddpm', options: { steps }, input: await imageBytes('png') })));
+      expect(jobs.map((j) => j.status)).toEqual(['queued', 'queued', 'queued']);
+      await own.restart!();
+      const completed: string[] = [];
+      worker = await startQueueWorker(runtime, { url: own.url, prefix: own.prefix, store, tasks: ['tiny'], onEvent: (e) => e.type === 'completed' && completed.push(e.id) });
+      const results = await Promise.all(jobs.map((j) => j.result()));
+      expect(results.map((r) => r.info)).toEqual([{ steps: 1, note: 'déjà vu' }, { steps: 2, note: 'déjà vu' }, { steps: 3, note: 'déjà vu' }]);
+      expect(completed.sort()).toEqual(jobs.map((j) => j.id).sort());
+
+      // A job running on a worker while Redis restarts finishes too.
+      await worker.close();
+      const gate = new Gate();
+      await runtime.close();
+      const gatedRuntime = await testRuntime(gate);
+      worker = await startQueueWorker(gatedRuntime, { url: own.url, prefix: own.prefix, store, tasks: ['gated'], onEvent: (e) => e.type === 'completed' && completed.push(e.id) });
+      const running = await queue.submit({ task: 'gated', model: 'tiny-ddpm', options: { steps: 2 }, input: await imageBytes('png') });
+      await gate.started(1);
+      await own.restart!();
+      gate.open();
+      await expect(running.result()).resolves.toMatchObject({ width: 16, height: 16 });
+      expect(completed.filter((id) => id === running.id)).toHaveLength(1);
+      await worker.close();
+      worker = undefined;
+      await gatedRuntime.close();
+    } finally {
+      await queue.close();
+      await worker?.close({ force: true });
+      await runtime.close();
+      await own.stop();
+    }
+  }, 60_000);
+});

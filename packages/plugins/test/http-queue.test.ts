@@ -1,0 +1,76 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import request from 'supertest';
+import type { Runtime } from '@diffusekit/core';
+import { connectQueue, startQueueWorker, startServer, type DiffusekitQueue, type QueueWorker, type RunningServer } from '@diffusekit/plugins';
+import { Gate, binaryParser, followEvents, imageBytes, testRuntime } from './http-helpers.js';
+import { describeWithRedis, startTestRedis, type TestRedis } from './redis-helpers.js';
+
+describeWithRedis('HTTP service on the distributed queue (createRouter(runtime, { queue }))', () => {
+  let redis: TestRedis;
+  let gate: Gate;
+  let workerRuntime: Runtime;
+  let serverRuntime: Runtime;
+  let worker: QueueWorker;
+  let queue: DiffusekitQueue;
+  let server: RunningServer;
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+    const store = await mkdtemp(path.join(tmpdir(), 'diffusekit-http-queue-'));
+    gate = new Gate();
+    // Separate runtimes: the server never runs a model, the worker does.
+    workerRuntime = await testRuntime(gate);
+    serverRuntime = await testRuntime(new Gate());
+    worker = await startQueueWorker(workerRuntime, { url: redis.url, prefix: redis.prefix, store, tasks: ['tiny', 'gated'] });
+    queue = await connectQueue({ url: redis.url, prefix: redis.prefix, store, pollIntervalMs: 200 });
+    server = await startServer(serverRuntime, { port: 0, signals: false, queue, maxQueued: 1, retryAfterSeconds: 3, onError: () => undefined });
+  });
+
+  afterAll(async () => {
+    gate.open();
+    await server?.close({ timeoutMs: 0 });
+    await queue?.close();
+    await worker?.close({ force: true });
+    await Promise.all([workerRuntime?.close(), serverRuntime?.close()]);
+    await redis?.stop();
+  });
+
+  it('answers a synchronous request with the worker’s image', async () => {
+    const res = await request(server.url).post('/v1/tasks/tiny?steps=2').send(await imageBytes('png', 20, 12)).buffer(true).parse(binaryParser).expect(200);
+    expect(res.headers['content-type']).toBe('image/png');
+    expect(res.headers['x-diffusekit-model']).toBe('tiny-ddpm');
+    expect(JSON.parse(res.headers['x-diffusekit-info'] as string)).toEqual({ steps: 2, note: 'déjà vu' });
+    expect((await request(server.url).get('/v1/health').expect(200)).body.queue).toMatchObject({ backend: 'redis', maxQueued: 1 });
+  });
+
+  it('streams a job’s steps over SSE and serves its result, as without the queue', async () => {
+    const created = await request(server.url).post('/v1/jobs').field('task', 'tiny').field('steps', '3').attach('image', await imageBytes('png'), 'in.png').expect(202);
+    expect(created.body).toMatchObject({ task: 'tiny', model: 'tiny-ddpm', status: 'queued' });
+    const events = await followEvents(server.url + created.body.links.events, () => undefined);
+    expect(events.at(-1)).toMatchObject({ event: 'done', data: { status: 'succeeded', result: { format: 'png', width: 16, height: 16 } } });
+    const job = await request(server.url).get(created.body.links.self).expect(200);
+    expect(job.body).toMatchObject({ status: 'succeeded', result: { contentType: 'image/png' } });
+    expect(job.body.startedAt).not.toBeNull();
+    await request(server.url).get(created.body.links.result).expect(200).expect('Content-Type', 'image/png');
+  });
+
+  it('answers 429 with Retry-After when the Redis queue is full, and cancels a running job with DELETE', async () => {
+    const png = await imageBytes('png');
+    const running = await request(server.url).post('/v1/jobs?task=gated&steps=3').send(png).expect(202);
+    await gate.started(1);
+    const waiting = await request(server.url).post('/v1/jobs?task=gated&steps=1').send(png).expect(202);
+    // The worker runs one gated job at a time; the second waits in Redis, so a third is one too many.
+    const full = await request(server.url).post('/v1/jobs?task=gated').send(png).expect(429);
+    expect(full.headers['retry-after']).toBe('3');
+    expect(full.body.code).toBe('QUEUE_FULL');
+
+    const cancelled = await request(server.url).delete(running.body.links.self).expect(200);
+    expect(cancelled.body.status).toBe('cancelled');
+    expect(gate.signals[0]!.aborted).toBe(true);
+    const gone = await request(server.url).delete(waiting.body.links.self).expect(200);
+    expect(gone.body.status).toBe('cancelled');
+    await request(server.url).get(`${running.body.links.self}/result`).expect(409);
+  });
+});

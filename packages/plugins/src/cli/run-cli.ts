@@ -172,6 +172,7 @@ function imageCommand(plan: (values: Values) => ImageCommandPlan, extraFlags: Re
     usesEngine: true,
     run: ({ runtime, positionals, values, io, signal }) => {
       const { taskIds, extraOptions, inputsFor } = plan(values);
+      const queue = queueFrom(values);
       return imageTaskCommand(
         runtime(),
         {
@@ -182,7 +183,7 @@ function imageCommand(plan: (values: Values) => ImageCommandPlan, extraFlags: Re
           taskOptions: { ...taskOptionsFrom(values), ...extraOptions },
           ...(inputsFor ? { inputsFor } : {}),
           concurrency: values.concurrency === undefined ? (values.queue === undefined ? 1 : 8) : parsePositiveInteger('--concurrency', values.concurrency),
-          ...(values.queue !== undefined ? { queue: queueFrom(values)! } : {}),
+          ...(queue ? { queue } : {}),
           resume: values.resume === true,
           json: values.json === true,
           ...(typeof values.format === 'string' ? { format: values.format } : {}),
@@ -257,7 +258,7 @@ const COMMANDS: Record<string, Command> = {
           ...(port !== undefined ? { port } : {}),
           ...(typeof values.host === 'string' ? { host: values.host } : {}),
           ...(typeof values.config === 'string' ? { config: values.config } : {}),
-          ...(values.queue !== undefined ? { queue: queueFrom(values)! } : {}),
+          ...(queueFrom(values) ? { queue: queueFrom(values)! } : {}),
         },
         io,
         signal,

@@ -63,6 +63,8 @@ export interface QueueWorker {
   close(options?: { force?: boolean }): Promise<void>;
 }
 
+const TILE_PROGRESS_MS = 100;
+
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value < 1) throw invalidOption(name, 'a positive integer', value);
@@ -121,7 +123,15 @@ export async function startQueueWorker(runtime: Runtime, options: QueueWorkerOpt
     running.set(id, controller);
     emit({ type: 'started', id, task: job.name === 'image' ? data.task : job.name, attempt: job.attemptsStarted });
     let progressChain = Promise.resolve();
+    let lastTileSent = 0;
     const onProgress = (progress: Progress): void => {
+      // Every step and stage goes out; tiles (dozens per step on a large image) at most every 100 ms, each one a
+      // Redis write and an event for every client.
+      if (progress.kind === 'tile') {
+        const now = performance.now();
+        if (now - lastTileSent < TILE_PROGRESS_MS && progress.tile !== progress.of) return;
+        lastTileSent = now;
+      }
       // In order, and never failing the job: progress is advisory.
       progressChain = progressChain.then(() => job.updateProgress(progress as unknown as object)).catch(() => undefined);
     };

@@ -74,3 +74,24 @@ describeWithRedis('HTTP service on the distributed queue (createRouter(runtime, 
     await request(server.url).get(`${running.body.links.self}/result`).expect(409);
   });
 });
+
+describeWithRedis('HTTP service when Redis goes away', () => {
+  it('answers 503 QUEUE_UNAVAILABLE with Retry-After and keeps serving', async () => {
+    const own = await startTestRedis({ ownServer: true });
+    const runtime = await testRuntime(new Gate());
+    const store = await mkdtemp(path.join(tmpdir(), 'diffusekit-http-queue-down-'));
+    const queue = await connectQueue({ url: own.url, prefix: own.prefix, store });
+    const server = await startServer(runtime, { port: 0, signals: false, queue, onError: () => undefined });
+    try {
+      await own.stop();
+      const res = await request(server.url).post('/v1/jobs?task=tiny').send(await imageBytes('png')).expect(503);
+      expect(res.body).toEqual({ code: 'QUEUE_UNAVAILABLE', message: 'The job queue is unavailable; retry later' });
+      expect(res.headers['retry-after']).toBe('2');
+      await request(server.url).get('/v1/health').expect(200);
+    } finally {
+      await server.close({ timeoutMs: 0 });
+      await queue.close();
+      await runtime.close();
+    }
+  });
+});

@@ -81,6 +81,17 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   ]).finally(() => clearTimeout(timer));
 }
 
+/** Closes BullMQ objects; one that cannot close cleanly within a second (Redis gone) is disconnected instead. */
+async function closeAll(parts: readonly (Queue | QueueEvents)[]): Promise<void> {
+  await Promise.all(
+    parts.map((part) =>
+      withTimeout(part.close(), 1000, 'closing').catch(() => {
+        void part.disconnect().catch(() => undefined);
+      }),
+    ),
+  );
+}
+
 function positive(name: string, value: number | undefined, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value < min) throw invalidOption(name, min === 0 ? 'a non-negative integer' : 'a positive integer', value);
@@ -145,6 +156,10 @@ export class DiffusekitQueue {
 
   /** The BullMQ queue of one task (created on first use; its event stream is followed before any job is added). */
   #taskQueue(task: string): Promise<TaskQueue> {
+    // Fail fast while Redis is away, rather than queue commands until it is back.
+    if (this.#redis.status !== 'ready') {
+      return Promise.reject(queueUnavailable('The job queue is not connected', new Error(`connection ${this.#redis.status}`), this.connection));
+    }
     let entry = this.#queues.get(task);
     if (!entry) {
       entry = (async () => {
@@ -164,7 +179,7 @@ export class DiffusekitQueue {
           await withTimeout(Promise.all([queue.waitUntilReady(), events.waitUntilReady()]), this.#options.connectTimeoutMs, 'connecting');
         } catch (error) {
           this.#queues.delete(task);
-          await Promise.allSettled([queue.close(), events.close()]);
+          await closeAll([queue, events]);
           throw queueUnavailable(`Could not open the job queue of task "${task}"`, error, this.connection);
         }
         return { queue, events };
@@ -316,9 +331,7 @@ export class DiffusekitQueue {
     clearInterval(this.#poller);
     for (const pending of this.#pending.values()) pending.reject(new DiffusekitError('ABORTED', 'The job queue client was closed'));
     const queues = await Promise.allSettled([...this.#queues.values()]);
-    await Promise.allSettled(
-      queues.flatMap((q) => (q.status === 'fulfilled' ? [q.value.queue.close(), q.value.events.close()] : [])),
-    );
+    await closeAll(queues.flatMap((q) => (q.status === 'fulfilled' ? [q.value.queue, q.value.events] : [])));
     this.#redis.disconnect();
   }
 }

@@ -110,3 +110,15 @@ export function queueUnavailable(what: string, error: unknown, connection: Redis
   const reason = error instanceof Error ? error.message : String(error);
   return new DiffusekitError('QUEUE_UNAVAILABLE', redact(`${what} (${connection.display}): ${reason}`, connection));
 }
+
+/** Passes a message on unless the same one went out less than `quietMs` ago (a Redis that is down repeats itself). */
+export function quietRepeats(write: (message: string) => void, quietMs = 10_000): (message: string) => void {
+  const last = new Map<string, number>();
+  return (message) => {
+    const now = Date.now();
+    if (now - (last.get(message) ?? -Infinity) < quietMs) return;
+    last.set(message, now);
+    if (last.size > 100) last.clear();
+    write(message);
+  };
+}

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Runtime } from '@diffusekit/core';
 import { startServer, type ServerOptions } from '../../http/index.js';
 import { connectQueue, type DiffusekitQueue } from '../../queue/client.js';
+import { quietRepeats } from '../../queue/connection.js';
 import { writeLine, type CliIo } from '../io.js';
 import { UsageError } from '../usage-error.js';
 
@@ -32,7 +33,7 @@ export async function serveCommand(runtime: Runtime, flags: ServeFlags, io: CliI
         url: flags.queue.url,
         ...(flags.queue.store ? { store: flags.queue.store } : {}),
         ...(flags.queue.prefix ? { prefix: flags.queue.prefix } : {}),
-        onError: (message) => writeLine(io.stderr, `diffusekit serve: ${message}`),
+        onError: quietRepeats((message) => writeLine(io.stderr, `diffusekit serve: ${message}`)),
       })
     : undefined;
   try {

@@ -1,4 +1,5 @@
 import type { Runtime } from '@diffusekit/core';
+import { quietRepeats } from '../../queue/connection.js';
 import { startQueueWorker, type WorkerEvent } from '../../queue/worker.js';
 import { writeLine, type CliIo } from '../io.js';
 
@@ -34,6 +35,8 @@ function describe(event: WorkerEvent): string {
  * finish and takes no new ones; a second one quits at once (its jobs go back to the queue after the lock lapses).
  */
 export async function workerCommand(runtime: Runtime, flags: WorkerFlags, io: CliIo, signal: AbortSignal): Promise<number> {
+  const print = (event: WorkerEvent): void => writeLine(flags.json ? io.stdout : io.stderr, flags.json ? JSON.stringify(event) : describe(event));
+  const errorLine = quietRepeats((line) => writeLine(io.stderr, line));
   const worker = await startQueueWorker(runtime, {
     url: flags.queue,
     concurrency: flags.concurrency,
@@ -41,7 +44,7 @@ export async function workerCommand(runtime: Runtime, flags: WorkerFlags, io: Cl
     ...(flags.store ? { store: flags.store } : {}),
     ...(flags.prefix ? { prefix: flags.prefix } : {}),
     ...(flags.lockDurationMs ? { lockDurationMs: flags.lockDurationMs } : {}),
-    onEvent: (event) => writeLine(flags.json ? io.stdout : io.stderr, flags.json ? JSON.stringify(event) : describe(event)),
+    onEvent: (event) => (event.type === 'error' ? errorLine(describe(event)) : print(event)),
   });
   await new Promise<void>((resolve) => {
     if (signal.aborted) resolve();

@@ -36,7 +36,7 @@ function describe(event: WorkerEvent): string {
  */
 export async function workerCommand(runtime: Runtime, flags: WorkerFlags, io: CliIo, signal: AbortSignal): Promise<number> {
   const print = (event: WorkerEvent): void => writeLine(flags.json ? io.stdout : io.stderr, flags.json ? JSON.stringify(event) : describe(event));
-  const errorLine = quietRepeats((line) => writeLine(io.stderr, line));
+  const errorLine = quietRepeats((message) => print({ type: 'error', message }));
   const worker = await startQueueWorker(runtime, {
     url: flags.queue,
     concurrency: flags.concurrency,
@@ -44,7 +44,7 @@ export async function workerCommand(runtime: Runtime, flags: WorkerFlags, io: Cl
     ...(flags.store ? { store: flags.store } : {}),
     ...(flags.prefix ? { prefix: flags.prefix } : {}),
     ...(flags.lockDurationMs ? { lockDurationMs: flags.lockDurationMs } : {}),
-    onEvent: (event) => (event.type === 'error' ? errorLine(describe(event)) : print(event)),
+    onEvent: (event) => (event.type === 'error' ? errorLine(event.message) : print(event)),
   });
   await new Promise<void>((resolve) => {
     if (signal.aborted) resolve();

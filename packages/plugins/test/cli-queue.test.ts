@@ -18,6 +18,9 @@ describe('queue flags', () => {
     expect(grid.code).toBe(2);
     expect(grid.stderr).toContain('--queue does not take --grid');
     expect((await cli('upscale', path.join(FIXTURES, 'photo.png'), '-o', await tmp(), '--store', '/tmp/x')).stderr).toContain('--store goes with --queue');
+    const ensembles = await cli('serve', '--queue', 'redis://127.0.0.1:1', '--ensembles', await tmp());
+    expect(ensembles.code).toBe(2);
+    expect(ensembles.stderr).toContain('does not run on queue workers yet');
   });
 
   it('never prints the Redis password', async () => {
@@ -44,7 +47,7 @@ describeWithRedis('diffusekit upscale --queue', () => {
     process.env.DIFFUSEKIT_QUEUE_PREFIX = redis.prefix;
     store = await tmp();
     runtime = createDefaultRuntime({ engine: { provider: 'cpu', threads: 1, workers: 1 }, modelFolders: [path.join(REPO_ROOT, 'test', 'models')] });
-    worker = await startQueueWorker(runtime, { url: redis.url, prefix: redis.prefix, store, tasks: ['sr3'] });
+    worker = await startQueueWorker(runtime, { url: redis.url, prefix: redis.prefix, store, tasks: ['sr3', 'palette-jpeg'] });
     queueArgs = ['--queue', redis.url, '--store', store];
   });
 
@@ -83,5 +86,14 @@ describeWithRedis('diffusekit upscale --queue', () => {
     expect(resumed.stderr).toContain('Done: 0 succeeded, 1 failed, 2 skipped of 3');
     expect((await readdir(queued)).sort()).toEqual(['a.png', 'sub']);
     expect(await readdir(path.join(store, 'results'))).toEqual([]);
+  });
+
+  it('restores JPEGs on the workers too', async () => {
+    const out = await tmp();
+    const run = await cli('restore', path.join(FIXTURES, 'photo.jpg'), '-o', path.join(out, 'clean.png'), '--model', 'tiny-palette-jpeg', '--steps', '2', ...queueArgs);
+    expect(run.stderr).toContain('Done: 1 succeeded, 0 failed');
+    expect(run.code).toBe(0);
+    const { format, raster } = await readImageFile(path.join(out, 'clean.png'));
+    expect([format, raster.width, raster.height]).toEqual(['png', 96, 64]);
   });
 });

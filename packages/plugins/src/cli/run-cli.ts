@@ -371,6 +371,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo, opt
     // A queue worker's event loop renews its job locks: inference runs in threads, one per concurrent job.
     if (name === 'worker') engine.workers = values.concurrency === undefined ? 1 : parsePositiveInteger('--concurrency', values.concurrency);
     const ensembleFolders = name === 'serve' ? ensembleFoldersFrom(values.ensembles) : undefined;
+    if (ensembleFolders && values.queue !== undefined) throw new UsageError('--ensembles (the segment task) does not run on queue workers yet; serve it without --queue');
     return await command.run({
       runtime: () => (runtime ??= createDefaultRuntime({ engine, modelFolders: modelFoldersFromEnv(), ...(ensembleFolders ? { ensembleFolders } : {}) })),
       positionals,

@@ -54,12 +54,18 @@ export class InferenceService {
     return this.options.queue !== undefined;
   }
 
-  /** Queues one image; QUEUE_FULL when the queue is full or the service is draining. */
-  async submit(order: ImageOrder): Promise<Job<ImageResult>> {
+  /**
+   * Queues one image; QUEUE_FULL when the queue is full or the service is draining. In-process the job is returned at
+   * once (still queued); on the distributed queue, once it is in Redis.
+   */
+  submit(order: ImageOrder): Job<ImageResult> | Promise<Job<ImageResult>> {
     if (this.draining) throw new DiffusekitError('QUEUE_FULL', 'The server is shutting down and accepts no new work');
-    const queue = this.options.queue;
-    if (!queue) return this.queue.submit(order.task.id, imageWork(order, this.options.maxPixels, this.codecs));
-    const job = await queue.submit({
+    if (!this.options.queue) return this.queue.submit(order.task.id, imageWork(order, this.options.maxPixels, this.codecs));
+    return this.#submitRemote(order);
+  }
+
+  async #submitRemote(order: ImageOrder): Promise<Job<ImageResult>> {
+    const job = await this.options.queue!.submit({
       task: order.task.id,
       model: order.modelId,
       options: order.options,
@@ -76,8 +82,12 @@ export class InferenceService {
     return job;
   }
 
-  async createJob(order: ImageOrder): Promise<JobRecord> {
-    const job = await this.submit(order);
+  createJob(order: ImageOrder): JobRecord | Promise<JobRecord> {
+    const submitted = this.submit(order);
+    return submitted instanceof Promise ? submitted.then((job) => this.#record(job, order)) : this.#record(submitted, order);
+  }
+
+  #record(job: Job<ImageResult>, order: ImageOrder): JobRecord {
     const { onError, retryAfterSeconds } = this.options;
     if (onError) {
       // Synchronous requests report their faults through the router's error handler; background jobs do it here.

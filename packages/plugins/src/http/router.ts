@@ -109,7 +109,8 @@ export function createRouter(runtime: Runtime, options: RouterOptions = {}): Dif
       const upload = await readUpload(req, config.maxBodyBytes);
       const order = await prepareImageOrder(runtime, { taskId, query: req.query, upload, maxPixels: config.maxPixels, codecs: service.codecs, remote: service.remote });
       if (gone) return;
-      const job = await service.submit(order);
+      const submitted = service.submit(order);
+      const job = submitted instanceof Promise ? await submitted : submitted;
       cancel = () => job.cancel('the client disconnected');
       if (gone) cancel();
       const result = await job.result();
@@ -119,7 +120,9 @@ export function createRouter(runtime: Runtime, options: RouterOptions = {}): Dif
     createJob: async (req, res) => {
       const upload = await readUpload(req, config.maxBodyBytes);
       const order = await prepareImageOrder(runtime, { query: req.query, upload, maxPixels: config.maxPixels, codecs: service.codecs, remote: service.remote });
-      const record = await service.createJob(order);
+      const created = service.createJob(order);
+      // In-process, the answer shows the job as it was created (queued): no await lets the queue start it first.
+      const record = created instanceof Promise ? await created : created;
       const description = describeJob(record, req.baseUrl, retryAfterSeconds);
       res.setHeader('Location', description.links.self);
       sendJson(res, 202, description);

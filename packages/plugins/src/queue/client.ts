@@ -57,6 +57,8 @@ export interface QueueCounts {
 }
 
 interface Pending {
+  /** Set once the job is in Redis; before that the poller must not take its absence for a loss. */
+  added: boolean;
   started: () => void;
   progress: (p: Progress) => void;
   resolve: (r: QueuedImageResult) => void;
@@ -79,6 +81,10 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
       timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+function isResult(value: unknown): value is QueuedImageResult {
+  return typeof value === 'object' && value !== null && typeof (value as { key?: unknown }).key === 'string';
 }
 
 /** Closes BullMQ objects; one that cannot close cleanly within a second (Redis gone) is disconnected instead. */
@@ -172,7 +178,10 @@ export class DiffusekitQueue {
         events.on('progress', ({ jobId, data }) => {
           if (typeof data === 'object' && data !== null) this.#pending.get(jobId)?.progress(data as Progress);
         });
-        events.on('completed', ({ jobId, returnvalue }) => this.#pending.get(jobId)?.resolve(returnvalue as unknown as QueuedImageResult));
+        events.on('completed', ({ jobId, returnvalue }) => {
+          const value: unknown = typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue;
+          if (isResult(value)) this.#pending.get(jobId)?.resolve(value);
+        });
         events.on('failed', ({ jobId, failedReason }) => this.#pending.get(jobId)?.reject(decodeFailure(failedReason)));
         events.on('removed', ({ jobId }) => this.#pending.get(jobId)?.reject(new DiffusekitError('ABORTED', `Job ${jobId} was removed from the queue`)));
         try {
@@ -233,7 +242,7 @@ export class DiffusekitQueue {
       task,
       async ({ signal, onProgress, markRunning }) => {
         const meta = new Promise<QueuedImageResult>((resolve, reject) => {
-          this.#pending.set(id, { task, started: markRunning, progress: onProgress, resolve, reject });
+          this.#pending.set(id, { added: false, task, started: markRunning, progress: onProgress, resolve, reject });
         });
         const onAbort = (): void => void this.#cancel(task, id);
         signal.addEventListener('abort', onAbort, { once: true });
@@ -271,6 +280,8 @@ export class DiffusekitQueue {
         removeOnComplete: { age: 3600, count: 10_000 },
         removeOnFail: { age: 24 * 3600, count: 10_000 },
       });
+      const pending = this.#pending.get(id);
+      if (pending) pending.added = true;
     } catch (error) {
       this.#pending.get(id)?.reject(new DiffusekitError('QUEUE_UNAVAILABLE', 'The job was not queued'));
       if (stored) await this.store.delete(inputKey(id)).catch(() => undefined);
@@ -305,6 +316,7 @@ export class DiffusekitQueue {
     this.#polling = true;
     try {
       for (const [id, pending] of [...this.#pending]) {
+        if (!pending.added) continue;
         const { queue } = await this.#taskQueue(pending.task);
         const bullJob = await queue.getJob(id);
         if (!bullJob) {
@@ -314,8 +326,11 @@ export class DiffusekitQueue {
         const state = await bullJob.getState();
         if (state === 'active') pending.started();
         if (typeof bullJob.progress === 'object' && bullJob.progress !== null && state === 'active') pending.progress(bullJob.progress as Progress);
-        if (state === 'completed') pending.resolve(bullJob.returnvalue as QueuedImageResult);
-        if (state === 'failed') pending.reject(decodeFailure(bullJob.failedReason));
+        if (state !== 'completed' && state !== 'failed') continue;
+        // The job may have finished between reading it and reading its state: read it again for its outcome.
+        const finished = await queue.getJob(id);
+        if (state === 'completed' && isResult(finished?.returnvalue)) pending.resolve(finished.returnvalue);
+        if (state === 'failed' && finished?.failedReason) pending.reject(decodeFailure(finished.failedReason));
       }
     } catch (error) {
       this.#onError(redact(`checking queued jobs: ${asDiffusekitError(error, 'QUEUE_UNAVAILABLE', 'poll').message}`, this.connection));

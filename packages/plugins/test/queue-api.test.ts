@@ -4,7 +4,7 @@ import path from 'node:path';
 import { decodeImage, isDiffusekitError, type JobEvent, type Runtime } from '@diffusekit/core';
 import { connectQueue, startQueueWorker, type DiffusekitQueue, type QueueWorker, type WorkerEvent } from '@diffusekit/plugins';
 import { Gate, imageBytes, testRuntime, tinyTask } from './http-helpers.js';
-import { describeWithRedis, startTestRedis, type TestRedis } from './redis-helpers.js';
+import { OPENSSL_AVAILABLE, describeWithRedis, startTestRedis, type TestRedis } from './redis-helpers.js';
 
 describeWithRedis('distributed job queue (direct API)', () => {
   let redis: TestRedis;
@@ -118,6 +118,32 @@ describeWithRedis('distributed job queue (direct API)', () => {
 });
 
 describeWithRedis('queue connection', () => {
+  (OPENSSL_AVAILABLE ? it : it.skip)('runs a job over TLS (rediss://) with a password and a private certificate authority', async () => {
+    const tls = await startTestRedis({ tls: true, password: 'over-tls-secret' });
+    const store = await mkdtemp(path.join(tmpdir(), 'diffusekit-queue-tls-'));
+    const runtime = await testRuntime();
+    process.env.DIFFUSEKIT_REDIS_CA = tls.caFile!;
+    let worker: QueueWorker | undefined;
+    let queue: DiffusekitQueue | undefined;
+    try {
+      worker = await startQueueWorker(runtime, { url: tls.url, prefix: tls.prefix, store, tasks: ['tiny'] });
+      queue = await connectQueue({ url: tls.url, prefix: tls.prefix, store });
+      expect(queue.connection.display).toMatch(/^rediss:\/\/:\*\*\*@127\.0\.0\.1:\d+$/);
+      const job = await queue.submit({ task: 'tiny', model: 'tiny-ddpm', options: { steps: 1 }, input: await imageBytes('png') });
+      await expect(job.result()).resolves.toMatchObject({ format: 'png', width: 16 });
+      // Plain text to the TLS port is no Redis at all.
+      const plain = await connectQueue({ url: tls.url.replace('rediss:', 'redis:'), connectTimeoutMs: 2000 }).catch((e: unknown) => e);
+      expect(plain).toMatchObject({ code: 'QUEUE_UNAVAILABLE' });
+      expect((plain as Error).message).not.toContain('over-tls-secret');
+    } finally {
+      delete process.env.DIFFUSEKIT_REDIS_CA;
+      await queue?.close();
+      await worker?.close({ force: true });
+      await runtime.close();
+      await tls.stop();
+    }
+  });
+
   it('reports an unreachable or refusing Redis as QUEUE_UNAVAILABLE without the password', async () => {
     const secret = 's3cr3t-Pass';
     const guarded = await startTestRedis({ password: 'the-right-one' });

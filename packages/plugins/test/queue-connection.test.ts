@@ -11,7 +11,8 @@ describe('Redis URLs', () => {
     expect(plain.password).toBeUndefined();
     expect(plain.tls).toBeUndefined();
     const full = parseRedisUrl('rediss://app:p%40ss:w0rd@10.0.0.5:6380/3', {});
-    expect(full).toMatchObject({ host: '10.0.0.5', port: 6380, db: 3, username: 'app', password: 'p@ss:w0rd', tls: { servername: '10.0.0.5' } });
+    expect(full).toMatchObject({ host: '10.0.0.5', port: 6380, db: 3, username: 'app', password: 'p@ss:w0rd', tls: {} });
+    expect(parseRedisUrl('rediss://cache.example:6380', {}).tls).toEqual({ servername: 'cache.example' });
     expect(full.display).toBe('rediss://app:***@10.0.0.5:6380/3');
     expect(JSON.stringify(full.display)).not.toContain('w0rd');
   });

@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -74,16 +75,21 @@ async function waitForPort(port: number, child: ChildProcess): Promise<void> {
  * A Redis for one test file: the CI one (with a fresh prefix), or a redis-server of its own on 127.0.0.1 in a temp
  * folder (`ownServer` forces that, for tests that restart it; `password` makes it require one).
  */
-export async function startTestRedis(options: { ownServer?: boolean; password?: string } = {}): Promise<TestRedis> {
-  if (REDIS_URL && !options.ownServer && !options.password) return { url: REDIS_URL, prefix: uniquePrefix(), stop: async () => undefined };
+export async function startTestRedis(options: { ownServer?: boolean; password?: string; tls?: boolean } = {}): Promise<TestRedis & { caFile?: string }> {
+  if (REDIS_URL && !options.ownServer && !options.password && !options.tls) return { url: REDIS_URL, prefix: uniquePrefix(), stop: async () => undefined };
   if (!REDIS_SERVER_AVAILABLE) throw new Error('this test needs redis-server on PATH');
   const dir = await mkdtemp(path.join(tmpdir(), 'diffusekit-redis-'));
   const port = await freePort();
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'];
   if (options.password) args.push('--requirepass', options.password);
+  if (options.tls) {
+    makeCertificates(dir);
+    args.splice(0, 2, '--port', '0', '--tls-port', String(port));
+    args.push('--tls-cert-file', path.join(dir, 'server.pem'), '--tls-key-file', path.join(dir, 'server.key'), '--tls-ca-cert-file', path.join(dir, 'ca.pem'), '--tls-auth-clients', 'no');
+  }
   let child = spawn('redis-server', args, { stdio: 'ignore' });
   const ping = async (): Promise<void> => {
-    if (!options.password) return waitForPort(port, child);
+    if (!options.password && !options.tls) return waitForPort(port, child);
     await new Promise((r) => setTimeout(r, 300)); // the unauthenticated ping above would be refused
   };
   await ping();
@@ -95,7 +101,8 @@ export async function startTestRedis(options: { ownServer?: boolean; password?: 
   };
   const auth = options.password ? `:${encodeURIComponent(options.password)}@` : '';
   return {
-    url: `redis://${auth}127.0.0.1:${port}`,
+    url: `${options.tls ? 'rediss' : 'redis'}://${auth}127.0.0.1:${port}`,
+    ...(options.tls ? { caFile: path.join(dir, 'ca.pem') } : {}),
     prefix: uniquePrefix(),
     restart: async () => {
       await stopChild();
@@ -107,4 +114,18 @@ export async function startTestRedis(options: { ownServer?: boolean; password?: 
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+export const OPENSSL_AVAILABLE = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
+
+/** A throw-away certificate authority and a server certificate for 127.0.0.1, made with the openssl command. */
+function makeCertificates(dir: string): void {
+  const run = (...args: string[]): void => {
+    const r = spawnSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr.toString()}`);
+  };
+  run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=diffusekit-test-ca');
+  run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
+  writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'ext.cnf');
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { DiffusekitError } from '@diffusekit/core';
 
 /** How to reach Redis: what BullMQ and ioredis take, plus a printable description with no secret in it. */
@@ -52,7 +53,8 @@ export function parseRedisUrl(text: string, env: ConnectionEnv = process.env as 
   const password = url.password !== '' ? decodeURIComponent(url.password) : env.DIFFUSEKIT_REDIS_PASSWORD || undefined;
   let tls: RedisConnection['tls'];
   if (url.protocol === 'rediss:') {
-    tls = { servername: url.hostname };
+    // SNI carries host names only (RFC 6066); for an IP address the certificate is checked against the address.
+    tls = isIP(url.hostname.replace(/^\[(.*)\]$/, '$1')) ? {} : { servername: url.hostname };
     if (env.DIFFUSEKIT_REDIS_CA) {
       try {
         tls.ca = readFileSync(env.DIFFUSEKIT_REDIS_CA);

@@ -5,7 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,6 +19,7 @@ const JOBS = Number(arg('jobs', '40'));
 const LATENCY_JOBS = Number(arg('latency-jobs', '20'));
 const REPEATS = Number(arg('repeats', '3'));
 const STEP_COUNTS = [1, 8];
+const LOAD = os.loadavg().map((l) => l.toFixed(1)).join(' / ');
 
 process.env.DIFFUSEKIT_MODELS = MODELS;
 const { JobQueue, decodeImage, encodeImage } = await import('@diffusekit/core');
@@ -169,10 +170,12 @@ try {
 process.stdout.write(`## Distributed queue (BullMQ on Redis)
 
 \`node bench/queue.mjs\`: one job = decode a 96x64 PNG, the tiny committed SR model (tiny-sr3-x2, x2) for the given
-steps, encode a PNG. Latency: one job at a time, submit to result in hand, in-process and queued jobs
-alternating, median of ${LATENCY_JOBS} each after 3 warm-up jobs; the overhead is the median of the paired differences. Throughput: ${JOBS} jobs submitted at once, median of ${REPEATS} rounds. In-process: a \`JobQueue\` of concurrency 1
-in this process (the HTTP service's path without HTTP). Queue: \`connectQueue\` in this process, a local redis-server,
-\`diffusekit worker --threads 1\` processes, results through a folder store; inputs travel inline in Redis.
+steps, encode a PNG. Latency: one job at a time, from submit to result in hand, in-process and queued jobs
+alternating, median of ${LATENCY_JOBS} each after 3 warm-up jobs; the overhead is the median of the paired
+differences. Throughput: ${JOBS} jobs submitted at once, median of ${REPEATS} rounds. In-process: a \`JobQueue\` of
+concurrency 1 in this process (the HTTP service's path without HTTP). Queue: \`connectQueue\` in this process, a local
+redis-server, \`diffusekit worker --threads 1\` processes, results through a folder store, inputs inline in Redis.
+Load average when it started: ${LOAD}.
 
 ${table(
   ['steps', 'in-process ms/job', 'queue ms/job', 'queue overhead ms/job', 'in-process jobs/s', 'queue, 1 worker jobs/s', 'queue, 2 workers jobs/s'],

@@ -116,7 +116,7 @@ export async function startQueueWorker(runtime: Runtime, options: QueueWorkerOpt
 
   const codecs = new CodecThread();
 
-  const process = async (job: BullJob<QueuedImageJob, QueuedImageResult>): Promise<QueuedImageResult> => {
+  const runJob = async (job: BullJob<QueuedImageJob, QueuedImageResult>): Promise<QueuedImageResult> => {
     const id = job.id!;
     const data = job.data;
     const controller = new AbortController();
@@ -189,7 +189,7 @@ export async function startQueueWorker(runtime: Runtime, options: QueueWorkerOpt
   };
 
   const workers = tasks.map((task) => {
-    const worker = new Worker<QueuedImageJob, QueuedImageResult>(task, process, {
+    const worker = new Worker<QueuedImageJob, QueuedImageResult>(task, runJob, {
       prefix,
       connection: ioredisOptions(connection),
       concurrency,

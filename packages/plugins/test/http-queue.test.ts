@@ -1,4 +1,5 @@
 import { mkdtemp } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
@@ -73,6 +74,19 @@ describeWithRedis('HTTP service on the distributed queue (createRouter(runtime, 
     const gone = await request(server.url).delete(waiting.body.links.self).expect(200);
     expect(gone.body.status).toBe('cancelled');
     await request(server.url).get(`${running.body.links.self}/result`).expect(409);
+  });
+
+  it('cancels the worker’s job when a synchronous client disconnects', async () => {
+    const before = gate.signals.length;
+    const png = await imageBytes('png');
+    const req = httpRequest(`${server.url}/v1/tasks/gated?steps=3`, { method: 'POST', headers: { 'Content-Type': 'image/png', 'Content-Length': png.length } });
+    req.on('error', () => undefined);
+    req.end(png);
+    await gate.started(before + 1);
+    req.destroy();
+    await gate.aborted(before);
+    for (let i = 0; i < 100 && server.router.stats().running + server.router.stats().queued > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(server.router.stats()).toMatchObject({ backend: 'redis', running: 0, queued: 0 });
   });
 });
 

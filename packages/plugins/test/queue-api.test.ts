@@ -6,6 +6,12 @@ import { connectQueue, startQueueWorker, type DiffusekitQueue, type QueueWorker,
 import { Gate, imageBytes, testRuntime, tinyTask } from './http-helpers.js';
 import { OPENSSL_AVAILABLE, describeWithRedis, startTestRedis, type TestRedis } from './redis-helpers.js';
 
+/** Waits (up to 5 s) for a condition that another process or connection makes true. */
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 250 && !condition(); i++) await new Promise((r) => setTimeout(r, 20));
+  expect(condition()).toBe(true);
+}
+
 describeWithRedis('distributed job queue (direct API)', () => {
   let redis: TestRedis;
   let runtime: Runtime;
@@ -90,13 +96,12 @@ describeWithRedis('distributed job queue (direct API)', () => {
     const before = gate.signals.length;
     const job = await queue.submit({ task: 'gated', model: 'tiny-ddpm', options: { steps: 5 }, input: await imageBytes('png') });
     await gate.started(before + 1);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(job.status).toBe('running');
+    await until(() => job.status === 'running');
     job.cancel();
     await gate.aborted(before);
     await expect(job.result()).rejects.toMatchObject({ code: 'ABORTED' });
     expect(job.status).toBe('cancelled');
-    await new Promise((r) => setTimeout(r, 200));
+    await until(() => events.some((e) => e.type === 'failed' && e.id === job.id));
     expect(events.filter((e) => e.type === 'failed' && e.id === job.id)).toEqual([expect.objectContaining({ code: 'ABORTED', final: true })]);
   });
 
@@ -112,8 +117,9 @@ describeWithRedis('distributed job queue (direct API)', () => {
     expect(first.status).toBe('queued');
     first.cancel();
     expect(first.status).toBe('cancelled');
-    await new Promise((r) => setTimeout(r, 300));
-    expect(await queue.counts('tiny2')).toEqual({ waiting: 0, active: 0 });
+    let counts = await queue.counts('tiny2');
+    for (let i = 0; i < 100 && counts.waiting > 0; i++) counts = (await new Promise((r) => setTimeout(r, 50)), await queue.counts('tiny2'));
+    expect(counts).toEqual({ waiting: 0, active: 0 });
   });
 });
 
@@ -180,6 +186,7 @@ describeWithRedis('queue across a Redis restart', () => {
       worker = await startQueueWorker(runtime, { url: own.url, prefix: own.prefix, store, tasks: ['tiny'], onEvent: (e) => e.type === 'completed' && completed.push(e.id) });
       const results = await Promise.all(jobs.map((j) => j.result()));
       expect(results.map((r) => r.info)).toEqual([{ steps: 1, note: 'déjà vu' }, { steps: 2, note: 'déjà vu' }, { steps: 3, note: 'déjà vu' }]);
+      await until(() => completed.length >= 3);
       expect(completed.sort()).toEqual(jobs.map((j) => j.id).sort());
 
       // A job running on a worker while Redis restarts finishes too.
@@ -193,6 +200,7 @@ describeWithRedis('queue across a Redis restart', () => {
       await own.restart!();
       gate.open();
       await expect(running.result()).resolves.toMatchObject({ width: 16, height: 16 });
+      await until(() => completed.includes(running.id));
       expect(completed.filter((id) => id === running.id)).toHaveLength(1);
       await worker.close();
       worker = undefined;

@@ -26,7 +26,7 @@ export interface QueueOptions {
   attempts?: number;
   /** Wait before the first retry, doubled for each further one (default 1000 ms). */
   backoffMs?: number;
-  /** Inputs up to this size travel inside Redis; larger ones through the store (default 1 MiB). */
+  /** Inputs up to this size travel inside Redis; larger ones through the store (default 256 KiB). */
   inlineInputBytes?: number;
   /** How often unfinished jobs are also looked up directly, in case an event was missed across a reconnect (default 2 s). */
   pollIntervalMs?: number;
@@ -131,7 +131,7 @@ export class DiffusekitQueue {
     this.#options = {
       attempts: positive('attempts', options.attempts, 3),
       backoffMs: positive('backoffMs', options.backoffMs, 1000, 0),
-      inlineInputBytes: positive('inlineInputBytes', options.inlineInputBytes, 1024 * 1024, 0),
+      inlineInputBytes: positive('inlineInputBytes', options.inlineInputBytes, 256 * 1024, 0),
       pollIntervalMs: positive('pollIntervalMs', options.pollIntervalMs, 2000),
       connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, 5000),
     };
@@ -277,8 +277,10 @@ export class DiffusekitQueue {
         jobId: id,
         attempts: this.#options.attempts,
         backoff: { type: 'exponential', delay: this.#options.backoffMs },
-        removeOnComplete: { age: 3600, count: 10_000 },
-        removeOnFail: { age: 24 * 3600, count: 10_000 },
+        // Finished jobs keep their (inline) input in Redis: keep few, briefly. Clients take outcomes from events at once
+        // and by looking jobs up every few seconds, so minutes are plenty; failed ones stay longer for operators.
+        removeOnComplete: { age: 600, count: 500 },
+        removeOnFail: { age: 24 * 3600, count: 500 },
       });
       const pending = this.#pending.get(id);
       if (pending) pending.added = true;

@@ -123,6 +123,40 @@ describeWithRedis('distributed job queue (direct API)', () => {
   });
 });
 
+describeWithRedis('jobs whose workers keep dying', () => {
+  it('are run again after the lock lapses, and reported WORKER_FAILED once they have lost too many workers', async () => {
+    const redis = await startTestRedis();
+    const store = await mkdtemp(path.join(tmpdir(), 'diffusekit-queue-stall-'));
+    const gate = new Gate(); // never opened: every run hangs until its worker is abandoned
+    const runtime = await testRuntime(gate);
+    const queue = await connectQueue({ url: redis.url, prefix: redis.prefix, store, pollIntervalMs: 200 });
+    const workers: QueueWorker[] = [];
+    const started = async (): Promise<void> => {
+      const worker = await startQueueWorker(runtime, { url: redis.url, prefix: redis.prefix, store, tasks: ['gated'], lockDurationMs: 400, maxStalledCount: 1 });
+      workers.push(worker);
+    };
+    try {
+      await started();
+      const job = await queue.submit({ task: 'gated', model: 'tiny-ddpm', input: await imageBytes('png') });
+      await gate.started(1);
+      // Abandon the job as a killed worker would: no more lock renewals, no answer.
+      await workers[0]!.close({ force: true });
+      await started();
+      await gate.started(2); // the next worker found it stalled and ran it again
+      expect(job.status).toBe('running');
+      await workers[1]!.close({ force: true });
+      await started();
+      await expect(job.result()).rejects.toMatchObject({ code: 'WORKER_FAILED' });
+      expect(gate.signals).toHaveLength(2);
+    } finally {
+      await queue.close();
+      for (const w of workers) await w.close({ force: true });
+      await runtime.close();
+      await redis.stop();
+    }
+  }, 30_000);
+});
+
 describeWithRedis('queue connection', () => {
   (OPENSSL_AVAILABLE ? it : it.skip)('runs a job over TLS (rediss://) with a password and a private certificate authority', async () => {
     const tls = await startTestRedis({ tls: true, password: 'over-tls-secret' });

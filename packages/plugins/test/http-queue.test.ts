@@ -110,3 +110,43 @@ describeWithRedis('HTTP service when Redis goes away', () => {
     }
   });
 });
+
+describeWithRedis('several servers on one queue (behind a load balancer)', () => {
+  it('answer for each other’s jobs: status, events, result and cancellation', async () => {
+    const redis = await startTestRedis();
+    const store = await mkdtemp(path.join(tmpdir(), 'diffusekit-http-queue-two-'));
+    const gate = new Gate();
+    const workerRuntime = await testRuntime(gate);
+    const runtimes = [await testRuntime(new Gate()), await testRuntime(new Gate())];
+    const worker = await startQueueWorker(workerRuntime, { url: redis.url, prefix: redis.prefix, store, tasks: ['tiny', 'gated'] });
+    const queues = await Promise.all(runtimes.map(() => connectQueue({ url: redis.url, prefix: redis.prefix, store, pollIntervalMs: 200 })));
+    const [a, b] = await Promise.all(runtimes.map((r, i) => startServer(r, { port: 0, signals: false, queue: queues[i]!, onError: () => undefined })));
+    try {
+      const created = await request(a!.url).post('/v1/jobs?task=tiny&steps=2').send(await imageBytes('png')).expect(202);
+      const events = await followEvents(b!.url + created.body.links.events, () => undefined);
+      expect(events.at(-1)).toMatchObject({ event: 'done', data: { status: 'succeeded', result: { width: 16 } } });
+      const seenByB = await request(b!.url).get(created.body.links.self).expect(200);
+      expect(seenByB.body).toMatchObject({ id: created.body.id, task: 'tiny', model: 'tiny-ddpm', status: 'succeeded' });
+      const [fromA, fromB] = await Promise.all(
+        [a!, b!].map((s) => request(s.url).get(created.body.links.result).buffer(true).parse(binaryParser).expect(200)),
+      );
+      expect(fromB!.body.equals(fromA!.body)).toBe(true);
+
+      const gated = await request(a!.url).post('/v1/jobs?task=gated&steps=3').send(await imageBytes('png')).expect(202);
+      await gate.started(1);
+      const cancelled = await request(b!.url).delete(gated.body.links.self).expect(200);
+      expect(cancelled.body.status).toBe('cancelled');
+      expect(gate.signals[0]!.aborted).toBe(true);
+      for (let i = 0; i < 100 && (await request(a!.url).get(gated.body.links.self)).body.status !== 'cancelled'; i++) await new Promise((r) => setTimeout(r, 20));
+      expect((await request(a!.url).get(gated.body.links.self)).body).toMatchObject({ status: 'cancelled', error: { code: 'ABORTED' } });
+      await request(b!.url).get('/v1/jobs/00000000-0000-0000-0000-000000000000').expect(404);
+    } finally {
+      gate.open();
+      await Promise.all([a!.close({ timeoutMs: 0 }), b!.close({ timeoutMs: 0 })]);
+      await Promise.all(queues.map((q) => q.close()));
+      await worker.close({ force: true });
+      await Promise.all([workerRuntime, ...runtimes].map((r) => r.close()));
+      await redis.stop();
+    }
+  });
+});

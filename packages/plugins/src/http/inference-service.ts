@@ -1,7 +1,7 @@
 import { DiffusekitError, JobQueue, type Job, type Runtime } from '@diffusekit/core';
 import { CodecThread } from './codec-thread.js';
 import { toErrorAnswer } from './http-errors.js';
-import { imageWork, type ImageOrder, type ImageResult } from './image-order.js';
+import { imageWork, servedTasks, type ImageOrder, type ImageResult } from './image-order.js';
 import { JobStore, type JobRecord } from './job-store.js';
 import type { ResolvedRouterOptions } from './options.js';
 
@@ -42,7 +42,13 @@ export class InferenceService {
   ) {
     // Finished work is not kept by the queue: synchronous results go straight to their client, jobs live in the store.
     this.queue = new JobQueue({ concurrency: options.concurrency, maxQueued: options.maxQueued, keepFinished: 0 });
-    this.jobs = new JobStore({ keepFinished: options.keepFinishedJobs, ttlMs: options.jobTtlMs });
+    const queue = options.queue;
+    this.jobs = new JobStore({
+      keepFinished: options.keepFinishedJobs,
+      ttlMs: options.jobTtlMs,
+      // On the distributed queue a job's result stays in the store, readable by every server, while it is kept here.
+      ...(queue ? { onForget: (record: JobRecord) => void queue.discardResult(record.job.id) } : {}),
+    });
   }
 
   get draining(): boolean {
@@ -64,8 +70,9 @@ export class InferenceService {
     return this.#submitRemote(order);
   }
 
-  async #submitRemote(order: ImageOrder): Promise<Job<ImageResult>> {
+  async #submitRemote(order: ImageOrder, keepResult = false): Promise<Job<ImageResult>> {
     const job = await this.options.queue!.submit({
+      keepResult,
       task: order.task.id,
       model: order.modelId,
       options: order.options,
@@ -83,7 +90,8 @@ export class InferenceService {
   }
 
   createJob(order: ImageOrder): JobRecord | Promise<JobRecord> {
-    const submitted = this.submit(order);
+    if (this.draining) throw new DiffusekitError('QUEUE_FULL', 'The server is shutting down and accepts no new work');
+    const submitted = this.options.queue ? this.#submitRemote(order, true) : this.submit(order);
     return submitted instanceof Promise ? submitted.then((job) => this.#record(job, order)) : this.#record(submitted, order);
   }
 
@@ -98,6 +106,18 @@ export class InferenceService {
       });
     }
     return this.jobs.add(job, order.task.id, order.modelId);
+  }
+
+  /**
+   * A background job by id. On the distributed queue, a job another server created is found in Redis and followed
+   * from then on, so that any server behind a load balancer answers for any job.
+   */
+  async findJob(id: string): Promise<JobRecord> {
+    const known = this.jobs.find(id);
+    if (known || !this.options.queue || this.draining) return known ?? this.jobs.get(id);
+    const followed = await this.options.queue.follow(id, servedTasks(this.runtime).map((t) => t.id));
+    if (!followed) return this.jobs.get(id); // JOB_NOT_FOUND
+    return this.jobs.find(id) ?? this.jobs.add(followed.job, followed.task, followed.model, followed.createdAt);
   }
 
   stats(): ServiceStats {

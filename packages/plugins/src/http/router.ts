@@ -128,12 +128,12 @@ export function createRouter(runtime: Runtime, options: RouterOptions = {}): Dif
       sendJson(res, 202, description);
     },
 
-    getJob: (req, res) => {
-      sendJson(res, 200, describeJob(service.jobs.get(req.params.id as string), req.baseUrl, retryAfterSeconds));
+    getJob: async (req, res) => {
+      sendJson(res, 200, describeJob(await service.findJob(req.params.id as string), req.baseUrl, retryAfterSeconds));
     },
 
     cancelJob: async (req, res) => {
-      const record = service.jobs.get(req.params.id as string);
+      const record = await service.findJob(req.params.id as string);
       if (!record.job.finished) {
         record.job.cancel('cancelled by the client');
         // A running job stops at its next step; wait a little so that the answer usually shows the final state.
@@ -144,12 +144,12 @@ export function createRouter(runtime: Runtime, options: RouterOptions = {}): Dif
       sendJson(res, 200, describeJob(record, req.baseUrl, retryAfterSeconds));
     },
 
-    streamJobEvents: (req, res) => {
-      streamJobEvents(res, service.jobs.get(req.params.id as string), { baseUrl: req.baseUrl, retryAfterSeconds });
+    streamJobEvents: async (req, res) => {
+      streamJobEvents(res, await service.findJob(req.params.id as string), { baseUrl: req.baseUrl, retryAfterSeconds });
     },
 
-    getJobResult: (req, res) => {
-      const record: JobRecord = service.jobs.get(req.params.id as string);
+    getJobResult: async (req, res) => {
+      const record: JobRecord = await service.findJob(req.params.id as string);
       const { job } = record;
       if (job.status === 'succeeded') return sendImage(res, job.value!, record.model);
       if (job.status === 'cancelled') {

@@ -49,6 +49,19 @@ export interface QueueImageRequest {
   maxPixels?: number;
   /** QUEUE_FULL instead of adding when this many jobs of the task are already waiting for a worker. */
   maxWaiting?: number;
+  /**
+   * Leave the result in the store after reading it, so that other clients (servers behind one load balancer) can read
+   * it too, until `discardResult(job.id)` (default false: deleted once read).
+   */
+  keepResult?: boolean;
+}
+
+/** A job found in the queue by id (see `follow`), with the facts a job description needs. */
+export interface FollowedJob {
+  job: Job<ImageResult>;
+  task: string;
+  model: string;
+  createdAt: number;
 }
 
 export interface QueueCounts {
@@ -118,6 +131,8 @@ export class DiffusekitQueue {
   readonly #redis: Redis;
   readonly #queues = new Map<string, Promise<TaskQueue>>();
   readonly #pending = new Map<string, Pending>();
+  /** Results left in the store for other readers, by job id (see keepResult). */
+  readonly #kept = new Map<string, string>();
   readonly #poller: NodeJS.Timeout;
   readonly #onError: (message: string) => void;
   #polling = false;
@@ -238,11 +253,42 @@ export class DiffusekitQueue {
       input: stored ? { key: inputKey(id) } : { inline: Buffer.from(request.input.buffer, request.input.byteOffset, request.input.byteLength).toString('base64') },
     };
 
+    const job = this.#track(task, id, { ownInput: stored, result: request.keepResult === true ? 'keep' : 'delete' });
+    try {
+      await taskQueue.queue.add('image', data, {
+        jobId: id,
+        attempts: this.#options.attempts,
+        backoff: { type: 'exponential', delay: this.#options.backoffMs },
+        // Finished jobs keep their (inline) input in Redis: keep few, briefly. Clients take outcomes from events at once
+        // and by looking jobs up every few seconds, so minutes are plenty; failed ones stay longer for operators.
+        removeOnComplete: { age: 600, count: 500 },
+        removeOnFail: { age: 24 * 3600, count: 500 },
+      });
+      const pending = this.#pending.get(id);
+      if (pending) pending.added = true;
+    } catch (error) {
+      this.#pending.get(id)?.reject(new DiffusekitError('QUEUE_UNAVAILABLE', 'The job was not queued'));
+      if (stored) await this.store.delete(inputKey(id)).catch(() => undefined);
+      throw queueUnavailable('Could not add the job to the queue', error, this.connection);
+    }
+    return job;
+  }
+
+  /**
+   * A runtime Job that follows queue job `id`, started at once (so it is pending before the job can be picked up).
+   * It reads the result from the store, then deletes what it owns: its stored input, and the result unless kept.
+   */
+  #track(task: string, id: string, own: { ownInput: boolean; result: 'delete' | 'keep' | 'leave' }): Job<ImageResult> {
     const job = new Job<ImageResult>(
       task,
       async ({ signal, onProgress, markRunning }) => {
         const meta = new Promise<QueuedImageResult>((resolve, reject) => {
-          this.#pending.set(id, { added: false, task, started: markRunning, progress: onProgress, resolve, reject });
+          const fail = (error: DiffusekitError): void => {
+            // Cancelled by whoever cancelled it (perhaps another server): this job is cancelled too, not failed.
+            if (error.code === 'ABORTED') job.cancel(error.message);
+            reject(error);
+          };
+          this.#pending.set(id, { added: false, task, started: markRunning, progress: onProgress, resolve, reject: fail });
         });
         const onAbort = (): void => void this.#cancel(task, id);
         signal.addEventListener('abort', onAbort, { once: true });
@@ -265,31 +311,51 @@ export class DiffusekitQueue {
           signal.removeEventListener('abort', onAbort);
           this.#pending.delete(id);
           // The client has the result (or the final error): the store's copies have done their job.
-          if (stored) await this.store.delete(inputKey(id)).catch(() => undefined);
-          if (resultKey) await this.store.delete(resultKey).catch(() => undefined);
+          if (own.ownInput) await this.store.delete(inputKey(id)).catch(() => undefined);
+          if (resultKey && own.result === 'delete') await this.store.delete(resultKey).catch(() => undefined);
+          if (resultKey && own.result === 'keep') this.#kept.set(id, resultKey);
         }
       },
       { id, startsQueued: true },
     );
-    void job.start(); // registers the job as pending before it can be picked up
-    try {
-      await taskQueue.queue.add('image', data, {
-        jobId: id,
-        attempts: this.#options.attempts,
-        backoff: { type: 'exponential', delay: this.#options.backoffMs },
-        // Finished jobs keep their (inline) input in Redis: keep few, briefly. Clients take outcomes from events at once
-        // and by looking jobs up every few seconds, so minutes are plenty; failed ones stay longer for operators.
-        removeOnComplete: { age: 600, count: 500 },
-        removeOnFail: { age: 24 * 3600, count: 500 },
-      });
-      const pending = this.#pending.get(id);
-      if (pending) pending.added = true;
-    } catch (error) {
-      this.#pending.get(id)?.reject(new DiffusekitError('QUEUE_UNAVAILABLE', 'The job was not queued'));
-      if (stored) await this.store.delete(inputKey(id)).catch(() => undefined);
-      throw queueUnavailable('Could not add the job to the queue', error, this.connection);
-    }
+    void job.start();
     return job;
+  }
+
+  /** Deletes a result kept with `keepResult` (no error when there is none). */
+  async discardResult(id: string): Promise<void> {
+    const key = this.#kept.get(id);
+    this.#kept.delete(id);
+    if (key) await this.store.delete(key).catch(() => undefined);
+  }
+
+  /**
+   * Finds a job another client (another server) queued, among the queues of `tasks`, and follows it like one of its
+   * own: status, progress, cancellation, and the result while its owner keeps it in the store. Undefined when no such
+   * job is in the queue (it never was, or it finished long enough ago to be removed).
+   */
+  async follow(id: string, tasks: readonly string[]): Promise<FollowedJob | undefined> {
+    if (!/^[A-Za-z0-9-]{1,64}$/.test(id)) return undefined;
+    for (const task of tasks) {
+      const { queue } = await this.#taskQueue(task);
+      let bullJob;
+      try {
+        bullJob = await queue.getJob(id);
+      } catch (error) {
+        throw queueUnavailable('Could not look the job up in the queue', error, this.connection);
+      }
+      if (!bullJob) continue;
+      const data = bullJob.data as QueuedImageJob;
+      // Another client owns the job: it deletes the stored input and result, this one only reads.
+      const job = this.#track(task, id, { ownInput: false, result: 'leave' });
+      const pending = this.#pending.get(id);
+      if (pending) {
+        pending.added = true;
+        await this.#check(id, pending);
+      }
+      return { job, task, model: typeof data?.model === 'string' ? data.model : 'unknown', createdAt: bullJob.timestamp };
+    }
+    return undefined;
   }
 
   /** Removes a waiting job, or tells its worker to stop (a key for a worker that is just picking it up, and a message). */
@@ -312,27 +378,31 @@ export class DiffusekitQueue {
     }
   }
 
+  /** Looks one unfinished job up directly and passes on what has happened to it. */
+  async #check(id: string, pending: Pending): Promise<void> {
+    const { queue } = await this.#taskQueue(pending.task);
+    const bullJob = await queue.getJob(id);
+    if (!bullJob) {
+      pending.reject(new DiffusekitError('JOB_NOT_FOUND', `Job ${id} is no longer in the queue (removed, or Redis lost it)`));
+      return;
+    }
+    const state = await bullJob.getState();
+    if (state === 'active') pending.started();
+    if (typeof bullJob.progress === 'object' && bullJob.progress !== null && state === 'active') pending.progress(bullJob.progress as Progress);
+    if (state !== 'completed' && state !== 'failed') return;
+    // The job may have finished between reading it and reading its state: read it again for its outcome.
+    const finished = await queue.getJob(id);
+    if (state === 'completed' && isResult(finished?.returnvalue)) pending.resolve(finished.returnvalue);
+    if (state === 'failed' && finished?.failedReason) pending.reject(decodeFailure(finished.failedReason));
+  }
+
   /** Looks unfinished jobs up directly: covers events lost while a connection was re-established. */
   async #poll(): Promise<void> {
     if (this.#polling || this.#pending.size === 0) return;
     this.#polling = true;
     try {
       for (const [id, pending] of [...this.#pending]) {
-        if (!pending.added) continue;
-        const { queue } = await this.#taskQueue(pending.task);
-        const bullJob = await queue.getJob(id);
-        if (!bullJob) {
-          pending.reject(new DiffusekitError('JOB_NOT_FOUND', `Job ${id} is no longer in the queue (removed, or Redis lost it)`));
-          continue;
-        }
-        const state = await bullJob.getState();
-        if (state === 'active') pending.started();
-        if (typeof bullJob.progress === 'object' && bullJob.progress !== null && state === 'active') pending.progress(bullJob.progress as Progress);
-        if (state !== 'completed' && state !== 'failed') continue;
-        // The job may have finished between reading it and reading its state: read it again for its outcome.
-        const finished = await queue.getJob(id);
-        if (state === 'completed' && isResult(finished?.returnvalue)) pending.resolve(finished.returnvalue);
-        if (state === 'failed' && finished?.failedReason) pending.reject(decodeFailure(finished.failedReason));
+        if (pending.added) await this.#check(id, pending);
       }
     } catch (error) {
       this.#onError(redact(`checking queued jobs: ${asDiffusekitError(error, 'QUEUE_UNAVAILABLE', 'poll').message}`, this.connection));

@@ -1,5 +1,6 @@
 import {
   DiffusekitError,
+  Job,
   JobQueue,
   createRuntime,
   invalidOption,
@@ -120,6 +121,36 @@ describe('jobs', () => {
     await expect(job.result()).resolves.toBe('done');
     expect(events).toEqual(['running', 'step 1', 'step 2', 'step 3', 'succeeded', 'done succeeded']);
     expect(queue.get(job.id).status).toBe('succeeded');
+  });
+
+  it('stays queued until work that waits elsewhere marks it running (a job handed to a distributed queue)', async () => {
+    let pickUp!: () => void;
+    const pickedUp = new Promise<void>((r) => (pickUp = r));
+    const job = new Job(
+      'remote',
+      async ({ markRunning, onProgress }) => {
+        await pickedUp;
+        markRunning();
+        onProgress({ kind: 'step', step: 1, of: 1 });
+        return 'done';
+      },
+      { id: 'job-42', startsQueued: true },
+    );
+    const statuses: string[] = [];
+    job.on((e) => e.type === 'status' && statuses.push(e.status));
+    void job.start();
+    await new Promise((r) => setImmediate(r));
+    expect(job.id).toBe('job-42');
+    expect(job.status).toBe('queued');
+    pickUp();
+    await expect(job.result()).resolves.toBe('done');
+    expect(statuses).toEqual(['running', 'succeeded']);
+
+    const never = new Job('remote', () => new Promise<string>(() => undefined), { startsQueued: true });
+    void never.start();
+    never.cancel();
+    expect(never.status).toBe('cancelled');
+    await expect(never.result()).rejects.toMatchObject({ code: 'ABORTED' });
   });
 
   it('cancels a running job between steps and a queued one before it starts', async () => {

@@ -41,12 +41,16 @@ const summary = (events: SseEvent[]) =>
 
 describe('background jobs', () => {
   it('runs a job, streams its steps, and serves the same result as the synchronous route', async () => {
-    const { url } = await serve();
+    const { url } = await serve({ concurrency: 1 });
     const png = await imageBytes('png');
+    // A gated job holds the one slot, so the job under test waits until its event stream is open (on a busy machine
+    // it could otherwise finish before the client subscribes, and only `done` would be replayed).
+    await request(url).post('/v1/jobs?task=gated&steps=1').send(png).expect(202);
+    await gate.started(1);
     const created = await request(url).post('/v1/jobs').field('task', 'tiny').field('steps', '3').attach('image', png, 'in.png').expect(202);
     expect(created.body).toMatchObject({ task: 'tiny', model: 'tiny-ddpm', status: 'queued', progress: null, finishedAt: null });
     expect(created.headers.location).toBe(`/v1/jobs/${created.body.id}`);
-    const events = await followEvents(url + created.body.links.events, () => undefined);
+    const events = await followEvents(url + created.body.links.events, (e) => e.event === 'status' && gate.open());
     const steps = summary(events).filter((e) => e.startsWith('step'));
     expect(steps).toEqual(['step 1/3', 'step 2/3', 'step 3/3']);
     const done = events.at(-1)!;
@@ -159,7 +163,7 @@ describe('load limits', () => {
     expect(refused.headers['retry-after']).toBe('3');
     expect(refused.body.code).toBe('QUEUE_FULL');
     expect((await request(url).post('/v1/jobs?task=gated').send(png).expect(429)).headers['retry-after']).toBe('3');
-    expect((await request(url).get('/v1/health').expect(200)).body.queue).toEqual({ running: 1, queued: 1, concurrency: 1, maxQueued: 1 });
+    expect((await request(url).get('/v1/health').expect(200)).body.queue).toEqual({ backend: 'memory', running: 1, queued: 1, concurrency: 1, maxQueued: 1 });
     gate.open();
     expect((await first).status).toBe(200);
     expect(summary(await followEvents(url + queued.body.links.events, () => undefined)).at(-1)).toBe('done succeeded');

@@ -11,11 +11,31 @@ export type JobEvent<Out> =
   | { type: 'done'; status: 'succeeded'; result: Out }
   | { type: 'done'; status: 'failed' | 'cancelled'; error: DiffusekitError };
 
-export type JobWork<Out> = (context: { signal: AbortSignal; onProgress: (p: Progress) => void }) => Promise<Out>;
+export interface JobWorkContext {
+  signal: AbortSignal;
+  onProgress: (p: Progress) => void;
+  /**
+   * For a job created with `startsQueued`: the work calls this when it really starts (e.g. when a remote worker has
+   * picked it up), and the job turns from queued to running. Without `startsQueued` the job is running already.
+   */
+  markRunning: () => void;
+}
+
+export type JobWork<Out> = (context: JobWorkContext) => Promise<Out>;
+
+export interface JobOptions {
+  /** The job's id (default: a random UUID); a queue backend may need to name jobs itself. */
+  id?: string;
+  /**
+   * The work starts by waiting elsewhere (a job handed to a distributed queue): the job stays queued, and cancellable
+   * as a queued job, until the work calls `markRunning`.
+   */
+  startsQueued?: boolean;
+}
 
 /** A unit of work with a lifecycle, progress events and cancellation. */
 export class Job<Out = unknown> {
-  readonly id = randomUUID();
+  readonly id: string;
   readonly createdAt = Date.now();
   readonly label: string;
   #status: JobStatus = 'queued';
@@ -26,9 +46,13 @@ export class Job<Out = unknown> {
   readonly #events = new EventEmitter();
   readonly #done: Promise<Out>;
   #settle!: { resolve: (v: Out) => void; reject: (e: DiffusekitError) => void };
+  readonly #startsQueued: boolean;
+  #started = false;
 
-  constructor(label: string, readonly work: JobWork<Out>) {
+  constructor(label: string, readonly work: JobWork<Out>, options: JobOptions = {}) {
+    this.id = options.id ?? randomUUID();
     this.label = label;
+    this.#startsQueued = options.startsQueued === true;
     this.#done = new Promise<Out>((resolve, reject) => (this.#settle = { resolve, reject }));
     this.#done.catch(() => undefined); // observed through result()/events; never an unhandled rejection
     this.#events.setMaxListeners(0);
@@ -57,17 +81,27 @@ export class Job<Out = unknown> {
 
   /** Runs the work; called by the queue. */
   async start(): Promise<void> {
-    if (this.#status !== 'queued') return;
-    this.#setStatus('running');
+    if (this.#status !== 'queued' || this.#started) return;
+    this.#started = true;
+    const markRunning = (): void => {
+      if (this.#status === 'queued') this.#setStatus('running');
+    };
+    if (!this.#startsQueued) markRunning();
     try {
       const result = await this.work({
         signal: this.#controller.signal,
         onProgress: (progress) => {
+          if (this.finished) return;
+          markRunning();
           this.#progress = progress;
           this.#emit({ type: 'progress', progress });
         },
+        markRunning: () => {
+          if (!this.finished) markRunning();
+        },
       });
       if (this.#controller.signal.aborted) return this.#finishCancelled();
+      markRunning();
       this.#result = result;
       this.#setStatus('succeeded');
       this.#emit({ type: 'done', status: 'succeeded', result });

@@ -10,9 +10,11 @@ import { infoCommand } from './commands/info.js';
 import { modelsCommand } from './commands/models.js';
 import { segmentCommand } from './commands/segment-cli.js';
 import { serveCommand } from './commands/serve.js';
+import { workerCommand } from './commands/worker.js';
 import { processIo, writeLine, type CliIo } from './io.js';
 import { parsePositiveInteger } from './parse-flags.js';
 import { UsageError } from './usage-error.js';
+import { redact } from '../queue/connection.js';
 
 const HELP = `diffusekit ${CORE_VERSION} — diffusion-model image analysis
 
@@ -23,6 +25,8 @@ Usage:
   diffusekit serve [--port 8080] [--host 127.0.0.1] [--config FILE] [--workers N] [--ensembles DIR]
                                             HTTP service and web page; --ensembles serves the segment task with
                                             the trained ensembles in DIR (DIR/<id>/ensemble.json)
+  diffusekit worker --queue redis://HOST:6379 [--concurrency N] [--tasks sr3,palette-jpeg] [--store DIR]
+                                            run queued jobs (from serve/upscale/restore --queue) on this machine
   diffusekit segment train --images DIR --masks DIR -o ENSEMBLE [options]   few-shot segmenter from DDPM features
   diffusekit segment predict ENSEMBLE <file|dir ...> -o DIR [--uncertainty]   label masks, overlays, uncertainty
   diffusekit segment eval ENSEMBLE --images DIR --masks DIR [--json]          per-class IoU and mIoU
@@ -57,6 +61,13 @@ Batch options:
                         writes <name>/r<row>c<col>.<ext> and <name>.vrt, a GDAL mosaic of the cells; memory is
                         bounded by a cell; with --resume, finished cells are kept
   --max-pixels N        largest input (or window) in pixels (default 134217728 = 2^27)
+Queue options (serve, upscale, restore, worker; see docs/http.md "Deployment"):
+  --queue URL           redis://[user:password@]host:6379[/db] or rediss://... (TLS): run images on workers;
+                        the password may come from DIFFUSEKIT_REDIS_PASSWORD instead, and is never printed
+  --store DIR           result store shared by everyone on the queue (default $DIFFUSEKIT_QUEUE_STORE or
+                        <tmp>/diffusekit-queue); upscale/restore --queue keep --concurrency jobs in flight (default 8)
+  --tasks LIST          worker: the tasks it takes (default: every image task)
+  --lock-ms N           worker: job lock; a job whose worker died runs again after this (default 30000)
 Engine options:
   --provider NAME       auto | ${PROVIDERS.join(' | ')} (default auto)
   --threads N           inference threads (default: onnxruntime's choice)
@@ -70,6 +81,7 @@ Segment options:
 
 Environment:
   DIFFUSEKIT_MODELS     extra folders holding <id>/model.json, searched before the bundled models
+  DIFFUSEKIT_QUEUE_PREFIX  Redis key prefix of the queue (default diffusekit), to share one Redis
 
 Exit codes: 0 success, 1 some input failed, 2 wrong usage.`;
 
@@ -92,6 +104,19 @@ const BATCH_FLAGS = {
   window: { type: 'string' },
   grid: { type: 'string' },
 } as const;
+// >>> queue (issue 15)
+const QUEUE_FLAGS = { queue: { type: 'string' }, store: { type: 'string' } } as const;
+
+function queueFrom(values: Values): { url: string; store?: string; prefix?: string } | undefined {
+  if (values.queue === undefined) {
+    if (values.store !== undefined) throw new UsageError('--store goes with --queue');
+    return undefined;
+  }
+  const prefix = process.env.DIFFUSEKIT_QUEUE_PREFIX;
+  return { url: String(values.queue), ...(typeof values.store === 'string' ? { store: values.store } : {}), ...(prefix ? { prefix } : {}) };
+}
+// <<< queue
+
 const UPSCALE_FLAGS = {
   model: { type: 'string' },
   sampler: { type: 'string' },
@@ -143,10 +168,11 @@ interface ImageCommandPlan {
 
 function imageCommand(plan: (values: Values) => ImageCommandPlan, extraFlags: Record<string, { type: 'string' }> = {}): Command {
   return {
-    options: { ...UPSCALE_FLAGS, ...extraFlags, ...BATCH_FLAGS, ...ENGINE_FLAGS },
+    options: { ...UPSCALE_FLAGS, ...extraFlags, ...BATCH_FLAGS, ...ENGINE_FLAGS, ...QUEUE_FLAGS },
     usesEngine: true,
     run: ({ runtime, positionals, values, io, signal }) => {
       const { taskIds, extraOptions, inputsFor } = plan(values);
+      const queue = queueFrom(values);
       return imageTaskCommand(
         runtime(),
         {
@@ -156,7 +182,8 @@ function imageCommand(plan: (values: Values) => ImageCommandPlan, extraFlags: Re
           output: values.output as string | undefined,
           taskOptions: { ...taskOptionsFrom(values), ...extraOptions },
           ...(inputsFor ? { inputsFor } : {}),
-          concurrency: values.concurrency === undefined ? 1 : parsePositiveInteger('--concurrency', values.concurrency),
+          concurrency: values.concurrency === undefined ? (values.queue === undefined ? 1 : 8) : parsePositiveInteger('--concurrency', values.concurrency),
+          ...(queue ? { queue } : {}),
           resume: values.resume === true,
           json: values.json === true,
           ...(typeof values.format === 'string' ? { format: values.format } : {}),
@@ -219,7 +246,7 @@ const COMMANDS: Record<string, Command> = {
   upscale: imageCommand(() => ({ taskIds: ['sr3', 'srdiff'] })),
   restore: imageCommand(restorePlan, RESTORE_FLAGS),
   serve: {
-    options: { port: { type: 'string' }, host: { type: 'string' }, config: { type: 'string' }, workers: { type: 'string' }, ensembles: { type: 'string' }, ...ENGINE_FLAGS },
+    options: { port: { type: 'string' }, host: { type: 'string' }, config: { type: 'string' }, workers: { type: 'string' }, ensembles: { type: 'string' }, ...ENGINE_FLAGS, ...QUEUE_FLAGS },
     usesEngine: true,
     run: ({ runtime, positionals, values, io, signal }) => {
       if (positionals.length > 0) throw new UsageError(`"serve" takes no arguments but received ${positionals.join(' ')}`);
@@ -231,6 +258,30 @@ const COMMANDS: Record<string, Command> = {
           ...(port !== undefined ? { port } : {}),
           ...(typeof values.host === 'string' ? { host: values.host } : {}),
           ...(typeof values.config === 'string' ? { config: values.config } : {}),
+          ...(queueFrom(values) ? { queue: queueFrom(values)! } : {}),
+        },
+        io,
+        signal,
+      );
+    },
+  },
+  worker: {
+    options: { ...QUEUE_FLAGS, concurrency: { type: 'string' }, tasks: { type: 'string' }, 'lock-ms': { type: 'string' }, json: { type: 'boolean', default: false }, ...ENGINE_FLAGS },
+    usesEngine: true,
+    run: ({ runtime, positionals, values, io, signal }) => {
+      if (positionals.length > 0) throw new UsageError(`"worker" takes no arguments but received ${positionals.join(' ')}`);
+      const queue = queueFrom(values);
+      if (!queue) throw new UsageError('needs --queue redis://host:6379 (the Redis the server or batch sends jobs to)');
+      return workerCommand(
+        runtime(),
+        {
+          queue: queue.url,
+          ...(queue.store ? { store: queue.store } : {}),
+          ...(queue.prefix ? { prefix: queue.prefix } : {}),
+          concurrency: values.concurrency === undefined ? 1 : parsePositiveInteger('--concurrency', values.concurrency),
+          ...(typeof values.tasks === 'string' ? { tasks: values.tasks.split(',').map((t) => t.trim()).filter(Boolean) } : {}),
+          ...(values['lock-ms'] !== undefined ? { lockDurationMs: parsePositiveInteger('--lock-ms', values['lock-ms']) } : {}),
+          json: values.json === true,
         },
         io,
         signal,
@@ -317,7 +368,10 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo, opt
     const engine = command.usesEngine ? engineOptionsFrom(values as Values) : {};
     // The service keeps its event loop free by running inference in worker threads.
     if (name === 'serve') engine.workers = values.workers === undefined ? 1 : parsePositiveInteger('--workers', values.workers);
+    // A queue worker's event loop renews its job locks: inference runs in threads, one per concurrent job.
+    if (name === 'worker') engine.workers = values.concurrency === undefined ? 1 : parsePositiveInteger('--concurrency', values.concurrency);
     const ensembleFolders = name === 'serve' ? ensembleFoldersFrom(values.ensembles) : undefined;
+    if (ensembleFolders && values.queue !== undefined) throw new UsageError('--ensembles (the segment task) does not run on queue workers yet; serve it without --queue');
     return await command.run({
       runtime: () => (runtime ??= createDefaultRuntime({ engine, modelFolders: modelFoldersFromEnv(), ...(ensembleFolders ? { ensembleFolders } : {}) })),
       positionals,
@@ -332,7 +386,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo, opt
       return 2;
     }
     if (isDiffusekitError(error)) {
-      writeLine(io.stderr, `diffusekit ${name}: ${error.code}: ${error.message}`);
+      writeLine(io.stderr, `diffusekit ${name}: ${error.code}: ${redact(error.message)}`);
       return 1;
     }
     throw error;

@@ -54,6 +54,7 @@ const STATUS_BY_CODE: Partial<Record<HttpErrorCode, number>> = {
   IMAGE_TOO_LARGE: 413,
   UNSUPPORTED_FORMAT: 415,
   QUEUE_FULL: 429,
+  QUEUE_UNAVAILABLE: 503,
   ABORTED: CLIENT_CLOSED_REQUEST,
 };
 
@@ -83,7 +84,12 @@ export function toErrorAnswer(error: unknown, context: ErrorContext): ErrorAnswe
     if (status >= 500 && status !== 503) {
       return { status, headers, body: { code: error.code, message: `The server could not complete the request (${error.code})` } };
     }
-    const message = status === 503 ? 'The server is shutting down; retry on another instance or later' : error.message;
+    const message =
+      error.code === 'QUEUE_UNAVAILABLE'
+        ? 'The job queue is unavailable; retry later'
+        : status === 503
+          ? 'The server is shutting down; retry on another instance or later'
+          : error.message;
     const body: ErrorBody = { code: error.code, message };
     if (status < 500 && isPlainDetails(error.details)) body.details = error.details;
     return { status, headers, body };

@@ -20,7 +20,10 @@ import { IMAGE_FIELD, type Upload } from './read-upload.js';
 /** Everything needed to run one image, checked before it joins the queue so that mistakes answer at once. */
 export interface ImageOrder {
   task: TaskDefinition;
-  loaded: LoadedTask<Raster, unknown, ImageTaskResult>;
+  /** The model's id (resolved, so the task's default when none was named). */
+  modelId: string;
+  /** The task loaded in this process; left out when the work runs on queue workers elsewhere. */
+  loaded?: LoadedTask<Raster, unknown, ImageTaskResult>;
   options: Record<string, unknown>;
   format: ImageFormat;
   bytes: Buffer;
@@ -99,6 +102,8 @@ export interface OrderInput {
   upload: Upload;
   maxPixels: number;
   codecs: CodecThread;
+  /** Only resolve and check the model, do not load it: the work runs on queue workers (default false). */
+  remote?: boolean;
 }
 
 /** Validates task, model, format, options and the image header, then loads the task (cached by the runtime). */
@@ -127,8 +132,18 @@ export async function prepareImageOrder(runtime: Runtime, input: OrderInput): Pr
     throw new DiffusekitError('EMPTY_INPUT', `The request carries no image; send ${how}`);
   }
   const header = await input.codecs.header(input.upload.image, input.maxPixels);
+  const format = requestedFormat ?? header.format;
+  if (input.remote) {
+    const model = await runtime.catalog.resolve(modelId ?? task.defaultModel);
+    if (!task.accepts(model.manifest)) {
+      throw new DiffusekitError('MODEL_INCOMPATIBLE', `Model "${model.manifest.id}" (task ${model.manifest.task}) cannot be used by task "${task.id}"`, {
+        details: { task: task.id, model: model.manifest.id },
+      });
+    }
+    return { task, modelId: model.manifest.id, options, format, bytes: input.upload.image };
+  }
   const loaded = await runtime.load<Raster, unknown, ImageTaskResult>(task.id, modelId === undefined ? {} : { model: modelId });
-  return { task, loaded, options, format: requestedFormat ?? header.format, bytes: input.upload.image };
+  return { task, modelId: loaded.model.manifest.id, loaded, options, format, bytes: input.upload.image };
 }
 
 /**
@@ -138,6 +153,7 @@ export async function prepareImageOrder(runtime: Runtime, input: OrderInput): Pr
 export function imageWork(order: ImageOrder, maxPixels: number, codecs: CodecThread): JobWork<ImageResult> {
   const holder: { bytes?: Buffer } = { bytes: order.bytes };
   const { loaded, options, format, task } = order;
+  if (!loaded) throw new DiffusekitError('INVALID_ARGUMENT', 'This image order was prepared for queue workers; it has no loaded task');
   return async ({ signal, onProgress }) => {
     const bytes = holder.bytes;
     delete holder.bytes;

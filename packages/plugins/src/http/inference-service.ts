@@ -1,7 +1,7 @@
 import { DiffusekitError, JobQueue, type Job, type Runtime } from '@diffusekit/core';
 import { CodecThread } from './codec-thread.js';
 import { toErrorAnswer } from './http-errors.js';
-import { imageWork, type ImageOrder, type ImageResult } from './image-order.js';
+import { imageWork, servedTasks, type ImageOrder, type ImageResult } from './image-order.js';
 import { JobStore, type JobRecord } from './job-store.js';
 import type { ResolvedRouterOptions } from './options.js';
 
@@ -13,6 +13,8 @@ export interface DrainOptions {
 }
 
 export interface ServiceStats {
+  /** Where images run: this process ('memory') or queue workers ('redis'). */
+  backend: 'memory' | 'redis';
   running: number;
   queued: number;
   concurrency: number;
@@ -30,6 +32,8 @@ export class InferenceService {
   readonly jobs: JobStore;
   /** Image headers, decoding and encoding run here, off the event loop. */
   readonly codecs = new CodecThread();
+  /** Unfinished work handed to queue workers by this service (remote mode only). */
+  readonly #remote = new Set<Job<ImageResult>>();
   #drained: Promise<void> | undefined;
 
   constructor(
@@ -38,21 +42,60 @@ export class InferenceService {
   ) {
     // Finished work is not kept by the queue: synchronous results go straight to their client, jobs live in the store.
     this.queue = new JobQueue({ concurrency: options.concurrency, maxQueued: options.maxQueued, keepFinished: 0 });
-    this.jobs = new JobStore({ keepFinished: options.keepFinishedJobs, ttlMs: options.jobTtlMs });
+    const queue = options.queue;
+    this.jobs = new JobStore({
+      keepFinished: options.keepFinishedJobs,
+      ttlMs: options.jobTtlMs,
+      // On the distributed queue a job's result stays in the store, readable by every server, while it is kept here.
+      ...(queue ? { onForget: (record: JobRecord) => void queue.discardResult(record.job.id) } : {}),
+    });
   }
 
   get draining(): boolean {
     return this.#drained !== undefined;
   }
 
-  /** Queues one image; QUEUE_FULL when the queue is full or the service is draining. */
-  submit(order: ImageOrder): Job<ImageResult> {
-    if (this.draining) throw new DiffusekitError('QUEUE_FULL', 'The server is shutting down and accepts no new work');
-    return this.queue.submit(order.task.id, imageWork(order, this.options.maxPixels, this.codecs));
+  /** True when images run on queue workers rather than in this process. */
+  get remote(): boolean {
+    return this.options.queue !== undefined;
   }
 
-  createJob(order: ImageOrder): JobRecord {
-    const job = this.submit(order);
+  /**
+   * Queues one image; QUEUE_FULL when the queue is full or the service is draining. In-process the job is returned at
+   * once (still queued); on the distributed queue, once it is in Redis.
+   */
+  submit(order: ImageOrder): Job<ImageResult> | Promise<Job<ImageResult>> {
+    if (this.draining) throw new DiffusekitError('QUEUE_FULL', 'The server is shutting down and accepts no new work');
+    if (!this.options.queue) return this.queue.submit(order.task.id, imageWork(order, this.options.maxPixels, this.codecs));
+    return this.#submitRemote(order);
+  }
+
+  async #submitRemote(order: ImageOrder, keepResult = false): Promise<Job<ImageResult>> {
+    const job = await this.options.queue!.submit({
+      keepResult,
+      task: order.task.id,
+      model: order.modelId,
+      options: order.options,
+      input: order.bytes,
+      format: order.format,
+      maxPixels: this.options.maxPixels,
+      maxWaiting: this.options.maxQueued,
+    });
+    this.#remote.add(job);
+    job.on((event) => {
+      if (event.type === 'done') this.#remote.delete(job);
+    });
+    if (job.finished) this.#remote.delete(job);
+    return job;
+  }
+
+  createJob(order: ImageOrder): JobRecord | Promise<JobRecord> {
+    if (this.draining) throw new DiffusekitError('QUEUE_FULL', 'The server is shutting down and accepts no new work');
+    const submitted = this.options.queue ? this.#submitRemote(order, true) : this.submit(order);
+    return submitted instanceof Promise ? submitted.then((job) => this.#record(job, order)) : this.#record(submitted, order);
+  }
+
+  #record(job: Job<ImageResult>, order: ImageOrder): JobRecord {
     const { onError, retryAfterSeconds } = this.options;
     if (onError) {
       // Synchronous requests report their faults through the router's error handler; background jobs do it here.
@@ -62,11 +105,36 @@ export class InferenceService {
         }
       });
     }
-    return this.jobs.add(job, order.task.id, order.loaded.model.manifest.id);
+    return this.jobs.add(job, order.task.id, order.modelId);
+  }
+
+  /**
+   * A background job by id. On the distributed queue, a job another server created is found in Redis and followed
+   * from then on, so that any server behind a load balancer answers for any job.
+   */
+  async findJob(id: string): Promise<JobRecord> {
+    const known = this.jobs.find(id);
+    if (known || !this.options.queue || this.draining) return known ?? this.jobs.get(id);
+    const followed = await this.options.queue.follow(id, servedTasks(this.runtime).map((t) => t.id));
+    if (!followed) return this.jobs.get(id); // JOB_NOT_FOUND
+    return this.jobs.find(id) ?? this.jobs.add(followed.job, followed.task, followed.model, followed.createdAt);
   }
 
   stats(): ServiceStats {
+    if (this.remote) {
+      const remote = [...this.#remote];
+      return {
+        backend: 'redis',
+        running: remote.filter((j) => j.status === 'running').length,
+        queued: remote.filter((j) => j.status === 'queued').length,
+        concurrency: this.options.concurrency,
+        maxQueued: this.options.maxQueued,
+        jobsKept: this.jobs.size,
+        draining: this.draining,
+      };
+    }
     return {
+      backend: 'memory',
       running: this.queue.running,
       queued: this.queue.queued,
       concurrency: this.queue.concurrency,
@@ -86,7 +154,10 @@ export class InferenceService {
   }
 
   async #drain(timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
-    const settled = this.queue.shutdown({ finishRunning: true });
+    // Remote work: jobs still waiting for a worker are taken back out of the queue, running ones may finish.
+    for (const job of this.#remote) if (job.status === 'queued') job.cancel('the server is shutting down');
+    const remoteSettled = Promise.all([...this.#remote].map((j) => j.result().catch(() => undefined)));
+    const settled = Promise.all([this.queue.shutdown({ finishRunning: true }), remoteSettled]).then(() => undefined);
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     const stopWaiting = new Promise<'stop'>((resolve) => {
@@ -96,7 +167,7 @@ export class InferenceService {
       signal?.addEventListener('abort', onAbort, { once: true });
     });
     if ((await Promise.race([settled, stopWaiting])) === 'stop') {
-      for (const job of this.queue.list()) job.cancel('the server is shutting down');
+      for (const job of [...this.queue.list(), ...this.#remote]) job.cancel('the server is shutting down');
       await settled;
     }
     clearTimeout(timer);

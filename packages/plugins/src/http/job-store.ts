@@ -17,6 +17,8 @@ export interface JobStoreOptions {
   /** Finished jobs are dropped this long after finishing. */
   ttlMs: number;
   now?: () => number;
+  /** Called for each finished job the store forgets (e.g. to delete a result kept elsewhere). */
+  onForget?: (record: JobRecord) => void;
 }
 
 /**
@@ -36,8 +38,8 @@ export class JobStore {
     this.#sweeper.unref();
   }
 
-  add(job: Job<ImageResult>, task: string, model: string): JobRecord {
-    const record: JobRecord = { job, task, model, createdAt: this.#now() };
+  add(job: Job<ImageResult>, task: string, model: string, createdAt = this.#now()): JobRecord {
+    const record: JobRecord = { job, task, model, createdAt };
     this.#records.set(job.id, record);
     job.on((event) => {
       if (event.type === 'status' && event.status === 'running') record.startedAt = this.#now();
@@ -49,9 +51,14 @@ export class JobStore {
     return record;
   }
 
-  get(id: string): JobRecord {
+  /** The record, or undefined when there is none. */
+  find(id: string): JobRecord | undefined {
     this.prune();
-    const record = this.#records.get(id);
+    return this.#records.get(id);
+  }
+
+  get(id: string): JobRecord {
+    const record = this.find(id);
     if (!record) {
       throw new DiffusekitError('JOB_NOT_FOUND', `No job with id "${id}" (it never existed, or finished long enough ago to be forgotten)`, {
         details: { id },
@@ -74,7 +81,10 @@ export class JobStore {
       .filter((r) => r.job.finished)
       .sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0));
     finished.forEach((record, index) => {
-      if (index >= this.#options.keepFinished || (record.finishedAt ?? 0) < expiry) this.#records.delete(record.job.id);
+      if (index >= this.#options.keepFinished || (record.finishedAt ?? 0) < expiry) {
+        this.#records.delete(record.job.id);
+        this.#options.onForget?.(record);
+      }
     });
   }
 

@@ -198,7 +198,7 @@ function schemas(runtime: Runtime): Json {
         version: { type: 'string' },
         uptimeSeconds: { type: 'number' },
         workers: { type: 'integer' },
-        queue: { type: 'object', properties: { running: { type: 'integer' }, queued: { type: 'integer' }, concurrency: { type: 'integer' }, maxQueued: { type: 'integer' } } },
+        queue: { type: 'object', properties: { backend: { type: 'string', enum: ['memory', 'redis'] }, running: { type: 'integer' }, queued: { type: 'integer' }, concurrency: { type: 'integer' }, maxQueued: { type: 'integer' } } },
         jobsKept: { type: 'integer' },
       },
     },

@@ -1,4 +1,5 @@
 import { invalidOption } from '@diffusekit/core';
+import type { DiffusekitQueue } from '../queue/client.js';
 
 export interface CorsOptions {
   /** Origins allowed to call the API from a browser: '*' for any, or exact origins such as "https://app.example". */
@@ -30,6 +31,12 @@ export interface RouterOptions {
   webPage?: boolean;
   /** Called with every server fault (answers 500) so the host can log it; clients only see its code. */
   onError?: (error: unknown, request: { method: string; path: string }) => void;
+  /**
+   * Run every image (jobs and synchronous requests) on `diffusekit worker` processes through this distributed queue
+   * (see connectQueue) instead of in this process. `maxQueued` then bounds the jobs waiting in Redis for a worker;
+   * `concurrency` is the workers' business. The router does not close the queue.
+   */
+  queue?: DiffusekitQueue;
 }
 
 export interface ResolvedRouterOptions {
@@ -44,6 +51,7 @@ export interface ResolvedRouterOptions {
   cors: Required<CorsOptions> | undefined;
   webPage: boolean;
   onError: ((error: unknown, request: { method: string; path: string }) => void) | undefined;
+  queue: DiffusekitQueue | undefined;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -83,6 +91,9 @@ export function resolveRouterOptions(options: RouterOptions, workers: number): R
   if (typeof options !== 'object' || options === null) throw invalidOption('options', 'an options object', options);
   if (options.webPage !== undefined && typeof options.webPage !== 'boolean') throw invalidOption('webPage', 'a boolean', options.webPage);
   if (options.onError !== undefined && typeof options.onError !== 'function') throw invalidOption('onError', 'a function', options.onError);
+  if (options.queue !== undefined && typeof (options.queue as { submit?: unknown } | null)?.submit !== 'function') {
+    throw invalidOption('queue', 'a connected queue (connectQueue)', options.queue);
+  }
   return {
     maxBodyBytes: positiveInteger('maxBodyBytes', options.maxBodyBytes, DEFAULT_MAX_BODY_BYTES),
     maxPixels: positiveInteger('maxPixels', options.maxPixels, DEFAULT_MAX_PIXELS),
@@ -95,5 +106,6 @@ export function resolveRouterOptions(options: RouterOptions, workers: number): R
     cors: resolveCors(options.cors),
     webPage: options.webPage ?? true,
     onError: options.onError,
+    queue: options.queue,
   };
 }

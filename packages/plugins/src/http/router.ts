@@ -57,7 +57,7 @@ export function createRouter(runtime: Runtime, options: RouterOptions = {}): Dif
         version: CORE_VERSION,
         uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
         workers: runtime.engine.options.workers ?? 0,
-        queue: { running: stats.running, queued: stats.queued, concurrency: stats.concurrency, maxQueued: stats.maxQueued },
+        queue: { backend: stats.backend, running: stats.running, queued: stats.queued, concurrency: stats.concurrency, maxQueued: stats.maxQueued },
         jobsKept: stats.jobsKept,
       });
     },
@@ -107,29 +107,33 @@ export function createRouter(runtime: Runtime, options: RouterOptions = {}): Dif
       const taskId = req.params.task as string;
       findServedTask(runtime, taskId); // an unknown task answers 404 before the body is read
       const upload = await readUpload(req, config.maxBodyBytes);
-      const order = await prepareImageOrder(runtime, { taskId, query: req.query, upload, maxPixels: config.maxPixels, codecs: service.codecs });
+      const order = await prepareImageOrder(runtime, { taskId, query: req.query, upload, maxPixels: config.maxPixels, codecs: service.codecs, remote: service.remote });
       if (gone) return;
-      const job = service.submit(order);
+      const submitted = service.submit(order);
+      const job = submitted instanceof Promise ? await submitted : submitted;
       cancel = () => job.cancel('the client disconnected');
+      if (gone) cancel();
       const result = await job.result();
-      sendImage(res, result, order.loaded.model.manifest.id);
+      sendImage(res, result, order.modelId);
     },
 
     createJob: async (req, res) => {
       const upload = await readUpload(req, config.maxBodyBytes);
-      const order = await prepareImageOrder(runtime, { query: req.query, upload, maxPixels: config.maxPixels, codecs: service.codecs });
-      const record = service.createJob(order);
+      const order = await prepareImageOrder(runtime, { query: req.query, upload, maxPixels: config.maxPixels, codecs: service.codecs, remote: service.remote });
+      const created = service.createJob(order);
+      // In-process, the answer shows the job as it was created (queued): no await lets the queue start it first.
+      const record = created instanceof Promise ? await created : created;
       const description = describeJob(record, req.baseUrl, retryAfterSeconds);
       res.setHeader('Location', description.links.self);
       sendJson(res, 202, description);
     },
 
-    getJob: (req, res) => {
-      sendJson(res, 200, describeJob(service.jobs.get(req.params.id as string), req.baseUrl, retryAfterSeconds));
+    getJob: async (req, res) => {
+      sendJson(res, 200, describeJob(await service.findJob(req.params.id as string), req.baseUrl, retryAfterSeconds));
     },
 
     cancelJob: async (req, res) => {
-      const record = service.jobs.get(req.params.id as string);
+      const record = await service.findJob(req.params.id as string);
       if (!record.job.finished) {
         record.job.cancel('cancelled by the client');
         // A running job stops at its next step; wait a little so that the answer usually shows the final state.
@@ -140,12 +144,12 @@ export function createRouter(runtime: Runtime, options: RouterOptions = {}): Dif
       sendJson(res, 200, describeJob(record, req.baseUrl, retryAfterSeconds));
     },
 
-    streamJobEvents: (req, res) => {
-      streamJobEvents(res, service.jobs.get(req.params.id as string), { baseUrl: req.baseUrl, retryAfterSeconds });
+    streamJobEvents: async (req, res) => {
+      streamJobEvents(res, await service.findJob(req.params.id as string), { baseUrl: req.baseUrl, retryAfterSeconds });
     },
 
-    getJobResult: (req, res) => {
-      const record: JobRecord = service.jobs.get(req.params.id as string);
+    getJobResult: async (req, res) => {
+      const record: JobRecord = await service.findJob(req.params.id as string);
       const { job } = record;
       if (job.status === 'succeeded') return sendImage(res, job.value!, record.model);
       if (job.status === 'cancelled') {

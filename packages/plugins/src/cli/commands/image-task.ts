@@ -5,6 +5,8 @@ import path from 'node:path';
 import { gridFileWork, type GridOptions } from '../../batch/grid-work.js';
 import { imageFileWork, isCompleteImage, type ImageWorkOptions, type TaskInputBuilder } from '../../batch/image-file-work.js';
 import { runBatch } from '../../batch/run-batch.js';
+import { queueFileWork } from '../../batch/queue-file-work.js';
+import { connectQueue } from '../../queue/client.js';
 import { createBatchReporter, reporterMode } from '../batch-reporter.js';
 import type { CliIo } from '../io.js';
 import { UsageError } from '../usage-error.js';
@@ -26,6 +28,19 @@ export interface ImageTaskCommandOptions {
   grid?: GridOptions;
   /** For tasks that take more than the image (inpainting's mask): how each file's input is built. */
   inputsFor?: (items: readonly BatchItem[]) => Promise<TaskInputBuilder>;
+  /** Run the files on queue workers: Redis URL, result store folder and key prefix. */
+  queue?: { url: string; store?: string; prefix?: string };
+}
+
+/** The task among `taskIds` that accepts the model, and the model's id, without loading it (the workers do). */
+async function resolveTaskFor(runtime: Runtime, taskIds: readonly string[], model: string | undefined): Promise<{ taskId: string; modelId: string }> {
+  const first = runtime.task(taskIds[0]!);
+  const resolved = await runtime.catalog.resolve(model ?? first.defaultModel);
+  const taskId = taskIds.find((id) => runtime.task(id).accepts(resolved.manifest));
+  if (!taskId) {
+    throw new DiffusekitError('MODEL_INCOMPATIBLE', `Model "${resolved.manifest.id}" (${resolved.manifest.task}) is not for ${taskIds.join(' or ')}`);
+  }
+  return { taskId, modelId: resolved.manifest.id };
 }
 
 /** The task among `taskIds` that accepts the model (the first task's default model when none is named). */
@@ -51,6 +66,7 @@ export async function imageTaskCommand(runtime: Runtime, options: ImageTaskComma
   const planned = await planOutputs(items, options.output, single);
   // With a grid, each input's output is a VRT mosaic beside a folder of cells of the same name.
   const outputs = options.grid ? new Map([...planned].map(([input, output]) => [input, replaceExtension(output, '.vrt')])) : planned;
+  if (options.queue) return queuedImageTaskCommand(runtime, options, options.queue, items, outputs, io, signal);
   const task = await loadTaskFor(runtime, options.taskIds, options.model);
   // Validate options once up front so that a typo fails the command, not every file.
   task.task.parseOptions(options.taskOptions);
@@ -73,6 +89,44 @@ export async function imageTaskCommand(runtime: Runtime, options: ImageTaskComma
     onEvent: createBatchReporter(reporterMode(options.json, io), io),
   });
   return summary.failed === 0 && !summary.aborted ? 0 : 1;
+}
+
+/** The same batch on queue workers: same discovery, outputs, resume, progress, report and exit code. */
+async function queuedImageTaskCommand(
+  runtime: Runtime,
+  options: ImageTaskCommandOptions,
+  queueFlags: NonNullable<ImageTaskCommandOptions['queue']>,
+  items: BatchItem[],
+  outputs: ReadonlyMap<string, string>,
+  io: CliIo,
+  signal: AbortSignal,
+): Promise<number> {
+  if (options.grid || options.window || options.inputsFor) throw new UsageError('--queue does not take --grid, --window or inpainting masks yet; run those locally');
+  const { taskId, modelId } = await resolveTaskFor(runtime, options.taskIds, options.model);
+  runtime.task(taskId).parseOptions(options.taskOptions);
+  const queue = await connectQueue({ url: queueFlags.url, ...(queueFlags.store ? { store: queueFlags.store } : {}), ...(queueFlags.prefix ? { prefix: queueFlags.prefix } : {}) });
+  try {
+    const summary = await runBatch({
+      items,
+      outputs,
+      work: queueFileWork({
+        queue,
+        task: taskId,
+        model: modelId,
+        taskOptions: options.taskOptions,
+        ...(options.format ? { format: options.format as ImageFormat } : {}),
+        ...(options.maxPixels ? { maxPixels: options.maxPixels } : {}),
+      }),
+      isComplete: isCompleteImage,
+      resume: options.resume,
+      concurrency: options.concurrency,
+      signal,
+      onEvent: createBatchReporter(reporterMode(options.json, io), io),
+    });
+    return summary.failed === 0 && !summary.aborted ? 0 : 1;
+  } finally {
+    await queue.close();
+  }
 }
 
 function replaceExtension(file: string, extension: string): string {

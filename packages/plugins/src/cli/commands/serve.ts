@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Runtime } from '@diffusekit/core';
 import { startServer, type ServerOptions } from '../../http/index.js';
+import { connectQueue, type DiffusekitQueue } from '../../queue/client.js';
+import { quietRepeats } from '../../queue/connection.js';
 import { writeLine, type CliIo } from '../io.js';
 import { UsageError } from '../usage-error.js';
 
@@ -8,6 +10,8 @@ export interface ServeFlags {
   port?: number;
   host?: string;
   config?: string;
+  /** Run images on queue workers: Redis URL, result store folder and key prefix. */
+  queue?: { url: string; store?: string; prefix?: string };
 }
 
 async function readConfig(file: string): Promise<ServerOptions> {
@@ -24,13 +28,31 @@ async function readConfig(file: string): Promise<ServerOptions> {
 /** Runs the HTTP service until the signal fires (SIGINT/SIGTERM in the binary), then shuts down gracefully. */
 export async function serveCommand(runtime: Runtime, flags: ServeFlags, io: CliIo, signal: AbortSignal): Promise<number> {
   const config = flags.config ? await readConfig(flags.config) : {};
+  const queue = flags.queue
+    ? await connectQueue({
+        url: flags.queue.url,
+        ...(flags.queue.store ? { store: flags.queue.store } : {}),
+        ...(flags.queue.prefix ? { prefix: flags.queue.prefix } : {}),
+        onError: quietRepeats((message) => writeLine(io.stderr, `diffusekit serve: ${message}`)),
+      })
+    : undefined;
+  try {
+    return await serveUntilStopped(runtime, config, flags, queue, io, signal);
+  } finally {
+    await queue?.close();
+  }
+}
+
+async function serveUntilStopped(runtime: Runtime, config: ServerOptions, flags: ServeFlags, queue: DiffusekitQueue | undefined, io: CliIo, signal: AbortSignal): Promise<number> {
   const server = await startServer(runtime, {
     ...config,
+    ...(queue ? { queue } : {}),
     ...(flags.port !== undefined ? { port: flags.port } : {}),
     ...(flags.host !== undefined ? { host: flags.host } : {}),
     signals: false,
   });
   writeLine(io.stderr, `diffusekit serving on ${server.url} (tasks: ${runtime.tasks.map((t) => t.id).join(', ')})`);
+  if (queue) writeLine(io.stderr, `images run on queue workers: ${queue.connection.display}, result store ${queue.store.location}`);
   const stop = (): void => {
     writeLine(io.stderr, 'shutting down: finishing running work, refusing new work');
     void server.close();

@@ -6,9 +6,11 @@ const CONTENT_TYPES: Record<ImageFormat, string> = {
   webp: 'image/webp',
   tiff: 'image/tiff',
   geotiff: 'image/tiff',
+  dicom: 'application/dicom',
+  nifti: 'application/gzip',
 };
 
-const EXTENSIONS: Record<ImageFormat, string> = { png: 'png', jpeg: 'jpg', webp: 'webp', tiff: 'tif', geotiff: 'tif' };
+const EXTENSIONS: Record<ImageFormat, string> = { png: 'png', jpeg: 'jpg', webp: 'webp', tiff: 'tif', geotiff: 'tif', dicom: 'dcm', nifti: 'nii.gz' };
 
 export function contentTypeOf(format: ImageFormat): string {
   return CONTENT_TYPES[format];

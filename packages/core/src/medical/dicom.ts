@@ -46,6 +46,7 @@ let quieted = false;
 function quietDcmjs(): void {
   if (quieted) return;
   dcmjs.log.setLevel('silent');
+  dcmjs.log.getLogger?.('validation.dcmjs').setLevel('silent');
   quieted = true;
 }
 
@@ -384,6 +385,16 @@ export function encodeDicom(volume: Volume, options: DicomEncodeOptions = {}): B
     }
     ds.Rows = height;
     ds.Columns = width;
+    // The value mapping and display settings travel with the samples, as stated in the metadata.
+    if (medical.rescale) {
+      ds.RescaleSlope = medical.rescale.slope;
+      ds.RescaleIntercept = medical.rescale.intercept;
+    }
+    if (medical.window) {
+      ds.WindowCenter = medical.window.center;
+      ds.WindowWidth = medical.window.width;
+    }
+    if (medical.modality) ds.Modality = medical.modality;
     ds.PixelSpacing = [rowSpacing, colSpacing];
     if (medical.sliceThickness !== undefined) ds.SliceThickness = medical.sliceThickness;
     if (source.SpacingBetweenSlices !== undefined) ds.SpacingBetweenSlices = sliceSpacing;

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { CORE_VERSION, PROVIDERS, isDiffusekitError, type EngineOptions, type ProviderChoice, type Rect, type Runtime } from '@diffusekit/core';
+import { CORE_VERSION, PROVIDERS, isDiffusekitError, type EngineOptions, type ProviderChoice, type Rect, type Runtime, type VolumeAxis } from '@diffusekit/core';
 import { createDefaultRuntime } from '../default-runtime.js';
 import type { GridOptions } from '../batch/grid-work.js';
 import { locateMasks, maskedInput } from '../batch/mask-files.js';
@@ -27,7 +27,8 @@ Usage:
   diffusekit segment predict ENSEMBLE <file|dir ...> -o DIR [--uncertainty]   label masks, overlays, uncertainty
   diffusekit segment eval ENSEMBLE --images DIR --masks DIR [--json]          per-class IoU and mIoU
   diffusekit models [--json]                 list installed models and the tasks that use them
-  diffusekit info <file ...> [--json]        size, bands, dtype, nodata and georeference of images
+  diffusekit info <file ...> [--json]        size, bands, dtype, nodata and georeference of images; slices,
+                                            spacing, rescale, window and orientation of DICOM/NIfTI
   diffusekit help                            this text
 
 Upscale and restore options:
@@ -41,7 +42,8 @@ Upscale and restore options:
   --tiles-per-call N    tiles per engine call (default 4)
   --bands GROUPS        band groups, e.g. "0,1,2;3,4,5" (default: all bands, in groups of 3)
   --stretch KIND        dtype | minmax | percentile (default: dtype for 8-bit, percentile otherwise)
-  --format FMT          output format png | jpeg | webp | tiff | geotiff (default: from -o, else the input's)
+  --format FMT          output format png | jpeg | webp | tiff | geotiff | dicom | nifti (default: from -o, else the input's)
+  --axis i|j|k          DICOM/NIfTI volumes: slice across this voxel axis (default k, the acquisition plane)
 Restore options:
   --task NAME           jpeg | inpaint (default jpeg)
   --mask FILE|DIR       inpaint: mask image, white = fill (a folder: masks with the inputs' relative paths)
@@ -103,6 +105,7 @@ const UPSCALE_FLAGS = {
   'tiles-per-call': { type: 'string' },
   bands: { type: 'string' },
   stretch: { type: 'string' },
+  axis: { type: 'string' },
 } as const;
 
 /** CLI flag name -> task option name; values stay strings and the task validates them. */
@@ -163,6 +166,7 @@ function imageCommand(plan: (values: Values) => ImageCommandPlan, extraFlags: Re
           ...(values['max-pixels'] !== undefined ? { maxPixels: parsePositiveInteger('--max-pixels', values['max-pixels']) } : {}),
           ...(values.window !== undefined ? { window: parseWindow(values.window) } : {}),
           ...(values.grid !== undefined ? { grid: parseGrid(values.grid, values) } : {}),
+          ...(values.axis !== undefined ? { axis: parseAxis(values.axis) } : {}),
         },
         io,
         signal,
@@ -181,6 +185,13 @@ function parseGrid(value: unknown, values: Values): GridOptions {
     throw new UsageError(`Expected SIZE or SIZE,MARGIN in input pixels (SIZE >= 16, 0 <= MARGIN < SIZE; e.g. 2048,32) for --grid but received ${JSON.stringify(value)}`);
   }
   return { size: size!, margin };
+}
+
+/** --axis i|j|k (or 0|1|2): the voxel axis DICOM/NIfTI slices are cut across. */
+function parseAxis(value: unknown): VolumeAxis {
+  const axis = ['i', 'j', 'k'].indexOf(String(value)) >= 0 ? ['i', 'j', 'k'].indexOf(String(value)) : ['0', '1', '2'].indexOf(String(value));
+  if (axis < 0) throw new UsageError(`Expected i, j or k (or 0, 1, 2) for --axis but received ${JSON.stringify(value)}`);
+  return axis as VolumeAxis;
 }
 
 /** --window X,Y,W,H: a pixel rectangle of each input (origin top left). */

@@ -56,6 +56,21 @@ export function isDicom(view: Uint8Array): boolean {
   return view.length >= 132 && view[128] === 0x44 && view[129] === 0x49 && view[130] === 0x43 && view[131] === 0x4d;
 }
 
+/**
+ * A copy made of plain arrays, objects, strings, numbers and binary buffers only. dcmjs decorates some values (person
+ * names) with accessor functions, which neither structured clone (worker threads) nor JSON can carry.
+ */
+function plainData(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(plainData);
+  if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return value;
+  if (typeof value === 'object' && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (typeof v !== 'function') out[k] = plainData(v);
+    return out;
+  }
+  return typeof value === 'function' ? undefined : value;
+}
+
 function decodeFailed(message: string, details?: unknown): DiffusekitError {
   return new DiffusekitError('DECODE_FAILED', message, details === undefined ? {} : { details });
 }
@@ -198,7 +213,7 @@ function medicalInfoOf(slices: readonly SliceHeader[], layout: 'multiframe' | 's
       ...(imageType ? { imageType } : {}),
       datasets: slices.map((s) => {
         const { PixelData: _pixels, ...rest } = s.dataset;
-        return rest;
+        return plainData(rest) as Record<string, unknown>;
       }),
     },
   };

@@ -2,6 +2,7 @@ import {
   DiffusekitError,
   MODEL_ID_PATTERN,
   asDiffusekitError,
+  mapVolumeSlices,
   throwIfAborted,
   type DType,
   type ImageFormat,
@@ -10,7 +11,9 @@ import {
   type LoadedTask,
   type Raster,
   type Runtime,
+  type Progress,
   type TaskDefinition,
+  type Volume,
 } from '@diffusekit/core';
 import type { CodecThread } from './codec-thread.js';
 import { coerceTaskOptions, type TextFields } from './coerce-options.js';
@@ -35,6 +38,8 @@ export interface ImageResult {
   height: number;
   bands: number;
   dtype: DType;
+  /** DICOM and NIfTI: slices of the result volume. */
+  depth?: number;
   info?: Record<string, unknown>;
 }
 
@@ -127,8 +132,17 @@ export async function prepareImageOrder(runtime: Runtime, input: OrderInput): Pr
     throw new DiffusekitError('EMPTY_INPUT', `The request carries no image; send ${how}`);
   }
   const header = await input.codecs.header(input.upload.image, input.maxPixels);
+  if (header.depth !== undefined) checkVolumeFormat(header.format, requestedFormat);
   const loaded = await runtime.load<Raster, unknown, ImageTaskResult>(task.id, modelId === undefined ? {} : { model: modelId });
   return { task, loaded, options, format: requestedFormat ?? header.format, bytes: input.upload.image };
+}
+
+/** A DICOM or NIfTI upload is answered in kind: DICOM from DICOM (the patient and study come from it), or NIfTI. */
+function checkVolumeFormat(source: ImageFormat, requested: ImageFormat | undefined): void {
+  if (requested === undefined || requested === 'nifti' || (requested === 'dicom' && source === 'dicom')) return;
+  throw new DiffusekitError('INVALID_OPTION', `Expected ${source === 'dicom' ? 'dicom or nifti' : 'nifti'} for the output format of a ${source === 'dicom' ? 'DICOM' : 'NIfTI'} upload but received ${requested}`, {
+    details: { option: 'format', expected: source === 'dicom' ? ['dicom', 'nifti'] : ['nifti'] },
+  });
 }
 
 /**
@@ -144,9 +158,10 @@ export function imageWork(order: ImageOrder, maxPixels: number, codecs: CodecThr
     if (!bytes) throw new DiffusekitError('INVALID_ARGUMENT', 'This image order has already been run');
     throwIfAborted(signal);
     onProgress({ kind: 'stage', stage: 'decode' });
-    const raster = await codecs.decode(bytes, maxPixels);
+    const { raster, volume } = await codecs.decode(bytes, maxPixels);
     throwIfAborted(signal);
     onProgress({ kind: 'stage', stage: 'infer' });
+    if (volume) return volumeResult(order, volume, codecs, signal, onProgress);
     let result: ImageTaskResult;
     try {
       result = await loaded.run(raster, options, { signal, onProgress });
@@ -168,5 +183,48 @@ export function imageWork(order: ImageOrder, maxPixels: number, codecs: CodecThr
       dtype: out.dtype,
       ...(result.info === undefined ? {} : { info: result.info }),
     };
+  };
+}
+
+/** A DICOM or NIfTI upload: every slice (across k) through the task, then one file of the same kind. */
+async function volumeResult(
+  order: ImageOrder,
+  volume: Volume,
+  codecs: CodecThread,
+  signal: AbortSignal,
+  onProgress: (p: Progress) => void,
+): Promise<ImageResult> {
+  const { loaded, options, task } = order;
+  const format = order.format === 'dicom' ? 'dicom' : 'nifti';
+  let info: Record<string, unknown> | undefined;
+  const { volume: out, scale } = await mapVolumeSlices(
+    volume,
+    2,
+    async (slice, index, of) => {
+      onProgress({ kind: 'item', item: index + 1, of, name: `slice ${index + 1}` });
+      try {
+        const result = await loaded.run(slice, options, { signal, onProgress });
+        info ??= result.info;
+        return result.raster;
+      } catch (error) {
+        throw asDiffusekitError(error, 'ENGINE_FAILED', `Task ${task.id} failed`);
+      }
+    },
+    signal,
+  );
+  throwIfAborted(signal);
+  onProgress({ kind: 'stage', stage: 'encode' });
+  const model = typeof info?.model === 'string' ? info.model : task.id;
+  const bytes = await codecs.encodeVolume(out, format, `diffusekit ${model}${scale > 1 ? ` x${scale}` : ''}`);
+  return {
+    bytes,
+    format,
+    contentType: contentTypeOf(format),
+    width: out.width,
+    height: out.height,
+    bands: 1,
+    dtype: out.dtype,
+    depth: out.depth,
+    info: { ...info, slices: out.depth },
   };
 }

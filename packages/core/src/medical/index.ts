@@ -12,6 +12,7 @@ export {
   volumeFromSlices,
   volumeSlice,
   voxelToWorld,
+  volumeStretch,
 } from './volume.js';
 export { decodeVolume, encodeVolume, rasterAsVolume, readVolumeHeader, type VolumeEncodeOptions } from './codec.js';
 export { decodeDicom, decodeDicomSeries, encodeDicom, readDicomHeader, readDicomSeriesHeader, type DicomEncodeOptions } from './dicom.js';

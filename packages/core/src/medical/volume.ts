@@ -1,6 +1,7 @@
 import { DiffusekitError, invalidOption } from '../errors.js';
 import { allocateSamples } from '../raster/dtype.js';
 import type { DType, Raster, RasterData } from '../raster/types.js';
+import type { Stretch } from '../raster/stretch.js';
 import type { Affine, MedicalInfo, Volume, VolumeAxis } from './types.js';
 
 export const VOLUME_AXES: readonly VolumeAxis[] = [0, 1, 2];
@@ -92,6 +93,15 @@ export function volumeFromSlices(slices: readonly Raster[], axis: VolumeAxis, me
   });
   const { slice: _slice, ...shared } = medical;
   return { width, height, depth, dtype, data, medical: { ...shared, dims: [width, height, depth] } };
+}
+
+/**
+ * The mapping a medical slice is stretched with by default: the stored range of its whole volume, so that every slice
+ * maps alike and nothing is clipped. Undefined for other rasters (they keep the per-dtype default).
+ */
+export function volumeStretch(raster: Raster): Stretch | undefined {
+  const range = raster.medical?.valueRange;
+  return range ? { kind: 'fixed', min: [range[0]], max: [range[1]] } : undefined;
 }
 
 /** Row-major 4x4 product. */

@@ -11,7 +11,7 @@ import type { Progress } from '../runtime/progress.js';
 import { planBandGroups } from './band-groups.js';
 import type { GroupSampler, TileSettings } from './conditional-sampling.js';
 import { scaleGeoInfo } from './georeference.js';
-import { scaleSliceMedicalInfo } from '../medical/volume.js';
+import { scaleSliceMedicalInfo, volumeStretch } from '../medical/volume.js';
 import { upscaleBilinear, upscaleNearestMask } from './resample.js';
 
 export interface DiffuseRasterOptions {
@@ -82,8 +82,7 @@ export async function diffuseRaster(options: DiffuseRasterOptions): Promise<Diff
   const stretches: { min: number[]; max: number[] }[] = [];
 
   // A medical slice maps with the range of its whole volume: one recorded mapping for every slice, nothing clipped.
-  const valueRange = raster.medical?.valueRange;
-  const mapping: Stretch | undefined = options.stretch ?? (valueRange ? { kind: 'fixed', min: [valueRange[0]], max: [valueRange[1]] } : undefined);
+  const mapping: Stretch | undefined = options.stretch ?? volumeStretch(raster);
   for (const group of plan.groups) {
     throwIfAborted(options.signal);
     const tensor = rasterToTensor(raster, { bands: group.bands, range: manifest.range, ...(mapping ? { stretch: mapping } : {}) });

@@ -69,6 +69,8 @@ Segment options:
   --epochs N            most training epochs (default 4; each member stops early when its loss stops improving)
   --seed N; --bands LIST (e.g. 0,1,2); --tile N (backbone tile, default 256); --uncertainty (predict: entropy map)
   Masks: class-index PNGs (255 = unlabelled) or colour PNGs with --palette, with the same names as the images.
+  Volumes: NIfTI/DICOM images with NIfTI label volumes of the same name as masks; --axis i|j|k (default k) and
+  --slices LIST (e.g. 60,90; default all) choose the labelled slices; predict writes <name>.labels.nii.gz.
 
 Environment:
   DIFFUSEKIT_MODELS     extra folders holding <id>/model.json, searched before the bundled models
@@ -261,6 +263,8 @@ const COMMANDS: Record<string, Command> = {
       bands: { type: 'string' },
       tile: { type: 'string' },
       uncertainty: { type: 'boolean', default: false },
+      axis: { type: 'string' },
+      slices: { type: 'string' },
       output: { type: 'string', short: 'o' },
       concurrency: { type: 'string' },
       resume: { type: 'boolean', default: false },

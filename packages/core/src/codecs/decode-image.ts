@@ -25,7 +25,7 @@ export async function decodeImage(bytes: ImageBytes, options: DecodeOptions = {}
 
   if (format === 'dicom' || format === 'nifti') {
     if (window !== undefined) throw invalidOption('window', `no window for ${format === 'dicom' ? 'DICOM' : 'NIfTI'} input (volumes are read whole; crop slices with cropRaster)`, window);
-    const volume = decodeVolume(view, maxPixels);
+    const volume = await decodeVolume(view, maxPixels);
     throwIfAborted(signal);
     return { raster: volumeSlice(volume, 2, 0), format, volume };
   }

@@ -11,7 +11,7 @@ export function readVolumeHeader(view: Uint8Array): VolumeHeader {
 }
 
 /** Decodes a DICOM file or NIfTI-1 volume (the caller has detected which). */
-export function decodeVolume(view: Uint8Array, maxPixels: number): Volume {
+export async function decodeVolume(view: Uint8Array, maxPixels: number): Promise<Volume> {
   return isDicom(view) ? decodeDicom(view, maxPixels) : decodeNifti(view, maxPixels);
 }
 

@@ -6,6 +6,7 @@ import { allocateSamples } from '../raster/dtype.js';
 import type { DType } from '../raster/types.js';
 import type { Affine, MedicalInfo, Volume, VolumeHeader } from './types.js';
 import { valueRangeOf, voxelToWorld } from './volume.js';
+import { CODEC_SYNTAXES, decodeCompressedFrame } from './compressed.js';
 
 // dcmjs's ES build is a .js file in a package without "type": "module", which Node before 20.19 cannot import as ESM;
 // its CommonJS build loads everywhere.
@@ -20,7 +21,7 @@ const NATIVE_SYNTAXES: Record<string, { name: string; littleEndian: boolean }> =
   '1.2.840.10008.1.2.2': { name: 'Explicit VR Big Endian', littleEndian: false },
 };
 
-/** Names of the compressed transfer syntaxes, for the UNSUPPORTED_TRANSFER_SYNTAX message. */
+/** Names of the compressed transfer syntaxes without a codec here, for the UNSUPPORTED_TRANSFER_SYNTAX message. */
 const COMPRESSED_SYNTAXES: Record<string, string> = {
   '1.2.840.10008.1.2.4.50': 'JPEG Baseline (Process 1)',
   '1.2.840.10008.1.2.4.51': 'JPEG Extended (Process 2 & 4)',
@@ -127,13 +128,16 @@ function transferSyntaxOf(meta: Dataset): string {
   return str(meta.TransferSyntaxUID) ?? '1.2.840.10008.1.2';
 }
 
-function checkTransferSyntax(syntax: string): { name: string; littleEndian: boolean } {
+function checkTransferSyntax(syntax: string): { name: string; littleEndian: boolean; compressed: boolean } {
   const native = NATIVE_SYNTAXES[syntax];
-  if (native) return native;
+  if (native) return { ...native, compressed: false };
+  const codec = CODEC_SYNTAXES[syntax];
+  if (codec) return { name: codec.name, littleEndian: true, compressed: true };
   const name = COMPRESSED_SYNTAXES[syntax] ?? 'an unknown transfer syntax';
+  const accepted = [...Object.entries(NATIVE_SYNTAXES).map(([uid, s]) => `${s.name} (${uid})`), ...Object.entries(CODEC_SYNTAXES).map(([uid, s]) => `${s.name} (${uid})`)];
   throw new DiffusekitError(
     'UNSUPPORTED_TRANSFER_SYNTAX',
-    `DICOM transfer syntax ${syntax} (${name}) cannot be decoded; accepted: ${Object.entries(NATIVE_SYNTAXES).map(([uid, s]) => `${s.name} (${uid})`).join(', ')}. Convert the file to an uncompressed syntax first (e.g. dcmconv +te, gdcmconv --raw)`,
+    `DICOM transfer syntax ${syntax} (${name}) cannot be decoded; accepted: ${accepted.join(', ')}. Convert the file to one of those first (e.g. dcmconv +te, gdcmconv --raw)`,
     { details: { transferSyntax: syntax, name } },
   );
 }
@@ -257,11 +261,47 @@ function pixelBytesInFile(view: Uint8Array, littleEndian: boolean): number | und
   return found === undefined ? undefined : view.length - found;
 }
 
-/** Copies the native pixel bytes of `frames` frames into `target` at `offset`, after checking they are all there. */
-function readPixels(slice: SliceHeader, target: Volume['data'], offset: number, file: string, view: Uint8Array): void {
-  const { littleEndian } = checkTransferSyntax(slice.transferSyntax);
+/**
+ * The compressed frames of encapsulated pixel data: every fragment of a single frame joined, or one fragment per frame.
+ * dcmjs hands over the fragments; other layouts (several fragments per frame of a multi-frame file) are refused.
+ */
+function compressedFrames(fragments: ArrayBuffer[], frames: number, file: string): Uint8Array[] {
+  if (frames === 1) {
+    const joined = new Uint8Array(fragments.reduce((n, f) => n + f.byteLength, 0));
+    let at = 0;
+    for (const f of fragments) joined.set(new Uint8Array(f), at), (at += f.byteLength);
+    return [joined];
+  }
+  if (fragments.length === frames) return fragments.map((f) => new Uint8Array(f));
+  throw new DiffusekitError('DECODE_FAILED', `${file} has ${frames} frames in ${fragments.length} compressed fragments; only one fragment per frame is read`, {
+    details: { frames, fragments: fragments.length },
+  });
+}
+
+/** Decodes the compressed frames of one file into `target` at `offset` with the codec of its transfer syntax. */
+async function readCompressedPixels(slice: SliceHeader, fragments: ArrayBuffer[], target: Volume['data'], offset: number, file: string): Promise<void> {
+  const bytes = slice.dtype === 'uint8' ? 1 : 2;
+  const plane = slice.rows * slice.columns;
+  for (const [f, encoded] of compressedFrames(fragments, slice.frames, file).entries()) {
+    const where = slice.frames > 1 ? `${file} frame ${f + 1}` : file;
+    const samples = await decodeCompressedFrame(slice.transferSyntax, encoded, { width: slice.columns, height: slice.rows, bytes }, where);
+    const dv = new DataView(samples.buffer, samples.byteOffset, samples.byteLength);
+    const base = offset + f * plane;
+    if (slice.dtype === 'uint8') target.set(samples as never, base);
+    else if (slice.dtype === 'int16') for (let i = 0; i < plane; i++) target[base + i] = dv.getInt16(i * 2, true);
+    else for (let i = 0; i < plane; i++) target[base + i] = dv.getUint16(i * 2, true);
+  }
+}
+
+/** Copies the pixel samples of every frame of one file into `target` at `offset`, after checking they are all there. */
+async function readPixels(slice: SliceHeader, target: Volume['data'], offset: number, file: string, view: Uint8Array): Promise<void> {
+  const { littleEndian, compressed } = checkTransferSyntax(slice.transferSyntax);
   const pixels = slice.dataset.PixelData;
   const buffer = Array.isArray(pixels) ? pixels[0] : undefined;
+  if (compressed && Array.isArray(pixels) && pixels.length > 0 && pixels.every((p) => p instanceof ArrayBuffer)) {
+    await readCompressedPixels(slice, pixels as ArrayBuffer[], target, offset, file);
+    return;
+  }
   if (!(buffer instanceof ArrayBuffer) || buffer.byteLength === 0) {
     throw new DiffusekitError('PIXEL_DATA_MISSING', `${file} has no pixel data (7FE0,0010); it may be a structured report, a presentation state or a header-only file`, {
       details: { sopClassUid: str(slice.dataset.SOPClassUID) },
@@ -286,13 +326,13 @@ function readPixels(slice: SliceHeader, target: Volume['data'], offset: number, 
  * Decodes one DICOM file (single- or multi-frame) into a volume of its frames. The transfer syntax, photometric
  * interpretation, sample type and size are checked from the header before any sample is allocated.
  */
-export function decodeDicom(view: Uint8Array, maxPixels: number, file = 'The DICOM file'): Volume {
+export async function decodeDicom(view: Uint8Array, maxPixels: number, file = 'The DICOM file'): Promise<Volume> {
   const slice = sliceHeader(view, true);
   checkTransferSyntax(slice.transferSyntax);
   if (slice.rows * slice.columns * slice.frames > maxPixels) throw tooLarge(slice.columns, slice.rows, slice.frames, maxPixels);
   const header = headerOf([slice], 'multiframe');
   const data = allocateSamples(slice.dtype, slice.rows * slice.columns * slice.frames);
-  readPixels(slice, data, 0, file, view);
+  await readPixels(slice, data, 0, file, view);
   return { width: header.width, height: header.height, depth: header.depth, dtype: header.dtype, data, medical: { ...header.medical, valueRange: valueRangeOf(data) } };
 }
 
@@ -333,7 +373,7 @@ export function readDicomSeriesHeader(views: readonly Uint8Array[], names: reado
 }
 
 /** Decodes a series (one single-frame file per slice, any order) into one volume, slices sorted along their normal. */
-export function decodeDicomSeries(views: readonly Uint8Array[], names: readonly string[], maxPixels: number): Volume {
+export async function decodeDicomSeries(views: readonly Uint8Array[], names: readonly string[], maxPixels: number): Promise<Volume> {
   const headers = views.map((v) => sliceHeader(v, true));
   const ordered = orderSlices(headers, names, views);
   const ref = ordered.slices[0]!;
@@ -342,7 +382,7 @@ export function decodeDicomSeries(views: readonly Uint8Array[], names: readonly 
   const header = headerOf(ordered.slices, 'series');
   const plane = ref.rows * ref.columns;
   const data = allocateSamples(ref.dtype, plane * ordered.slices.length);
-  ordered.slices.forEach((s, k) => readPixels(s, data, k * plane, ordered.names[k]!, ordered.views[k]!));
+  for (const [k, s] of ordered.slices.entries()) await readPixels(s, data, k * plane, ordered.names[k]!, ordered.views[k]!);
   return { width: header.width, height: header.height, depth: header.depth, dtype: header.dtype, data, medical: { ...header.medical, valueRange: valueRangeOf(data) } };
 }
 

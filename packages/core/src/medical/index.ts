@@ -18,3 +18,4 @@ export { decodeVolume, encodeVolume, rasterAsVolume, readVolumeHeader, type Volu
 export { decodeDicom, decodeDicomSeries, encodeDicom, readDicomHeader, readDicomSeriesHeader, type DicomEncodeOptions } from './dicom.js';
 export { decodeNifti, encodeNifti, readNiftiHeader } from './nifti.js';
 export { readDicomSeriesFolder, readDicomSeriesFolderHeader, volumeFormatFor, writeVolumeFile, type WriteVolumeFileOptions } from './files.js';
+export { CODEC_SYNTAXES } from './compressed.js';

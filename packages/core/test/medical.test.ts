@@ -4,7 +4,6 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
-import type DcmjsModule from 'dcmjs';
 import * as niftiReader from 'nifti-reader-js';
 import {
   decodeImage,
@@ -23,7 +22,16 @@ import {
 } from '@diffusekit/core';
 import { FIXTURES_DIR, fixture } from '../../../test/fixtures/helpers.js';
 
-const dcmjs = createRequire(import.meta.url)('dcmjs') as typeof DcmjsModule;
+type Dict = Record<string, unknown>;
+/** The parts of dcmjs (a dependency of the core, without types of its own) that these tests use to make bad files. */
+interface Dcmjs {
+  data: {
+    DicomMessage: { readFile(buffer: ArrayBuffer, options?: Dict): { meta: Dict; dict: Dict } };
+    DicomMetaDictionary: { naturalizeDataset(dict: Dict): Dict; denaturalizeDataset(dataset: Dict): Dict };
+    DicomDict: new (meta: Dict) => { dict: Dict; write(options?: Dict): ArrayBuffer };
+  };
+}
+const dcmjs = createRequire(import.meta.url)('dcmjs') as Dcmjs;
 const { DicomMessage, DicomMetaDictionary, DicomDict } = dcmjs.data;
 const SERIES = join(FIXTURES_DIR, 'medical', 'brain-series');
 const medical = (name: string) => fixture(join('medical', name));

@@ -1,4 +1,4 @@
-import { DiffusekitError, invalidOption } from '../errors.js';
+import { DiffusekitError, invalidOption, throwIfAborted } from '../errors.js';
 import { allocateSamples } from '../raster/dtype.js';
 import type { DType, Raster, RasterData } from '../raster/types.js';
 import type { Stretch } from '../raster/stretch.js';
@@ -187,7 +187,7 @@ export async function mapVolumeSlices(
   const results: Raster[] = [];
   let scale = 1;
   for (let index = 0; index < count; index++) {
-    if (signal?.aborted) throw new DiffusekitError('ABORTED', 'The volume was aborted between slices');
+    throwIfAborted(signal);
     const slice = volumeSlice(volume, axis, index);
     const out = await process(slice, index, count);
     const s = out.width / slice.width;

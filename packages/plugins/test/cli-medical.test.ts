@@ -54,6 +54,21 @@ describe('diffusekit upscale and restore on volumes', () => {
     expect(nifti.medical.affine.slice(0, 4)).toEqual([2, 0, 0, -89.5]);
   });
 
+  it('turns a DICOM series into a NIfTI volume with --format nifti, patient coordinates turned into RAS', async () => {
+    const out = await tmp();
+    const { code } = await cli('upscale', path.join(MEDICAL, 'brain-series'), '-o', out, '--format', 'nifti', ...MODEL);
+    expect(code).toBe(0);
+    const source = await readImageFileHeader(path.join(MEDICAL, 'brain-series'));
+    const header = await readImageFileHeader(path.join(out, 'brain-series.nii.gz'));
+    expect([header.format, header.width, header.height, header.depth]).toEqual(['nifti', 128, 128, 4]);
+    const a = source.medical!.affine;
+    const b = header.medical!.affine;
+    // LPS -> RAS: x and y change sign; the first voxel centre moves a quarter of an old pixel inwards (x2).
+    expect(b[0]).toBeCloseTo(-a[0]! / 2, 4);
+    expect(b[3]).toBeCloseTo(-(a[3]! - (a[0]! + a[1]!) / 4), 3);
+    expect(b[11]).toBeCloseTo(a[11]! - (a[8]! + a[9]!) / 4, 3);
+  });
+
   it('slices across another axis with --axis and refuses an unknown one', async () => {
     const out = await tmp();
     const { code } = await cli('upscale', path.join(MEDICAL, 'ch2-small.nii.gz'), '-o', path.join(out, 'sag.nii'), '--axis', 'i', ...MODEL);

@@ -196,8 +196,12 @@ export async function mapVolumeSlices(
     }
     if (index === 0) scale = s;
     else if (s !== scale) throw new DiffusekitError('MODEL_INCOMPATIBLE', `Slice ${index} was scaled by ${s}, slice 0 by ${scale}`);
-    // Results are stored as the source dtype: tasks return their input's dtype, labels fit uint8.
-    results.push(out.bands === 1 ? out : { ...out, bands: 1, data: out.data.subarray(0, out.width * out.height) as RasterData });
+    if (out.bands !== 1) {
+      throw new DiffusekitError('INVALID_ARGUMENT', `Slice ${index} came back with ${out.bands} bands; a volume holds one band per voxel (ask the task for a one-band result, e.g. labels)`, {
+        details: { bands: out.bands },
+      });
+    }
+    results.push(out);
   }
   const medical = scaleMedicalInfo(volume.medical, scale, inPlaneAxes(axis));
   return { volume: volumeFromSlices(results, axis, medical, results[0]!.dtype), scale };

@@ -394,7 +394,12 @@ export interface DicomEncodeOptions {
 const DTYPE_BITS: Partial<Record<DType, { bits: number; signed: 0 | 1 }>> = { uint8: { bits: 8, signed: 0 }, uint16: { bits: 16, signed: 0 }, int16: { bits: 16, signed: 1 } };
 
 /** Attributes whose values describe the source pixels and would be wrong (or of the wrong VR) for the new ones. */
-const STALE_ATTRIBUTES = ['SmallestImagePixelValue', 'LargestImagePixelValue', 'IconImageSequence', 'PixelPaddingValue', 'PixelPaddingRangeLimit', 'SmallestPixelValueInSeries', 'LargestPixelValueInSeries'];
+const STALE_ATTRIBUTES = [
+  'SmallestImagePixelValue', 'LargestImagePixelValue', 'IconImageSequence', 'PixelPaddingValue', 'PixelPaddingRangeLimit', 'SmallestPixelValueInSeries',
+  'LargestPixelValueInSeries',
+  // ACR-NEMA positions, retired in favour of ImagePositionPatient/ImageOrientationPatient, which are rewritten.
+  'RETIRED_ImagePosition', 'RETIRED_ImageOrientation', 'RETIRED_Location',
+];
 
 /**
  * Encodes a volume that came from DICOM as a derived series in Explicit VR Little Endian: new Series and SOP Instance
@@ -448,6 +453,9 @@ export function encodeDicom(volume: Volume, options: DicomEncodeOptions = {}): B
     if (medical.window) {
       ds.WindowCenter = medical.window.center;
       ds.WindowWidth = medical.window.width;
+    } else {
+      // No (valid) window in the metadata: a copied one, such as a width of 0, would only mislead a viewer.
+      for (const key of ['WindowCenter', 'WindowWidth', 'WindowCenterWidthExplanation']) delete ds[key];
     }
     if (medical.modality) ds.Modality = medical.modality;
     ds.PixelSpacing = [rowSpacing, colSpacing];

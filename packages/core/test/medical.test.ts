@@ -286,6 +286,31 @@ describe('writing', () => {
     expect((await readdir(folder)).sort()).toEqual(['derived']);
   });
 
+  it('reads and restates the geometry of an enhanced multi-frame object in its functional groups', async () => {
+    const { meta, ds } = naturalized(medical('xa-cine.dcm'));
+    const { PixelSpacing: _s, ImageOrientationPatient: _o, ImagePositionPatient: _p, ...rest } = ds;
+    const enhanced = {
+      ...rest,
+      SharedFunctionalGroupsSequence: [{ PixelMeasuresSequence: [{ PixelSpacing: [0.5, 0.5], SliceThickness: 2 }], PlaneOrientationSequence: [{ ImageOrientationPatient: [1, 0, 0, 0, 1, 0] }] }],
+      PerFrameFunctionalGroupsSequence: Array.from({ length: 16 }, (_, f) => ({ PlanePositionSequence: [{ ImagePositionPatient: [-10, -20, 3 * f] }] })),
+    };
+    const { volume } = await decodeImage(rewrite(meta, enhanced));
+    expect(volume!.medical.spacing).toEqual([0.5, 0.5, 3]);
+    expect(volume!.medical.affine).toEqual([0.5, 0, 0, -10, 0, 0.5, 0, -20, 0, 0, 3, 0, 0, 0, 0, 1]);
+    const { volume: up } = await mapVolumeSlices(volume!, 2, async (s) => nearest(s, 2));
+    const file = join(folder, 'enhanced-x2.dcm');
+    await writeVolumeFile(file, up);
+    const out = naturalized(await readFile(file)).ds;
+    expect(out.PixelSpacing).toBeUndefined();
+    expect(out.ImagePositionPatient).toBeUndefined();
+    const shared = (out.SharedFunctionalGroupsSequence as Record<string, unknown[]>[])[0]!;
+    expect((shared.PixelMeasuresSequence![0] as { PixelSpacing: number[] }).PixelSpacing.map(Number)).toEqual([0.25, 0.25]);
+    const frames = out.PerFrameFunctionalGroupsSequence as Record<string, { ImagePositionPatient: number[] }[]>[];
+    expect(frames).toHaveLength(16);
+    expect(frames[5]!.PlanePositionSequence![0]!.ImagePositionPatient.map(Number)).toEqual([-10.125, -20.125, 15]);
+    expect((await readImageFile(file)).volume!.medical.spacing).toEqual([0.25, 0.25, 3]);
+  });
+
   it('writes one slice through writeImageFile, refusing DICOM for a non-DICOM source', async () => {
     const { raster } = await decodeImage(medical('mr-implicit.dcm'));
     const out = join(folder, 'one.dcm');

@@ -166,22 +166,46 @@ function sliceHeader(view: Uint8Array, withPixels: boolean): SliceHeader {
 }
 
 /** Geometry and value metadata of slices that share rows, columns and orientation, given in slice order. */
+/** The first item of a functional group's macro sequence, e.g. PixelMeasuresSequence of a shared or per-frame group. */
+function macro(group: unknown, sequence: string): Dataset | undefined {
+  const items = (group as Dataset | undefined)?.[sequence];
+  return Array.isArray(items) ? (items[0] as Dataset | undefined) : undefined;
+}
+
+/**
+ * Geometry of an enhanced multi-frame object, which states it in functional groups (shared by all frames, or per
+ * frame) instead of top-level attributes: pixel spacing, slice thickness, orientation and each frame's position.
+ */
+function functionalGeometry(ds: Dataset): { pixelSpacing?: number[]; thickness?: number; orientation?: number[]; positions?: (number[] | undefined)[] } {
+  const shared = first(ds.SharedFunctionalGroupsSequence);
+  const perFrame = Array.isArray(ds.PerFrameFunctionalGroupsSequence) ? (ds.PerFrameFunctionalGroupsSequence as unknown[]) : [];
+  const from = (sequence: string, attr: string) => macro(shared, sequence)?.[attr] ?? macro(perFrame[0], sequence)?.[attr];
+  const pixelSpacing = numbers(from('PixelMeasuresSequence', 'PixelSpacing'), 2);
+  const thickness = num(from('PixelMeasuresSequence', 'SliceThickness'));
+  const orientation = numbers(from('PlaneOrientationSequence', 'ImageOrientationPatient'), 6);
+  const positions = perFrame.length ? perFrame.map((g) => numbers(macro(g, 'PlanePositionSequence')?.ImagePositionPatient, 3)) : undefined;
+  return { ...(pixelSpacing ? { pixelSpacing } : {}), ...(thickness !== undefined ? { thickness } : {}), ...(orientation ? { orientation } : {}), ...(positions ? { positions } : {}) };
+}
+
+/** Geometry and value metadata of slices that share rows, columns and orientation, given in slice order. */
 function medicalInfoOf(slices: readonly SliceHeader[], layout: 'multiframe' | 'series'): MedicalInfo {
   const ds = slices[0]!.dataset;
   const depth = layout === 'multiframe' ? slices[0]!.frames : slices.length;
-  const pixelSpacing = numbers(ds.PixelSpacing, 2) ?? numbers(ds.ImagerPixelSpacing, 2) ?? [1, 1];
+  const groups = layout === 'multiframe' ? functionalGeometry(ds) : {};
+  const pixelSpacing = numbers(ds.PixelSpacing, 2) ?? groups.pixelSpacing ?? numbers(ds.ImagerPixelSpacing, 2) ?? [1, 1];
   const [rowSpacing, colSpacing] = pixelSpacing as [number, number];
-  const orientation = numbers(ds.ImageOrientationPatient, 6);
-  const positions = layout === 'series' ? slices.map((s) => numbers(s.dataset.ImagePositionPatient, 3)) : [numbers(ds.ImagePositionPatient, 3)];
+  const orientation = numbers(ds.ImageOrientationPatient, 6) ?? groups.orientation;
+  const framePositions = groups.positions?.length === depth && groups.positions.every(Boolean) ? groups.positions : undefined;
+  const positions = layout === 'series' ? slices.map((s) => numbers(s.dataset.ImagePositionPatient, 3)) : framePositions ?? [numbers(ds.ImagePositionPatient, 3)];
   const rowCos = orientation?.slice(0, 3) ?? [1, 0, 0];
   const colCos = orientation?.slice(3, 6) ?? [0, 1, 0];
   const normal = cross(rowCos, colCos);
-  const thickness = num(ds.SliceThickness);
+  const thickness = num(ds.SliceThickness) ?? groups.thickness;
   const between = num(ds.SpacingBetweenSlices);
   const p0 = positions[0] ?? [0, 0, 0];
   let kColumn: number[] = normal.map((n) => n * (between ?? thickness ?? 1));
   const last = positions[positions.length - 1];
-  if (layout === 'series' && depth > 1 && last && positions.every(Boolean)) kColumn = last.map((v, r) => (v - p0[r]!) / (depth - 1));
+  if (positions.length === depth && depth > 1 && last && positions.every(Boolean)) kColumn = last.map((v, r) => (v - p0[r]!) / (depth - 1));
   const affine: Affine = [
     rowCos[0]! * colSpacing, colCos[0]! * rowSpacing, kColumn[0]!, p0[0]!,
     rowCos[1]! * colSpacing, colCos[1]! * rowSpacing, kColumn[1]!, p0[1]!,
@@ -213,7 +237,7 @@ function medicalInfoOf(slices: readonly SliceHeader[], layout: 'multiframe' | 's
       ...(str(ds.StudyInstanceUID) ? { studyInstanceUid: str(ds.StudyInstanceUID)! } : {}),
       ...(str(ds.SeriesInstanceUID) ? { seriesInstanceUid: str(ds.SeriesInstanceUID)! } : {}),
       ...(orientation ? { orientation } : {}),
-      ...(positions.every(Boolean) && positions.length > 0 ? { positions: layout === 'series' ? (positions as number[][]) : Array.from({ length: depth }, (_, k) => voxelToWorld(affine, 0, 0, k)) } : {}),
+      ...(positions.every(Boolean) && positions.length > 0 ? { positions: positions.length === depth ? (positions as number[][]) : Array.from({ length: depth }, (_, k) => voxelToWorld(affine, 0, 0, k)) } : {}),
       ...(imageType ? { imageType } : {}),
       datasets: slices.map((s) => {
         const { PixelData: _pixels, ...rest } = s.dataset;
@@ -386,6 +410,31 @@ export async function decodeDicomSeries(views: readonly Uint8Array[], names: rea
   return { width: header.width, height: header.height, depth: header.depth, dtype: header.dtype, data, medical: { ...header.medical, valueRange: valueRangeOf(data) } };
 }
 
+/** A functional group with its PixelMeasures and PlanePosition macros restated; other macros are kept as they were. */
+function restateGroup(group: Dataset, pixelSpacing: number[], thickness: number | undefined, position: number[] | undefined): Dataset {
+  const out: Dataset = { ...group };
+  const measures = macro(group, 'PixelMeasuresSequence');
+  if (measures) out.PixelMeasuresSequence = [{ ...measures, PixelSpacing: pixelSpacing, ...(thickness !== undefined && measures.SliceThickness !== undefined ? { SliceThickness: thickness } : {}) }];
+  const plane = macro(group, 'PlanePositionSequence');
+  if (plane && position) out.PlanePositionSequence = [{ ...plane, ImagePositionPatient: position }];
+  return out;
+}
+
+/**
+ * An enhanced multi-frame object states its geometry in functional groups: restate pixel spacing, thickness and each
+ * frame's position there too, one per-frame group per output frame (taken from the source frame it comes from).
+ */
+function updateFunctionalGroups(ds: Dataset, source: Dataset, depth: number, pixelSpacing: number[], thickness: number | undefined, positions: number[][] | undefined): void {
+  const shared = first(source.SharedFunctionalGroupsSequence) as Dataset | undefined;
+  if (shared) ds.SharedFunctionalGroupsSequence = [restateGroup(shared, pixelSpacing, thickness, undefined)];
+  const perFrame = Array.isArray(source.PerFrameFunctionalGroupsSequence) ? (source.PerFrameFunctionalGroupsSequence as Dataset[]) : undefined;
+  if (perFrame && perFrame.length > 0) {
+    ds.PerFrameFunctionalGroupsSequence = Array.from({ length: depth }, (_, f) =>
+      restateGroup(perFrame[Math.min(perFrame.length - 1, Math.floor((f * perFrame.length) / depth))]!, pixelSpacing, thickness, positions?.[f]),
+    );
+  }
+}
+
 export interface DicomEncodeOptions {
   /** Written to DerivationDescription and appended to SeriesDescription, e.g. "diffusekit sr3-x4 x4". */
   derivation?: string;
@@ -458,11 +507,13 @@ export function encodeDicom(volume: Volume, options: DicomEncodeOptions = {}): B
       for (const key of ['WindowCenter', 'WindowWidth', 'WindowCenterWidthExplanation']) delete ds[key];
     }
     if (medical.modality) ds.Modality = medical.modality;
-    ds.PixelSpacing = [rowSpacing, colSpacing];
+    // An enhanced object states spacing and positions in its functional groups only (see updateFunctionalGroups).
+    const enhanced = Array.isArray(source.PerFrameFunctionalGroupsSequence) || Array.isArray(source.SharedFunctionalGroupsSequence);
+    if (!enhanced || source.PixelSpacing !== undefined) ds.PixelSpacing = [rowSpacing, colSpacing];
     if (medical.sliceThickness !== undefined) ds.SliceThickness = medical.sliceThickness;
     if (source.SpacingBetweenSlices !== undefined) ds.SpacingBetweenSlices = sliceSpacing;
     const position = dicom.positions?.[dicom.layout === 'multiframe' ? 0 : f];
-    if (position) ds.ImagePositionPatient = position;
+    if (position && (!enhanced || source.ImagePositionPatient !== undefined)) ds.ImagePositionPatient = position;
     if (position && normal && source.SliceLocation !== undefined) ds.SliceLocation = dot(position, normal);
     ds.InstanceNumber = dicom.layout === 'multiframe' ? num(source.InstanceNumber) ?? 1 : f + 1;
     ds.BitsAllocated = bits.bits;
@@ -481,6 +532,7 @@ export function encodeDicom(volume: Volume, options: DicomEncodeOptions = {}): B
       else if (bits.signed) dv.setInt16(i * 2, samples[i]!, true);
       else dv.setUint16(i * 2, samples[i]!, true);
     }
+    if (dicom.layout === 'multiframe') updateFunctionalGroups(ds, source, depth, [rowSpacing, colSpacing], medical.sliceThickness, dicom.positions);
     ds.PixelData = [pixels];
     ds._vrMap = { ...((source._vrMap as Record<string, string> | undefined) ?? {}), PixelData: bits.bits === 8 ? 'OB' : 'OW' };
     const meta = {

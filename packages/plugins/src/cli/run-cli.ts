@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { CORE_VERSION, PROVIDERS, isDiffusekitError, type EngineOptions, type ProviderChoice, type Rect, type Runtime, type VolumeAxis } from '@diffusekit/core';
+import { CORE_VERSION, PROVIDERS, isDiffusekitError, type EngineOptions, type ProviderChoice, type Rect, type Runtime } from '@diffusekit/core';
 import { createDefaultRuntime } from '../default-runtime.js';
 import type { GridOptions } from '../batch/grid-work.js';
 import { locateMasks, maskedInput } from '../batch/mask-files.js';
@@ -11,7 +11,7 @@ import { modelsCommand } from './commands/models.js';
 import { segmentCommand } from './commands/segment-cli.js';
 import { serveCommand } from './commands/serve.js';
 import { processIo, writeLine, type CliIo } from './io.js';
-import { parsePositiveInteger } from './parse-flags.js';
+import { parseAxis, parsePositiveInteger } from './parse-flags.js';
 import { UsageError } from './usage-error.js';
 
 const HELP = `diffusekit ${CORE_VERSION} — diffusion-model image analysis
@@ -168,7 +168,7 @@ function imageCommand(plan: (values: Values) => ImageCommandPlan, extraFlags: Re
           ...(values['max-pixels'] !== undefined ? { maxPixels: parsePositiveInteger('--max-pixels', values['max-pixels']) } : {}),
           ...(values.window !== undefined ? { window: parseWindow(values.window) } : {}),
           ...(values.grid !== undefined ? { grid: parseGrid(values.grid, values) } : {}),
-          ...(values.axis !== undefined ? { axis: parseAxis(values.axis) } : {}),
+          ...(values.axis !== undefined ? { axis: parseAxis('--axis', values.axis) } : {}),
         },
         io,
         signal,
@@ -187,13 +187,6 @@ function parseGrid(value: unknown, values: Values): GridOptions {
     throw new UsageError(`Expected SIZE or SIZE,MARGIN in input pixels (SIZE >= 16, 0 <= MARGIN < SIZE; e.g. 2048,32) for --grid but received ${JSON.stringify(value)}`);
   }
   return { size: size!, margin };
-}
-
-/** --axis i|j|k (or 0|1|2): the voxel axis DICOM/NIfTI slices are cut across. */
-function parseAxis(value: unknown): VolumeAxis {
-  const axis = ['i', 'j', 'k'].indexOf(String(value)) >= 0 ? ['i', 'j', 'k'].indexOf(String(value)) : ['0', '1', '2'].indexOf(String(value));
-  if (axis < 0) throw new UsageError(`Expected i, j or k (or 0, 1, 2) for --axis but received ${JSON.stringify(value)}`);
-  return axis as VolumeAxis;
 }
 
 /** --window X,Y,W,H: a pixel rectangle of each input (origin top left). */

@@ -1,7 +1,7 @@
 import type { Runtime, VolumeAxis } from '@diffusekit/core';
 import type { SliceSelection } from '@diffusekit/segment';
 import type { CliIo } from '../io.js';
-import { parseCount, parseIndexList } from '../parse-flags.js';
+import { parseAxis, parseCount, parseIndexList } from '../parse-flags.js';
 import { UsageError } from '../usage-error.js';
 import { segmentEvalCommand, segmentPredictCommand, segmentTrainCommand } from './segment.js';
 
@@ -17,11 +17,7 @@ function required(values: Values, flag: string, sub: string): string {
 
 /** --axis i|j|k (or 0|1|2) and --slices LIST: which slices of DICOM/NIfTI volumes are used. */
 function axisFrom(values: Values): VolumeAxis | undefined {
-  const value = values.axis;
-  if (value === undefined) return undefined;
-  const index = ['i', 'j', 'k', '0', '1', '2'].indexOf(String(value));
-  if (index < 0) throw new UsageError(`Expected i, j or k (or 0, 1, 2) for --axis but received ${JSON.stringify(value)}`);
-  return (index % 3) as VolumeAxis;
+  return values.axis === undefined ? undefined : parseAxis('--axis', values.axis);
 }
 
 function selectionFrom(values: Values): SliceSelection {

@@ -32,9 +32,10 @@ describe('readImageFile', () => {
     expect([raster.width, raster.height, raster.bands]).toEqual([3, 4, 6]);
   });
 
-  it('reports a missing file as FILE_NOT_FOUND and a folder as IO_FAILED', async () => {
+  it('reports a missing file as FILE_NOT_FOUND and a folder without DICOM files as UNSUPPORTED_FORMAT', async () => {
     await expect(readImageFile(join(folder, 'nothing-here.png'))).rejects.toMatchObject({ code: 'FILE_NOT_FOUND', message: expect.stringContaining('nothing-here.png') });
-    await expect(readImageFile(folder)).rejects.toMatchObject({ code: 'IO_FAILED' });
+    // A folder is read as a DICOM series.
+    await expect(readImageFile(folder)).rejects.toMatchObject({ code: 'UNSUPPORTED_FORMAT' });
   });
 
   it('reports an empty file as EMPTY_INPUT', async () => {

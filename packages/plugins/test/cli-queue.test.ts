@@ -96,4 +96,22 @@ describeWithRedis('diffusekit upscale --queue', () => {
     const { format, raster } = await readImageFile(path.join(out, 'clean.png'));
     expect([format, raster.width, raster.height]).toEqual(['png', 96, 64]);
   });
+
+  it('sends a NIfTI volume whole and gets the volume a local run writes; a DICOM series folder is refused', async () => {
+    const volume = path.join(FIXTURES, 'medical', 'ch2-small.nii.gz');
+    const [local, queued] = [await tmp(), await tmp()];
+    expect((await cli('upscale', volume, '-o', local, ...MODEL)).code).toBe(0);
+    const run = await cli('upscale', volume, '-o', queued, ...MODEL, ...queueArgs);
+    expect(run.stderr).toContain('Done: 1 succeeded, 0 failed');
+    const [l, q] = [await readImageFile(path.join(local, 'ch2-small.nii.gz')), await readImageFile(path.join(queued, 'ch2-small.nii.gz'))];
+    expect(q.format).toBe('nifti');
+    expect([q.volume?.width, q.volume?.height, q.volume?.depth]).toEqual([l.volume?.width, l.volume?.height, l.volume?.depth]);
+    expect(q.volume!.depth).toBe(45);
+    expect(Buffer.from(q.volume!.data.buffer).equals(Buffer.from(l.volume!.data.buffer))).toBe(true);
+    expect(q.volume!.medical.spacing).toEqual(l.volume!.medical.spacing);
+
+    const series = await cli('upscale', path.join(FIXTURES, 'medical', 'brain-series'), '-o', await tmp(), ...MODEL, ...queueArgs);
+    expect(series.code).toBe(2);
+    expect(series.stderr).toContain('DICOM series folder');
+  });
 });

@@ -164,7 +164,7 @@ describe('POST /v1/tasks/:task', () => {
     const twice = await request(app()).post('/v1/tasks/tiny?steps=2').field('steps', '3').attach('image', png, 'in.png').expect(400);
     expect(twice.body.code).toBe('INVALID_OPTION');
     const format = await request(app()).post('/v1/tasks/tiny?format=bmp').send(png).expect(400);
-    expect(format.body.message).toBe('Expected one of png, jpeg, webp, tiff, geotiff for format but received string "bmp"');
+    expect(format.body.message).toBe('Expected one of png, jpeg, webp, tiff, geotiff, dicom, nifti for format but received string "bmp"');
   });
 
   it('refuses missing, unknown and corrupt images with EMPTY_INPUT, UNSUPPORTED_FORMAT (415) and DECODE_FAILED', async () => {

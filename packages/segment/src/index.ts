@@ -17,7 +17,7 @@ export { ENSEMBLE_FILE, IGNORE_INDEX, WEIGHTS_FILE, parseEnsembleManifest, type 
 export { loadEnsemble, saveEnsemble, type SavedEnsemble } from './ensemble/ensemble-store.js';
 export { defaultClasses, parseLabelPalette, readLabelPalette, type LabelPalette } from './dataset/label-palette.js';
 export { checkLabelRange, labelsFromMask } from './dataset/label-mask.js';
-export { listLabelledImages, readLabelledImage, type LabelledImage, type LabelledImagePaths } from './dataset/labelled-folder.js';
+export { listLabelledImages, readLabelledImage, readLabelledImages, type LabelledImage, type LabelledImagePaths, type SliceSelection } from './dataset/labelled-folder.js';
 export { backboneInput, defaultBands } from './segmenter/backbone-input.js';
 export { trainSegmenter, type TrainSegmenterOptions, type TrainedSegmenter } from './segmenter/train-segmenter.js';
 export { Segmenter, type SegmentOptions, type Segmentation } from './segmenter/segmenter.js';

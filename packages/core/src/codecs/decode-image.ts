@@ -8,9 +8,11 @@ import { checkPixelLimit, resolveMaxPixels } from './limits.js';
 import { decodeWithSharp, readSharpHeader } from './sharp-decode.js';
 import { decodeTiff, readTiffHeader } from './tiff-decode.js';
 import type { DecodedImage, DecodeOptions, ImageBytes } from './types.js';
+import { decodeVolume } from '../medical/codec.js';
+import { volumeSlice } from '../medical/volume.js';
 
 /**
- * Decodes PNG, JPEG, WebP, TIFF or GeoTIFF bytes (format judged from the content) into a planar Raster. The pixel
+ * Decodes PNG, JPEG, WebP, TIFF, GeoTIFF, DICOM or NIfTI-1 bytes (format judged from the content) into a planar Raster. The pixel
  * limit is checked from the header before decoding (IMAGE_TOO_LARGE); corrupt data gives DECODE_FAILED.
  */
 export async function decodeImage(bytes: ImageBytes, options: DecodeOptions = {}): Promise<DecodedImage> {
@@ -20,6 +22,13 @@ export async function decodeImage(bytes: ImageBytes, options: DecodeOptions = {}
   const { window, signal } = options;
   throwIfAborted(signal);
   const format = detectFormat(view);
+
+  if (format === 'dicom' || format === 'nifti') {
+    if (window !== undefined) throw invalidOption('window', `no window for ${format === 'dicom' ? 'DICOM' : 'NIfTI'} input (volumes are read whole; crop slices with cropRaster)`, window);
+    const volume = await decodeVolume(view, maxPixels);
+    throwIfAborted(signal);
+    return { raster: volumeSlice(volume, 2, 0), format, volume };
+  }
 
   if (format === 'tiff' || format === 'geotiff') {
     if (window !== undefined) {

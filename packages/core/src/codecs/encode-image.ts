@@ -5,15 +5,18 @@ import { encodeWithSharp } from './sharp-encode.js';
 import { geoFields } from './tiff/georeference.js';
 import { writeTiff } from './tiff/write-tiff.js';
 import { IMAGE_FORMATS } from './types.js';
+import { encodeVolume, rasterAsVolume } from '../medical/codec.js';
 import type { EncodeOptions, ImageFormat } from './types.js';
 
-const FORMAT_NAMES: Record<ImageFormat, string> = { png: 'PNG', jpeg: 'JPEG', webp: 'WebP', tiff: 'TIFF', geotiff: 'GeoTIFF' };
+const FORMAT_NAMES: Record<ImageFormat, string> = { png: 'PNG', jpeg: 'JPEG', webp: 'WebP', tiff: 'TIFF', geotiff: 'GeoTIFF', dicom: 'DICOM', nifti: 'NIfTI' };
 
 /** What each format stores; TIFF and GeoTIFF store every raster. */
 const CAPABILITIES: Partial<Record<ImageFormat, { bands: readonly number[]; dtypes: readonly string[] }>> = {
   png: { bands: [1, 2, 3, 4], dtypes: ['uint8', 'uint16'] },
   jpeg: { bands: [1, 3], dtypes: ['uint8'] },
   webp: { bands: [3, 4], dtypes: ['uint8'] },
+  dicom: { bands: [1], dtypes: ['uint8', 'uint16', 'int16'] },
+  nifti: { bands: [1], dtypes: ['uint8', 'uint16', 'int16', 'float32'] },
 };
 
 function checkEncodeOptions(options: EncodeOptions): void {
@@ -25,6 +28,8 @@ function checkEncodeOptions(options: EncodeOptions): void {
   if (compression !== undefined && compression !== 'none' && compression !== 'deflate') throw invalidOption('compression', "'none' or 'deflate'", compression);
   if (interleave !== undefined && interleave !== 'pixel' && interleave !== 'band') throw invalidOption('interleave', "'pixel' or 'band'", interleave);
   if (bitDepth !== undefined && bitDepth !== 8 && bitDepth !== 16) throw invalidOption('bitDepth', '8 or 16', bitDepth);
+  if (options.gzip !== undefined && typeof options.gzip !== 'boolean') throw invalidOption('gzip', 'a boolean', options.gzip);
+  if (options.derivation !== undefined && typeof options.derivation !== 'string') throw invalidOption('derivation', 'a string', options.derivation);
 }
 
 /** uint16 to uint8 (value / 257, rounded) or uint8 to uint16 (value * 257) when bitDepth asks for the other depth. */
@@ -79,6 +84,10 @@ export async function encodeImage(raster: Raster, options: EncodeOptions): Promi
   const source = withBitDepth(raster, options.bitDepth);
   const { format } = options;
   checkCapability(source, format);
+  if (format === 'dicom' || format === 'nifti') {
+    // One slice: a volume of depth 1 (a whole volume is written with encodeVolume / writeVolumeFile).
+    return encodeVolume(rasterAsVolume(source, format), { format, ...(options.gzip !== undefined ? { gzip: options.gzip } : {}), ...(options.derivation ? { derivation: options.derivation } : {}) })[0]!;
+  }
   if (format === 'png' || format === 'jpeg' || format === 'webp' || (format === 'tiff' && tiffFitsSharp(source, options))) {
     return encodeWithSharp(source, format, options);
   }

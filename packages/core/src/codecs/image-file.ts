@@ -6,7 +6,9 @@ import { checkRaster } from '../raster/create-raster.js';
 import type { Raster } from '../raster/types.js';
 import { decodeImage } from './decode-image.js';
 import { encodeImage } from './encode-image.js';
-import { readImageHeader } from './read-header.js';
+import { readImageHeader, volumeImageHeader } from './read-header.js';
+import { isFolder, readDicomSeriesFolder, readDicomSeriesFolderHeader } from '../medical/files.js';
+import { volumeSlice } from '../medical/volume.js';
 import { IMAGE_FORMATS } from './types.js';
 import type { DecodedImage, DecodeOptions, ImageFormat, ImageHeader, WriteImageFileOptions } from './types.js';
 
@@ -20,6 +22,8 @@ const EXTENSION_FORMATS: Record<string, ImageFormat | 'tiff-or-geotiff'> = {
   '.tiff': 'tiff-or-geotiff',
   '.gtif': 'geotiff',
   '.gtiff': 'geotiff',
+  '.dcm': 'dicom',
+  '.nii': 'nifti',
 };
 
 function ioError(action: string, path: string, error: unknown): DiffusekitError {
@@ -31,13 +35,25 @@ function ioError(action: string, path: string, error: unknown): DiffusekitError 
   return new DiffusekitError('IO_FAILED', `Could not ${action} ${path}: ${reason}`, { cause: error, details: { path, errno: code } });
 }
 
-/** Reads and decodes an image file; the format comes from the content, not the extension. */
+/**
+ * Reads and decodes an image file; the format comes from the content, not the extension. A folder is read as one DICOM
+ * series (`volume` holds every slice).
+ */
 export async function readImageFile(path: string, options: DecodeOptions = {}): Promise<DecodedImage> {
+  if (typeof path === 'string' && path !== '' && (await isFolder(path))) {
+    if (options.window !== undefined) throw invalidOption('window', 'no window for a DICOM series folder', options.window);
+    const volume = await readDicomSeriesFolder(path, options);
+    return { raster: volumeSlice(volume, 2, 0), format: 'dicom', volume };
+  }
   return decodeImage(await readFileBytes(path, options.signal), options);
 }
 
-/** Format, size, bands, dtype and (TIFF) nodata, band names and georeference of an image file, without decoding pixels. */
+/**
+ * Format, size, bands, dtype and (TIFF) nodata, band names and georeference, or (DICOM, NIfTI) depth and medical
+ * metadata of an image file or DICOM series folder, without decoding pixels.
+ */
 export async function readImageFileHeader(path: string, options: { signal?: AbortSignal } = {}): Promise<ImageHeader> {
+  if (typeof path === 'string' && path !== '' && (await isFolder(path))) return volumeImageHeader(await readDicomSeriesFolderHeader(path, options));
   return readImageHeader(await readFileBytes(path, options.signal));
 }
 
@@ -58,6 +74,7 @@ async function readFileBytes(path: string, signal: AbortSignal | undefined): Pro
  */
 export function resolveOutputFormat(path: string, raster: Raster, format: ImageFormat | undefined): ImageFormat {
   if (format !== undefined) return format;
+  if (path.toLowerCase().endsWith('.nii.gz')) return 'nifti';
   const byExtension = EXTENSION_FORMATS[extname(path).toLowerCase()];
   if (byExtension === 'tiff-or-geotiff') return raster.geo ? 'geotiff' : 'tiff';
   if (byExtension) return byExtension;
@@ -80,7 +97,8 @@ export async function writeImageFile(
   throwIfAborted(signal);
   checkRaster(raster);
   const format = resolveOutputFormat(path, raster, options.format);
-  const bytes = await encodeImage(raster, { ...encodeOptions, format });
+  const gzip = format === 'nifti' && encodeOptions.gzip === undefined ? { gzip: !path.toLowerCase().endsWith('.nii') } : {};
+  const bytes = await encodeImage(raster, { ...encodeOptions, ...gzip, format });
   throwIfAborted(signal);
 
   await writeFileAtomic(path, bytes, signal);

@@ -7,7 +7,7 @@ export function toByteView(bytes: ImageBytes): Uint8Array {
   if (bytes instanceof Uint8Array || Object.prototype.toString.call(bytes) === '[object Uint8Array]') view = bytes as Uint8Array;
   else if (bytes instanceof ArrayBuffer || Object.prototype.toString.call(bytes) === '[object ArrayBuffer]') view = new Uint8Array(bytes as ArrayBuffer);
   else throw invalidOption('bytes', 'a Buffer, Uint8Array or ArrayBuffer of encoded image data', bytes);
-  if (view.byteLength === 0) throw new DiffusekitError('EMPTY_INPUT', 'The image data is empty (0 bytes); expected the bytes of a PNG, JPEG, WebP, TIFF or GeoTIFF file');
+  if (view.byteLength === 0) throw new DiffusekitError('EMPTY_INPUT', 'The image data is empty (0 bytes); expected the bytes of a PNG, JPEG, WebP, TIFF, GeoTIFF, DICOM or NIfTI file');
   return view;
 }
 

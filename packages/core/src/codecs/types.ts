@@ -1,6 +1,7 @@
 import type { DType, GeoInfo, Raster, Rect } from '../raster/types.js';
+import type { MedicalInfo, Volume } from '../medical/types.js';
 
-export const IMAGE_FORMATS = ['png', 'jpeg', 'webp', 'tiff', 'geotiff'] as const;
+export const IMAGE_FORMATS = ['png', 'jpeg', 'webp', 'tiff', 'geotiff', 'dicom', 'nifti'] as const;
 
 /** 'geotiff' is a TIFF that carries georeferencing tags; 'tiff' is one that does not. */
 export type ImageFormat = (typeof IMAGE_FORMATS)[number];
@@ -19,6 +20,10 @@ export interface ImageHeader {
   nodata?: number;
   bandNames?: string[];
   geo?: GeoInfo;
+  /** DICOM and NIfTI: slices along k (frames of a multi-frame DICOM); width and height are one slice's. */
+  depth?: number;
+  /** DICOM and NIfTI: the medical metadata, as the decoded volume will carry it. */
+  medical?: MedicalInfo;
 }
 
 export interface DecodeOptions {
@@ -30,8 +35,11 @@ export interface DecodeOptions {
 }
 
 export interface DecodedImage {
+  /** The image; for a DICOM or NIfTI volume, its first slice along k (the whole volume is in `volume`). */
   raster: Raster;
   format: ImageFormat;
+  /** DICOM and NIfTI: every slice, with the medical metadata (also for a single slice, as a volume of depth 1). */
+  volume?: Volume;
 }
 
 export type TiffCompression = 'none' | 'deflate';
@@ -51,6 +59,10 @@ export interface EncodeOptions {
    * depth JPEG and WebP refuse).
    */
   bitDepth?: 8 | 16;
+  /** NIfTI only: gzip the file (.nii.gz). Default: true unless the path ends in .nii. */
+  gzip?: boolean;
+  /** DICOM only: what produced the derived series, written to DerivationDescription and SeriesDescription. */
+  derivation?: string;
 }
 
 export interface WriteImageFileOptions extends Omit<EncodeOptions, 'format'> {

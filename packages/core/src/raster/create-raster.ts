@@ -85,6 +85,7 @@ export function createRaster(spec: RasterSpec): Raster {
   if (spec.geo !== undefined) raster.geo = spec.geo;
   if (spec.bandNames !== undefined) raster.bandNames = spec.bandNames;
   if (spec.sourceFormat !== undefined) raster.sourceFormat = spec.sourceFormat;
+  if (spec.medical !== undefined) raster.medical = spec.medical;
   checkRaster(raster);
   return raster;
 }

@@ -1,4 +1,5 @@
 import type { ImageFormat } from '../codecs/types.js';
+import type { MedicalInfo } from '../medical/types.js';
 
 export type DType = 'uint8' | 'uint16' | 'int16' | 'float32';
 
@@ -67,6 +68,11 @@ export interface Raster {
    * with each other and with a run over the whole image wherever the models' context allows.
    */
   origin?: { x: number; y: number };
+  /**
+   * For DICOM and NIfTI: rescale, window, modality, spacing, orientation and the affine of the volume this raster is
+   * a slice of (`medical.slice` says which). Tasks keep it and scale its in-plane spacing with the image.
+   */
+  medical?: MedicalInfo;
 }
 
 /** A pixel rectangle; x and y are the top-left corner. */

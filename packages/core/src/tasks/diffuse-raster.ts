@@ -11,6 +11,7 @@ import type { Progress } from '../runtime/progress.js';
 import { planBandGroups } from './band-groups.js';
 import type { GroupSampler, TileSettings } from './conditional-sampling.js';
 import { scaleGeoInfo } from './georeference.js';
+import { scaleSliceMedicalInfo, volumeStretch } from '../medical/volume.js';
 import { upscaleBilinear, upscaleNearestMask } from './resample.js';
 
 export interface DiffuseRasterOptions {
@@ -26,7 +27,10 @@ export interface DiffuseRasterOptions {
   seed: number;
   /** Explicit band groups (each 1 or `channels` bands); default groups by band count. */
   bands?: readonly (readonly number[])[];
-  /** How samples map to the model range; default per dtype (full range for uint8, percentiles otherwise). */
+  /**
+   * How samples map to the model range; default: a medical slice's volume-wide value range, else per dtype (full range
+   * for uint8, percentiles otherwise).
+   */
   stretch?: Stretch;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
@@ -77,9 +81,11 @@ export async function diffuseRaster(options: DiffuseRasterOptions): Promise<Diff
   const stats = { modelMs: 0, totalMs: 0 };
   const stretches: { min: number[]; max: number[] }[] = [];
 
+  // A medical slice maps with the range of its whole volume: one recorded mapping for every slice, nothing clipped.
+  const mapping: Stretch | undefined = options.stretch ?? volumeStretch(raster);
   for (const group of plan.groups) {
     throwIfAborted(options.signal);
-    const tensor = rasterToTensor(raster, { bands: group.bands, range: manifest.range, ...(options.stretch ? { stretch: options.stretch } : {}) });
+    const tensor = rasterToTensor(raster, { bands: group.bands, range: manifest.range, ...(mapping ? { stretch: mapping } : {}) });
     if (anyMasked) fillMasked(tensor.data, channels, pixels, mask!);
     const sample = await options.sampleGroup(tensor, {
       scheduler: options.scheduler,
@@ -136,6 +142,7 @@ export async function diffuseRaster(options: DiffuseRasterOptions): Promise<Diff
     ...(raster.geo ? { geo: scale === 1 ? raster.geo : scaleGeoInfo(raster.geo, scale) } : {}),
     ...(bandNames ? { bandNames } : {}),
     ...(raster.sourceFormat ? { sourceFormat: raster.sourceFormat } : {}),
+    ...(raster.medical ? { medical: scale === 1 ? raster.medical : scaleSliceMedicalInfo(raster.medical, scale) } : {}),
   };
   return {
     raster: out,

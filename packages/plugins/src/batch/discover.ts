@@ -3,7 +3,15 @@ import path from 'node:path';
 import { DiffusekitError } from '@diffusekit/core';
 
 /** Extensions picked up when a folder is given; files named explicitly are taken whatever their name. */
-export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff'] as const;
+export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.nii', '.nii.gz'] as const;
+
+/** A folder holding files with this extension is one DICOM series: one input, read as one volume. */
+export const DICOM_EXTENSION = '.dcm';
+
+function hasImageExtension(name: string): boolean {
+  const lower = name.toLowerCase();
+  return IMAGE_EXTENSIONS.some((ext) => lower.endsWith(ext));
+}
 
 export interface BatchItem {
   input: string;
@@ -11,7 +19,10 @@ export interface BatchItem {
   relative: string;
 }
 
-/** Expands files and folders (recursively, hidden entries skipped) into a sorted, de-duplicated list of inputs. */
+/**
+ * Expands files and folders (recursively, hidden entries skipped) into a sorted, de-duplicated list of inputs. A
+ * folder that directly holds .dcm files is one input (a DICOM series, read as one volume).
+ */
 export async function discoverInputs(paths: readonly string[]): Promise<BatchItem[]> {
   const items: BatchItem[] = [];
   const seen = new Set<string>();
@@ -29,12 +40,18 @@ export async function discoverInputs(paths: readonly string[]): Promise<BatchIte
       throw new DiffusekitError('FILE_NOT_FOUND', `Input ${p} does not exist`, { details: { path: p } });
     }
     if (info.isDirectory()) {
-      for (const file of await walk(p)) add(path.join(p, file), file);
+      if (await isDicomSeriesFolder(p)) add(p, path.basename(path.resolve(p)));
+      else for (const file of await walk(p)) add(path.join(p, file), file);
     } else {
       add(p, path.basename(p));
     }
   }
   return items;
+}
+
+async function isDicomSeriesFolder(dir: string): Promise<boolean> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  return entries.some((e) => e.isFile() && !e.name.startsWith('.') && e.name.toLowerCase().endsWith(DICOM_EXTENSION));
 }
 
 async function walk(dir: string, prefix = ''): Promise<string[]> {
@@ -43,8 +60,10 @@ async function walk(dir: string, prefix = ''): Promise<string[]> {
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     if (entry.name.startsWith('.')) continue;
     const rel = path.join(prefix, entry.name);
-    if (entry.isDirectory()) found.push(...(await walk(dir, rel)));
-    else if (entry.isFile() && (IMAGE_EXTENSIONS as readonly string[]).includes(path.extname(entry.name).toLowerCase())) found.push(rel);
+    if (entry.isDirectory()) {
+      if (await isDicomSeriesFolder(path.join(dir, rel))) found.push(rel);
+      else found.push(...(await walk(dir, rel)));
+    } else if (entry.isFile() && hasImageExtension(entry.name)) found.push(rel);
   }
   return found;
 }

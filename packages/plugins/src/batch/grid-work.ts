@@ -38,7 +38,7 @@ function withMargin(cell: Rect, margin: number, width: number, height: number): 
   return { x, y, width: Math.min(width, cell.x + cell.width + margin) - x, height: Math.min(height, cell.y + cell.height + margin) - y };
 }
 
-const EXTENSIONS: Record<ImageFormat, string> = { png: 'png', jpeg: 'jpg', webp: 'webp', tiff: 'tif', geotiff: 'tif' };
+const EXTENSIONS: Record<ImageFormat, string> = { png: 'png', jpeg: 'jpg', webp: 'webp', tiff: 'tif', geotiff: 'tif', dicom: 'dcm', nifti: 'nii.gz' };
 
 /**
  * Runs an image task over a large image cell by cell: each cell is read as a window with some context around it (a

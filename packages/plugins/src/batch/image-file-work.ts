@@ -2,9 +2,14 @@ import { open, stat } from 'node:fs/promises';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
+  DiffusekitError,
   detectFormat,
+  mapVolumeSlices,
   readImageFile,
   writeImageFile,
+  writeVolumeFile,
+  type Volume,
+  type VolumeAxis,
   type ImageFormat,
   type ImageTaskResult,
   type LoadedTask,
@@ -26,17 +31,21 @@ export interface ImageWorkOptions {
   maxPixels?: number;
   /** Only this rectangle of each input: read directly from a GeoTIFF (georeference shifted), cropped otherwise. */
   window?: Rect;
+  /** DICOM and NIfTI volumes: the axis slices are cut across (default 2, k: the acquisition plane). */
+  axis?: VolumeAxis;
 }
 
 /** Decode, run the task, write atomically (nothing is written when anything fails or the run is aborted). */
 export function imageFileWork(options: ImageWorkOptions) {
   return async (input: string, output: string, context: FileWorkContext): Promise<Record<string, unknown> | undefined> => {
     context.onProgress({ kind: 'stage', stage: 'decode' });
-    const { raster } = await readImageFile(input, {
+    const decoded = await readImageFile(input, {
       signal: context.signal,
       ...(options.maxPixels ? { maxPixels: options.maxPixels } : {}),
       ...(options.window ? { window: options.window } : {}),
     });
+    const { raster } = decoded;
+    if (decoded.volume) return volumeWork(options, decoded.volume, output, context);
     const taskInput = options.inputFor ? await options.inputFor(input, raster, context.signal) : raster;
     const result = await options.task.run(taskInput, options.taskOptions, context);
     context.onProgress({ kind: 'stage', stage: 'encode' });
@@ -46,10 +55,54 @@ export function imageFileWork(options: ImageWorkOptions) {
   };
 }
 
-/** An output counts as complete when it exists and starts like an image: writes are atomic, so it cannot be partial. */
+/**
+ * A DICOM or NIfTI volume, slice by slice through the task (each slice takes the grey path of an image task, mapped
+ * with the volume's value range), written back as a volume of the same format with its geometry scaled.
+ */
+async function volumeWork(options: ImageWorkOptions, volume: Volume, output: string, context: FileWorkContext): Promise<Record<string, unknown>> {
+  if (options.inputFor) {
+    throw new DiffusekitError('INVALID_ARGUMENT', 'This task takes more than the image (e.g. an inpainting mask) and works on 2-D images, not on DICOM or NIfTI volumes');
+  }
+  const axis = options.axis ?? 2;
+  let first: Record<string, unknown> | undefined;
+  const timing = { modelMs: 0, totalMs: 0 };
+  const { volume: result, scale } = await mapVolumeSlices(
+    volume,
+    axis,
+    async (slice, index, of) => {
+      context.onProgress({ kind: 'item', item: index + 1, of, name: `slice ${index + 1}` });
+      const out = await options.task.run(slice, options.taskOptions, context);
+      first ??= out.info;
+      timing.modelMs += Number(out.info?.modelMs ?? 0);
+      timing.totalMs += Number(out.info?.totalMs ?? 0);
+      return out.raster;
+    },
+    context.signal,
+  );
+  context.onProgress({ kind: 'stage', stage: 'encode' });
+  await mkdir(path.dirname(output), { recursive: true });
+  const model = typeof first?.model === 'string' ? first.model : 'a diffusion model';
+  const format = options.format === 'dicom' || options.format === 'nifti' ? options.format : undefined;
+  if (options.format !== undefined && format === undefined) {
+    throw new DiffusekitError('INVALID_OPTION', `Expected dicom or nifti for the output format of a volume but received ${options.format}`, { details: { option: 'format' } });
+  }
+  const written = await writeVolumeFile(output, result, {
+    signal: context.signal,
+    ...(format ? { format } : {}),
+    derivation: `diffusekit ${model}${scale > 1 ? ` x${scale}` : ''}`,
+  });
+  return { ...first, ...timing, slices: result.medical.dims[axis], axis, ...(scale > 1 ? { scale } : {}), files: written.files };
+}
+
+/**
+ * An output counts as complete when it exists and starts like an image (a DICOM series folder: when it exists): writes
+ * are atomic, so it cannot be partial.
+ */
 export async function isCompleteImage(file: string): Promise<boolean> {
   try {
-    if ((await stat(file)).size === 0) return false;
+    const info = await stat(file);
+    if (info.isDirectory()) return true;
+    if (info.size === 0) return false;
     const handle = await open(file, 'r');
     try {
       const head = Buffer.alloc(64);

@@ -1,3 +1,4 @@
+import type { VolumeAxis } from '@diffusekit/core';
 import { UsageError } from './usage-error.js';
 
 /** A whole number flag value, at least `min`. */
@@ -16,6 +17,13 @@ export function parsePositiveInteger(flag: string, value: unknown): number {
 
 /** A comma-separated list of 0-based indices, e.g. "3,2,1". */
 export function parseIndexList(flag: string, value: string): number[] {
-  if (!/^\d+(,\d+)*$/.test(value)) throw new UsageError(`Expected comma-separated band indices for ${flag} (e.g. 0,1,2) but received ${JSON.stringify(value)}`);
+  if (!/^\d+(,\d+)*$/.test(value)) throw new UsageError(`Expected comma-separated indices for ${flag} (e.g. 0,1,2) but received ${JSON.stringify(value)}`);
   return value.split(',').map(Number);
+}
+
+/** --axis i|j|k (or 0|1|2): the voxel axis DICOM/NIfTI volumes are sliced across. */
+export function parseAxis(flag: string, value: unknown): VolumeAxis {
+  const index = ['i', 'j', 'k', '0', '1', '2'].indexOf(String(value));
+  if (index < 0) throw new UsageError(`Expected i, j or k (or 0, 1, 2) for ${flag} but received ${JSON.stringify(value)}`);
+  return (index % 3) as VolumeAxis;
 }

@@ -12,7 +12,7 @@ import { segmentCommand } from './commands/segment-cli.js';
 import { serveCommand } from './commands/serve.js';
 import { workerCommand } from './commands/worker.js';
 import { processIo, writeLine, type CliIo } from './io.js';
-import { parsePositiveInteger } from './parse-flags.js';
+import { parseAxis, parsePositiveInteger } from './parse-flags.js';
 import { UsageError } from './usage-error.js';
 import { redact } from '../queue/connection.js';
 
@@ -31,7 +31,8 @@ Usage:
   diffusekit segment predict ENSEMBLE <file|dir ...> -o DIR [--uncertainty]   label masks, overlays, uncertainty
   diffusekit segment eval ENSEMBLE --images DIR --masks DIR [--json]          per-class IoU and mIoU
   diffusekit models [--json]                 list installed models and the tasks that use them
-  diffusekit info <file ...> [--json]        size, bands, dtype, nodata and georeference of images
+  diffusekit info <file ...> [--json]        size, bands, dtype, nodata and georeference of images; slices,
+                                            spacing, rescale, window and orientation of DICOM/NIfTI
   diffusekit help                            this text
 
 Upscale and restore options:
@@ -45,7 +46,8 @@ Upscale and restore options:
   --tiles-per-call N    tiles per engine call (default 4)
   --bands GROUPS        band groups, e.g. "0,1,2;3,4,5" (default: all bands, in groups of 3)
   --stretch KIND        dtype | minmax | percentile (default: dtype for 8-bit, percentile otherwise)
-  --format FMT          output format png | jpeg | webp | tiff | geotiff (default: from -o, else the input's)
+  --format FMT          output format png | jpeg | webp | tiff | geotiff | dicom | nifti (default: from -o, else the input's)
+  --axis i|j|k          DICOM/NIfTI volumes: slice across this voxel axis (default k, the acquisition plane)
 Restore options:
   --task NAME           jpeg | inpaint (default jpeg)
   --mask FILE|DIR       inpaint: mask image, white = fill (a folder: masks with the inputs' relative paths)
@@ -78,6 +80,8 @@ Segment options:
   --epochs N            most training epochs (default 4; each member stops early when its loss stops improving)
   --seed N; --bands LIST (e.g. 0,1,2); --tile N (backbone tile, default 256); --uncertainty (predict: entropy map)
   Masks: class-index PNGs (255 = unlabelled) or colour PNGs with --palette, with the same names as the images.
+  Volumes: NIfTI/DICOM images with NIfTI label volumes of the same name as masks; --axis i|j|k (default k) and
+  --slices LIST (e.g. 60,90; default all) choose the labelled slices; predict writes <name>.labels.nii.gz.
 
 Environment:
   DIFFUSEKIT_MODELS     extra folders holding <id>/model.json, searched before the bundled models
@@ -128,6 +132,7 @@ const UPSCALE_FLAGS = {
   'tiles-per-call': { type: 'string' },
   bands: { type: 'string' },
   stretch: { type: 'string' },
+  axis: { type: 'string' },
 } as const;
 
 /** CLI flag name -> task option name; values stay strings and the task validates them. */
@@ -190,6 +195,7 @@ function imageCommand(plan: (values: Values) => ImageCommandPlan, extraFlags: Re
           ...(values['max-pixels'] !== undefined ? { maxPixels: parsePositiveInteger('--max-pixels', values['max-pixels']) } : {}),
           ...(values.window !== undefined ? { window: parseWindow(values.window) } : {}),
           ...(values.grid !== undefined ? { grid: parseGrid(values.grid, values) } : {}),
+          ...(values.axis !== undefined ? { axis: parseAxis('--axis', values.axis) } : {}),
         },
         io,
         signal,
@@ -301,6 +307,8 @@ const COMMANDS: Record<string, Command> = {
       bands: { type: 'string' },
       tile: { type: 'string' },
       uncertainty: { type: 'boolean', default: false },
+      axis: { type: 'string' },
+      slices: { type: 'string' },
       output: { type: 'string', short: 'o' },
       concurrency: { type: 'string' },
       resume: { type: 'boolean', default: false },

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { DiffusekitError, ERROR_CODES, type ErrorCode, type ImageFormat, type ImageHeader, type Raster } from '@diffusekit/core';
+import { DiffusekitError, ERROR_CODES, type ErrorCode, type ImageFormat, type ImageHeader, type Raster, type Volume } from '@diffusekit/core';
 import type { CodecFailure, CodecReply, CodecRequest } from './codec-protocol.js';
 
 type Pending = { resolve: (reply: CodecReply) => void; reject: (error: unknown) => void };
@@ -31,10 +31,18 @@ export class CodecThread {
     return reply.header;
   }
 
-  async decode(bytes: Uint8Array, maxPixels: number): Promise<Raster> {
+  /** The decoded image; for DICOM and NIfTI also the whole volume. */
+  async decode(bytes: Uint8Array, maxPixels: number): Promise<{ raster: Raster; volume?: Volume }> {
     const reply = await this.#request({ op: 'decode', bytes, maxPixels });
     if (!('raster' in reply)) throw unexpected();
-    return reply.raster;
+    return reply.volume ? { raster: reply.raster, volume: reply.volume } : { raster: reply.raster };
+  }
+
+  /** A volume as one DICOM (multi-frame) or NIfTI file. */
+  async encodeVolume(volume: Volume, format: 'dicom' | 'nifti', derivation?: string): Promise<Uint8Array> {
+    const reply = await this.#request({ op: 'encode-volume', volume, format, ...(derivation ? { derivation } : {}) });
+    if (!('bytes' in reply)) throw unexpected();
+    return reply.bytes;
   }
 
   async encode(raster: Raster, format: ImageFormat): Promise<Uint8Array> {

@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import { decodeImage, encodeImage, isDiffusekitError, type Raster } from '@diffusekit/core';
+import { decodeImage, encodeImage, encodeVolume, isDiffusekitError, type Raster } from '@diffusekit/core';
 import type { CodecFailure, CodecReply, CodecRequest } from './codec-protocol.js';
 import { checkImageHeader } from './image-io.js';
 
@@ -21,12 +21,19 @@ async function handle(request: CodecRequest): Promise<{ reply: CodecReply; trans
     case 'header':
       return { reply: { id: request.id, ok: true, header: await checkImageHeader(request.bytes, request.maxPixels) }, transfer: [] };
     case 'decode': {
-      const { raster } = await decodeImage(request.bytes, { maxPixels: request.maxPixels });
+      const { raster, volume } = await decodeImage(request.bytes, { maxPixels: request.maxPixels });
+      // A DICOM or NIfTI volume travels whole (its first slice is a copy, so both can move).
+      if (volume) return { reply: { id: request.id, ok: true, raster, volume }, transfer: [...transferable(raster.data), ...transferable(volume.data)] };
       return { reply: { id: request.id, ok: true, raster }, transfer: transferable(raster.data) };
     }
     case 'encode': {
       const bytes = await encodeImage(request.raster, { format: request.format });
       return { reply: { id: request.id, ok: true, bytes }, transfer: transferable(bytes) };
+    }
+    case 'encode-volume': {
+      // An uploaded volume is one file, so its result is one file too (a multi-frame DICOM or a NIfTI volume).
+      const [bytes] = encodeVolume(request.volume, { format: request.format, ...(request.derivation ? { derivation: request.derivation } : {}) });
+      return { reply: { id: request.id, ok: true, bytes: bytes! }, transfer: transferable(bytes!) };
     }
   }
 }

@@ -6,9 +6,11 @@ const CONTENT_TYPES: Record<ImageFormat, string> = {
   webp: 'image/webp',
   tiff: 'image/tiff',
   geotiff: 'image/tiff',
+  dicom: 'application/dicom',
+  nifti: 'application/gzip',
 };
 
-const EXTENSIONS: Record<ImageFormat, string> = { png: 'png', jpeg: 'jpg', webp: 'webp', tiff: 'tif', geotiff: 'tif' };
+const EXTENSIONS: Record<ImageFormat, string> = { png: 'png', jpeg: 'jpg', webp: 'webp', tiff: 'tif', geotiff: 'tif', dicom: 'dcm', nifti: 'nii.gz' };
 
 export function contentTypeOf(format: ImageFormat): string {
   return CONTENT_TYPES[format];
@@ -35,12 +37,14 @@ export function parseOutputFormat(value: unknown): ImageFormat | undefined {
  */
 export async function checkImageHeader(bytes: Uint8Array, maxPixels: number): Promise<ImageHeader> {
   const header = await readImageHeader(bytes);
-  const pixels = header.width * header.height;
+  // A DICOM or NIfTI volume counts every voxel of every slice.
+  const depth = header.depth ?? 1;
+  const pixels = header.width * header.height * depth;
   if (pixels > maxPixels) {
     throw new DiffusekitError(
       'IMAGE_TOO_LARGE',
-      `The image is ${header.width}x${header.height} = ${pixels} pixels, more than this server's limit of ${maxPixels}`,
-      { details: { width: header.width, height: header.height, pixels, maxPixels } },
+      `The image is ${header.width}x${header.height}${depth > 1 ? `x${depth}` : ''} = ${pixels} ${depth > 1 ? 'voxels' : 'pixels'}, more than this server's limit of ${maxPixels}`,
+      { details: { width: header.width, height: header.height, ...(depth > 1 ? { depth } : {}), pixels, maxPixels } },
     );
   }
   return header;

@@ -2,6 +2,7 @@ import {
   DiffusekitError,
   MODEL_ID_PATTERN,
   asDiffusekitError,
+  mapVolumeSlices,
   throwIfAborted,
   type DType,
   type ImageFormat,
@@ -10,7 +11,9 @@ import {
   type LoadedTask,
   type Raster,
   type Runtime,
+  type Progress,
   type TaskDefinition,
+  type Volume,
 } from '@diffusekit/core';
 import type { CodecThread } from './codec-thread.js';
 import { coerceTaskOptions, type TextFields } from './coerce-options.js';
@@ -38,6 +41,8 @@ export interface ImageResult {
   height: number;
   bands: number;
   dtype: DType;
+  /** DICOM and NIfTI: slices of the result volume. */
+  depth?: number;
   info?: Record<string, unknown>;
 }
 
@@ -132,6 +137,7 @@ export async function prepareImageOrder(runtime: Runtime, input: OrderInput): Pr
     throw new DiffusekitError('EMPTY_INPUT', `The request carries no image; send ${how}`);
   }
   const header = await input.codecs.header(input.upload.image, input.maxPixels);
+  if (header.depth !== undefined) checkVolumeFormat(header.format, requestedFormat);
   const format = requestedFormat ?? header.format;
   if (input.remote) {
     const model = await runtime.catalog.resolve(modelId ?? task.defaultModel);
@@ -146,6 +152,14 @@ export async function prepareImageOrder(runtime: Runtime, input: OrderInput): Pr
   return { task, modelId: loaded.model.manifest.id, loaded, options, format, bytes: input.upload.image };
 }
 
+/** A DICOM or NIfTI upload is answered in kind: DICOM from DICOM (the patient and study come from it), or NIfTI. */
+function checkVolumeFormat(source: ImageFormat, requested: ImageFormat | undefined): void {
+  if (requested === undefined || requested === 'nifti' || (requested === 'dicom' && source === 'dicom')) return;
+  throw new DiffusekitError('INVALID_OPTION', `Expected ${source === 'dicom' ? 'dicom or nifti' : 'nifti'} for the output format of a ${source === 'dicom' ? 'DICOM' : 'NIfTI'} upload but received ${requested}`, {
+    details: { option: 'format', expected: source === 'dicom' ? ['dicom', 'nifti'] : ['nifti'] },
+  });
+}
+
 /**
  * The queued work for an order: decode, run, encode (decoding and encoding on the codec thread). The input bytes are
  * released as soon as they are decoded, because a finished job (and this closure) may be kept for a while for its result.
@@ -158,31 +172,93 @@ export function imageWork(order: ImageOrder, maxPixels: number, codecs: CodecThr
     const bytes = holder.bytes;
     delete holder.bytes;
     if (!bytes) throw new DiffusekitError('INVALID_ARGUMENT', 'This image order has already been run');
-    throwIfAborted(signal);
-    onProgress({ kind: 'stage', stage: 'decode' });
-    const raster = await codecs.decode(bytes, maxPixels);
-    throwIfAborted(signal);
-    onProgress({ kind: 'stage', stage: 'infer' });
-    let result: ImageTaskResult;
-    try {
-      result = await loaded.run(raster, options, { signal, onProgress });
-    } catch (error) {
-      // An uncoded error from task code is a server fault, never the caller's mistake.
-      throw asDiffusekitError(error, 'ENGINE_FAILED', `Task ${task.id} failed`);
-    }
-    throwIfAborted(signal);
-    onProgress({ kind: 'stage', stage: 'encode' });
-    const out = result.raster;
-    const encoded = await codecs.encode(out, format);
-    return {
-      bytes: encoded,
-      format,
-      contentType: contentTypeOf(format),
-      width: out.width,
-      height: out.height,
-      bands: out.bands,
-      dtype: out.dtype,
-      ...(result.info === undefined ? {} : { info: result.info }),
-    };
+    return runImageBytes({ bytes, maxPixels, loaded, taskId: task.id, options, format }, codecs, signal, onProgress);
+  };
+}
+
+/** One image (or a DICOM/NIfTI volume) through a loaded task: what the in-process queue and queue workers both run. */
+export interface ImageRun {
+  bytes: Uint8Array;
+  maxPixels: number;
+  loaded: LoadedTask<Raster, unknown, ImageTaskResult>;
+  taskId: string;
+  options: unknown;
+  /** The output format; the input's when left out. */
+  format?: ImageFormat;
+}
+
+/**
+ * Decodes on the codec thread, runs the task, encodes. A volume goes slice by slice (across k) and comes back as
+ * one file of its kind.
+ */
+export async function runImageBytes(run: ImageRun, codecs: CodecThread, signal: AbortSignal, onProgress: (p: Progress) => void): Promise<ImageResult> {
+  throwIfAborted(signal);
+  onProgress({ kind: 'stage', stage: 'decode' });
+  const { raster, volume } = await codecs.decode(run.bytes, run.maxPixels);
+  throwIfAborted(signal);
+  onProgress({ kind: 'stage', stage: 'infer' });
+  if (volume) return volumeResult(run, volume, codecs, signal, onProgress);
+  let result: ImageTaskResult;
+  try {
+    result = await run.loaded.run(raster, run.options, { signal, onProgress });
+  } catch (error) {
+    // An uncoded error from task code is a server fault, never the caller's mistake.
+    throw asDiffusekitError(error, 'ENGINE_FAILED', `Task ${run.taskId} failed`);
+  }
+  throwIfAborted(signal);
+  onProgress({ kind: 'stage', stage: 'encode' });
+  const out = result.raster;
+  const format = run.format ?? raster.sourceFormat ?? 'png';
+  const encoded = await codecs.encode(out, format);
+  return {
+    bytes: encoded,
+    format,
+    contentType: contentTypeOf(format),
+    width: out.width,
+    height: out.height,
+    bands: out.bands,
+    dtype: out.dtype,
+    ...(result.info === undefined ? {} : { info: result.info }),
+  };
+}
+
+async function volumeResult(
+  run: ImageRun,
+  volume: Volume,
+  codecs: CodecThread,
+  signal: AbortSignal,
+  onProgress: (p: Progress) => void,
+): Promise<ImageResult> {
+  const format = run.format === 'dicom' ? 'dicom' : run.format === 'nifti' ? 'nifti' : volume.medical.format;
+  let info: Record<string, unknown> | undefined;
+  const { volume: out, scale } = await mapVolumeSlices(
+    volume,
+    2,
+    async (slice, index, of) => {
+      onProgress({ kind: 'item', item: index + 1, of, name: `slice ${index + 1}` });
+      try {
+        const result = await run.loaded.run(slice, run.options, { signal, onProgress });
+        info ??= result.info;
+        return result.raster;
+      } catch (error) {
+        throw asDiffusekitError(error, 'ENGINE_FAILED', `Task ${run.taskId} failed`);
+      }
+    },
+    signal,
+  );
+  throwIfAborted(signal);
+  onProgress({ kind: 'stage', stage: 'encode' });
+  const model = typeof info?.model === 'string' ? info.model : run.taskId;
+  const bytes = await codecs.encodeVolume(out, format, `diffusekit ${model}${scale > 1 ? ` x${scale}` : ''}`);
+  return {
+    bytes,
+    format,
+    contentType: contentTypeOf(format),
+    width: out.width,
+    height: out.height,
+    bands: 1,
+    dtype: out.dtype,
+    depth: out.depth,
+    info: { ...info, slices: out.depth },
   };
 }

@@ -22,7 +22,8 @@ const jsonResponse = (description: string, schema: Json, headers?: Json): Json =
 });
 const retryAfter: Json = { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } } };
 const binary: Json = { type: 'string', format: 'binary' };
-const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/tiff'];
+// DICOM answers are application/dicom and NIfTI ones application/gzip (.nii.gz); uploads are judged by their bytes.
+const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/tiff', 'application/dicom', 'application/gzip'];
 const imageContent = (): Json => Object.fromEntries(IMAGE_TYPES.map((t) => [t, { schema: binary }]));
 
 function schemaForOption(spec: TaskOptionSpec): Json {

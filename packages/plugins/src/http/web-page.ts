@@ -45,7 +45,7 @@ export const WEB_PAGE_HTML = `<!doctype html>
     <label>Task <select id="task" required></select> <small id="task-description"></small></label>
     <label>Model <select id="model"></select></label>
     <fieldset id="options"><legend>Options (empty = the task's default)</legend></fieldset>
-    <label>Image <input id="image" type="file" accept="image/png,image/jpeg,image/webp,image/tiff,.tif,.tiff" required></label>
+    <label>Image <input id="image" type="file" accept="image/png,image/jpeg,image/webp,image/tiff,.tif,.tiff,.dcm,.nii,.gz,application/dicom" required></label>
     <label>Result format
       <select id="format">
         <option value="">same as the input</option><option>png</option><option>jpeg</option><option>webp</option><option>tiff</option>

@@ -305,6 +305,7 @@ export class DiffusekitQueue {
             height: result.height,
             bands: result.bands,
             dtype: result.dtype,
+            ...(result.depth === undefined ? {} : { depth: result.depth }),
             ...(result.info === undefined ? {} : { info: result.info }),
           };
         } finally {

@@ -27,6 +27,8 @@ export interface QueuedImageResult {
   height: number;
   bands: number;
   dtype: DType;
+  /** DICOM and NIfTI: slices of the result volume. */
+  depth?: number;
   info?: Record<string, unknown>;
 }
 

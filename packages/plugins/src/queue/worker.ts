@@ -11,8 +11,7 @@ import {
   type Runtime,
 } from '@diffusekit/core';
 import { CodecThread } from '../http/codec-thread.js';
-import { contentTypeOf } from '../http/image-io.js';
-import { servedTasks } from '../http/image-order.js';
+import { runImageBytes, servedTasks } from '../http/image-order.js';
 import { defaultStoreFolder } from './client.js';
 import { ioredisOptions, parseRedisUrl, queueUnavailable, redact, type RedisConnection } from './connection.js';
 import {
@@ -142,35 +141,29 @@ export async function startQueueWorker(runtime: Runtime, options: QueueWorkerOpt
       if ((await commands.exists(CANCEL_KEY(prefix, id))) === 1) controller.abort('cancelled by the client');
       throwIfAborted(controller.signal);
       const bytes = 'inline' in data.input ? Buffer.from(data.input.inline, 'base64') : await store.get(data.input.key);
-      onProgress({ kind: 'stage', stage: 'decode' });
-      const raster = await codecs.decode(bytes, data.maxPixels);
-      throwIfAborted(controller.signal);
       onProgress({ kind: 'stage', stage: 'load' });
       const loaded = await runtime.load<Raster, unknown, ImageTaskResult>(data.task, { model: data.model });
-      onProgress({ kind: 'stage', stage: 'infer' });
-      let result: ImageTaskResult;
-      try {
-        result = await loaded.run(raster, data.options, { signal: controller.signal, onProgress });
-      } catch (error) {
-        throw asDiffusekitError(error, 'ENGINE_FAILED', `Task ${data.task} failed`);
-      }
-      throwIfAborted(controller.signal);
-      onProgress({ kind: 'stage', stage: 'encode' });
-      const format = data.format ?? raster.sourceFormat ?? 'png';
-      const encoded = await codecs.encode(result.raster, format);
+      const result = await runImageBytes(
+        { bytes, maxPixels: data.maxPixels, loaded, taskId: data.task, options: data.options, ...(data.format ? { format: data.format } : {}) },
+        codecs,
+        controller.signal,
+        onProgress,
+      );
+      const { format } = result;
+      const encoded = result.bytes;
       const key = resultKey(id, format === 'jpeg' ? 'jpg' : format === 'geotiff' || format === 'tiff' ? 'tif' : format);
       await store.put(key, encoded);
       await progressChain;
-      const out = result.raster;
       return {
         key,
         bytes: encoded.byteLength,
         format,
-        contentType: contentTypeOf(format),
-        width: out.width,
-        height: out.height,
-        bands: out.bands,
-        dtype: out.dtype,
+        contentType: result.contentType,
+        width: result.width,
+        height: result.height,
+        bands: result.bands,
+        dtype: result.dtype,
+        ...(result.depth === undefined ? {} : { depth: result.depth }),
         ...(result.info === undefined ? {} : { info: result.info }),
       };
     } catch (error) {

@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { DiffusekitError, readImageFile, type Raster } from '@diffusekit/core';
+import { DiffusekitError, invalidOption, readImageFile, sliceCount, volumeSlice, type VolumeAxis, type Raster } from '@diffusekit/core';
 import { labelsFromMask } from './label-mask.js';
 import type { LabelPalette } from './label-palette.js';
 
@@ -16,7 +16,8 @@ export interface LabelledImage {
   labels: Uint8Array;
 }
 
-const stem = (file: string): string => path.basename(file, path.extname(file));
+/** The name without its extension (both parts of .nii.gz). */
+const stem = (file: string): string => path.basename(file).replace(/\.nii\.gz$/i, '').replace(/\.[^.]*$/, '');
 
 async function listFiles(dir: string, what: string): Promise<string[]> {
   try {
@@ -44,4 +45,41 @@ export async function readLabelledImage(paths: LabelledImagePaths, palette: Labe
   const { raster } = await readImageFile(paths.image, signal ? { signal } : {});
   const { raster: mask } = await readImageFile(paths.mask, signal ? { signal } : {});
   return { name: paths.name, raster, labels: labelsFromMask(mask, raster, palette, paths.mask) };
+}
+
+/** Which slices of a DICOM or NIfTI volume are used: across `axis` (default 2, k), the listed indices (default all). */
+export interface SliceSelection {
+  axis?: VolumeAxis;
+  slices?: readonly number[];
+}
+
+/**
+ * Reads a labelled image; a DICOM or NIfTI volume (e.g. a brain with an atlas as its label volume, aligned voxel for
+ * voxel) gives one labelled image per selected slice, named `<name>[k=<index>]`.
+ */
+export async function readLabelledImages(paths: LabelledImagePaths, palette: LabelPalette | undefined, selection: SliceSelection = {}, signal?: AbortSignal): Promise<LabelledImage[]> {
+  const image = await readImageFile(paths.image, signal ? { signal } : {});
+  const mask = await readImageFile(paths.mask, signal ? { signal } : {});
+  if (!image.volume || image.volume.depth === 1) {
+    return [{ name: paths.name, raster: image.raster, labels: labelsFromMask(mask.raster, image.raster, palette, paths.mask) }];
+  }
+  const volume = image.volume;
+  const labels = mask.volume;
+  if (!labels || labels.width !== volume.width || labels.height !== volume.height || labels.depth !== volume.depth) {
+    const size = labels ? `${labels.width}x${labels.height}x${labels.depth}` : `a 2-D ${mask.raster.width}x${mask.raster.height} image`;
+    throw new DiffusekitError('LABEL_MASK_INVALID', `${paths.mask}: the mask is ${size} but its image is a ${volume.width}x${volume.height}x${volume.depth} volume; a volume's mask is a label volume on the same voxel grid`, {
+      details: { mask: labels ? [labels.width, labels.height, labels.depth] : [mask.raster.width, mask.raster.height], image: [volume.width, volume.height, volume.depth] },
+    });
+  }
+  const axis = selection.axis ?? 2;
+  const count = sliceCount(volume, axis);
+  const chosen = selection.slices ?? Array.from({ length: count }, (_, i) => i);
+  for (const index of chosen) {
+    if (!Number.isInteger(index) || index < 0 || index >= count) throw invalidOption('slices', `slice indices in [0, ${count - 1}] across axis ${'ijk'[axis]}`, index);
+  }
+  return chosen.map((index) => {
+    const raster = volumeSlice(volume, axis, index);
+    const where = `${paths.mask}[${'ijk'[axis]}=${index}]`;
+    return { name: `${paths.name}[${'ijk'[axis]}=${index}]`, raster, labels: labelsFromMask(volumeSlice(labels, axis, index), raster, palette, where) };
+  });
 }

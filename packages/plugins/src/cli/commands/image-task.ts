@@ -1,4 +1,4 @@
-import { DiffusekitError, IMAGE_FORMATS, type ImageFormat, type ImageTaskResult, type LoadedTask, type Rect, type Runtime } from '@diffusekit/core';
+import { DiffusekitError, IMAGE_FORMATS, type ImageFormat, type ImageTaskResult, type LoadedTask, type Rect, type Runtime, type VolumeAxis } from '@diffusekit/core';
 import { discoverInputs, planOutputs, type BatchItem } from '../../batch/discover.js';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -26,6 +26,8 @@ export interface ImageTaskCommandOptions {
   window?: Rect;
   /** Work cell by cell and write a folder of cells plus a VRT mosaic per input (see gridFileWork). */
   grid?: GridOptions;
+  /** DICOM and NIfTI volumes: the axis slices are cut across (default 2, the acquisition plane). */
+  axis?: VolumeAxis;
   /** For tasks that take more than the image (inpainting's mask): how each file's input is built. */
   inputsFor?: (items: readonly BatchItem[]) => Promise<TaskInputBuilder>;
   /** Run the files on queue workers: Redis URL, result store folder and key prefix. */
@@ -65,7 +67,11 @@ export async function imageTaskCommand(runtime: Runtime, options: ImageTaskComma
   const single = options.inputs.length === 1 && items.length === 1 && items[0]!.relative === items[0]!.input.split('/').pop();
   const planned = await planOutputs(items, options.output, single);
   // With a grid, each input's output is a VRT mosaic beside a folder of cells of the same name.
-  const outputs = options.grid ? new Map([...planned].map(([input, output]) => [input, replaceExtension(output, '.vrt')])) : planned;
+  const outputs = options.grid
+    ? new Map([...planned].map(([input, output]) => [input, replaceExtension(output, '.vrt')]))
+    : options.format === 'nifti'
+      ? new Map([...planned].map(([input, output]) => [input, /\.nii(\.gz)?$/i.test(output) ? output : replaceExtension(output, '.nii.gz')]))
+      : planned;
   if (options.queue) return queuedImageTaskCommand(runtime, options, options.queue, items, outputs, io, signal);
   const task = await loadTaskFor(runtime, options.taskIds, options.model);
   // Validate options once up front so that a typo fails the command, not every file.
@@ -81,6 +87,7 @@ export async function imageTaskCommand(runtime: Runtime, options: ImageTaskComma
       ...(options.format ? { format: options.format as ImageFormat } : {}),
       ...(options.maxPixels ? { maxPixels: options.maxPixels } : {}),
       ...(options.window ? { window: options.window } : {}),
+      ...(options.axis !== undefined ? { axis: options.axis } : {}),
     }),
     isComplete: options.grid ? isCompleteFile : isCompleteImage,
     resume: options.resume,
@@ -102,6 +109,13 @@ async function queuedImageTaskCommand(
   signal: AbortSignal,
 ): Promise<number> {
   if (options.grid || options.window || options.inputsFor) throw new UsageError('--queue does not take --grid, --window or inpainting masks yet; run those locally');
+  if (options.axis !== undefined && options.axis !== 2) throw new UsageError('--queue runs volumes across their acquisition plane only; run --axis locally');
+  for (const item of items) {
+    // A DICOM series is a folder of files; a job carries one file's bytes.
+    if ((await stat(item.input)).isDirectory()) {
+      throw new UsageError(`--queue takes single files; ${item.input} is a DICOM series folder: run it locally, or send a NIfTI or multi-frame DICOM file`);
+    }
+  }
   const { taskId, modelId } = await resolveTaskFor(runtime, options.taskIds, options.model);
   runtime.task(taskId).parseOptions(options.taskOptions);
   const queue = await connectQueue({ url: queueFlags.url, ...(queueFlags.store ? { store: queueFlags.store } : {}), ...(queueFlags.prefix ? { prefix: queueFlags.prefix } : {}) });
@@ -130,7 +144,8 @@ async function queuedImageTaskCommand(
 }
 
 function replaceExtension(file: string, extension: string): string {
-  return file.slice(0, file.length - path.extname(file).length) + extension;
+  const current = /\.nii\.gz$/i.test(file) ? '.nii.gz' : path.extname(file);
+  return file.slice(0, file.length - current.length) + extension;
 }
 
 /** Written atomically, so an existing non-empty file is a complete one. */

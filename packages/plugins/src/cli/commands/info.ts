@@ -1,4 +1,4 @@
-import { readImageFileHeader } from '@diffusekit/core';
+import { readImageFileHeader, type MedicalInfo } from '@diffusekit/core';
 import { writeLine, type CliIo } from '../io.js';
 
 /** Reads only what the header states: no pixel is decoded, so any size of image can be described. */
@@ -25,6 +25,7 @@ export async function infoCommand(files: readonly string[], flags: { json: boole
               pixelSize: [header.geo.transform[1], header.geo.transform[5]],
             }
           : null,
+        ...(header.medical ? { depth: header.depth ?? 1, medical: medicalSummary(header.medical) } : {}),
       };
       if (flags.json) {
         writeLine(io.stdout, JSON.stringify(info));
@@ -35,6 +36,19 @@ export async function infoCommand(files: readonly string[], flags: { json: boole
       writeLine(io.stdout, `  size        ${info.width} x ${info.height}, ${info.bands} band${info.bands === 1 ? '' : 's'}, ${info.dtype}`);
       if (info.bandNames) writeLine(io.stdout, `  band names  ${info.bandNames.join(', ')}`);
       writeLine(io.stdout, `  nodata      ${info.nodata ?? 'none'}`);
+      if (info.medical) {
+        const m = info.medical;
+        writeLine(io.stdout, `  slices      ${info.depth}${m.transferSyntax ? `  (transfer syntax ${m.transferSyntax})` : ''}`);
+        if (m.modality || m.photometric) writeLine(io.stdout, `  modality    ${[m.modality, m.photometric].filter(Boolean).join(', ')}`);
+        writeLine(io.stdout, `  spacing     ${m.spacing.join(' x ')} mm${m.sliceThickness !== null ? ` (slice thickness ${m.sliceThickness} mm)` : ''}`);
+        if (m.rescale) writeLine(io.stdout, `  rescale     slope ${m.rescale.slope}, intercept ${m.rescale.intercept}`);
+        if (m.window) writeLine(io.stdout, `  window      centre ${m.window.center}, width ${m.window.width}`);
+        if (m.orientation) writeLine(io.stdout, `  orientation ${m.orientation.join(', ')}  position ${m.position?.join(', ') ?? 'unknown'}`);
+        writeLine(io.stdout, `  affine      ${[0, 1, 2].map((r) => m.affine.slice(r * 4, r * 4 + 4).map((v) => +v.toFixed(4)).join(' ')).join(' | ')}  (${m.coordinates})`);
+        if (m.qform) writeLine(io.stdout, `  qform (${m.qformCode}) ${[0, 1, 2].map((r) => m.qform!.slice(r * 4, r * 4 + 4).map((v) => +v.toFixed(4)).join(' ')).join(' | ')}`);
+        if (m.sform) writeLine(io.stdout, `  sform (${m.sformCode}) ${[0, 1, 2].map((r) => m.sform!.slice(r * 4, r * 4 + 4).map((v) => +v.toFixed(4)).join(' ')).join(' | ')}`);
+        continue;
+      }
       if (info.georeference) {
         const [x0, , , y0] = info.georeference.transform;
         const crs = info.georeference.epsg ? `EPSG:${info.georeference.epsg}` : info.georeference.wkt ? `WKT ${info.georeference.wkt}` : 'unknown (no EPSG code or WKT)';
@@ -59,3 +73,29 @@ export function reportFileError(file: string, error: unknown, json: boolean, io:
   else writeLine(io.stderr, `${file}: ${code}: ${message}`);
 }
 
+
+/** What `info` shows of a DICOM or NIfTI header: the metadata users check, not the copied DICOM data sets. */
+function medicalSummary(m: MedicalInfo) {
+  return {
+    modality: m.modality ?? null,
+    photometric: m.photometric ?? null,
+    rescale: m.rescale ?? null,
+    window: m.window ?? null,
+    spacing: m.spacing,
+    sliceThickness: m.sliceThickness ?? null,
+    affine: m.affine,
+    coordinates: m.format === 'dicom' ? 'LPS (DICOM patient)' : 'RAS (NIfTI world)',
+    ...(m.dicom
+      ? {
+          transferSyntax: m.dicom.transferSyntax,
+          orientation: m.dicom.orientation ?? null,
+          position: m.dicom.positions?.[0] ?? null,
+          studyInstanceUid: m.dicom.studyInstanceUid ?? null,
+          seriesInstanceUid: m.dicom.seriesInstanceUid ?? null,
+        }
+      : {}),
+    ...(m.nifti
+      ? { dim: m.nifti.dim, pixdim: m.nifti.pixdim, qformCode: m.nifti.qformCode, sformCode: m.nifti.sformCode, qform: m.nifti.qform ?? null, sform: m.nifti.sform ?? null }
+      : {}),
+  };
+}

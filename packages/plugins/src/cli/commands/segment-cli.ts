@@ -1,6 +1,7 @@
-import type { Runtime } from '@diffusekit/core';
+import type { Runtime, VolumeAxis } from '@diffusekit/core';
+import type { SliceSelection } from '@diffusekit/segment';
 import type { CliIo } from '../io.js';
-import { parseCount, parseIndexList } from '../parse-flags.js';
+import { parseAxis, parseCount, parseIndexList } from '../parse-flags.js';
 import { UsageError } from '../usage-error.js';
 import { segmentEvalCommand, segmentPredictCommand, segmentTrainCommand } from './segment.js';
 
@@ -12,6 +13,17 @@ function required(values: Values, flag: string, sub: string): string {
   const v = str(values, flag);
   if (v === undefined) throw new UsageError(`"segment ${sub}" needs --${flag}`);
   return v;
+}
+
+/** --axis i|j|k (or 0|1|2) and --slices LIST: which slices of DICOM/NIfTI volumes are used. */
+function axisFrom(values: Values): VolumeAxis | undefined {
+  return values.axis === undefined ? undefined : parseAxis('--axis', values.axis);
+}
+
+function selectionFrom(values: Values): SliceSelection {
+  const axis = axisFrom(values);
+  const slices = str(values, 'slices');
+  return { ...(axis !== undefined ? { axis } : {}), ...(slices ? { slices: parseIndexList('--slices', slices) } : {}) };
 }
 
 /** `diffusekit segment train|predict|eval`: turns flags into the typed options of each subcommand. */
@@ -43,6 +55,7 @@ export function segmentCommand(runtime: Runtime, positionals: string[], values: 
           ...(epochs ? { epochs } : {}),
           ...(seed !== undefined ? { seed } : {}),
           ...(bands ? { bands: parseIndexList('--bands', bands) } : {}),
+          selection: selectionFrom(values),
         },
         io,
         signal,
@@ -63,6 +76,7 @@ export function segmentCommand(runtime: Runtime, positionals: string[], values: 
           json: values.json === true,
           ...(tile ? { tile } : {}),
           ...(concurrency ? { concurrency } : {}),
+          ...(axisFrom(values) !== undefined ? { axis: axisFrom(values)! } : {}),
         },
         io,
         signal,
@@ -81,6 +95,7 @@ export function segmentCommand(runtime: Runtime, positionals: string[], values: 
           json: values.json === true,
           ...(palette ? { palette } : {}),
           ...(tile ? { tile } : {}),
+          selection: selectionFrom(values),
         },
         io,
         signal,

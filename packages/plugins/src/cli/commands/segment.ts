@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { readImageFile, writeImageFile, type Progress, type Runtime } from '@diffusekit/core';
+import { mapVolumeSlices, volumeFromSlices, readImageFile, writeImageFile, writeVolumeFile, type MedicalInfo, type Progress, type Raster, type Runtime, type Volume, type VolumeAxis } from '@diffusekit/core';
 import {
   ConfusionMatrix,
   IGNORE_INDEX,
@@ -12,12 +12,13 @@ import {
   listLabelledImages,
   openFeatureBackbone,
   readLabelPalette,
-  readLabelledImage,
+  readLabelledImages,
   saveEnsemble,
   trainSegmenter,
   type LabelPalette,
   type LabelledImage,
   type SegmentClass,
+  type SliceSelection,
 } from '@diffusekit/segment';
 import { discoverInputs } from '../../batch/discover.js';
 import { isCompleteImage } from '../../batch/image-file-work.js';
@@ -38,13 +39,15 @@ export interface SegmentTrainFlags {
   epochs?: number;
   seed?: number;
   bands?: number[];
+  /** DICOM/NIfTI volumes: the slices used (axis, indices). */
+  selection?: SliceSelection;
   json: boolean;
 }
 
-async function readDataset(imagesDir: string, masksDir: string, palette: LabelPalette | undefined, signal: AbortSignal): Promise<LabelledImage[]> {
+async function readDataset(imagesDir: string, masksDir: string, palette: LabelPalette | undefined, selection: SliceSelection, signal: AbortSignal): Promise<LabelledImage[]> {
   const pairs = await listLabelledImages(imagesDir, masksDir);
   const images: LabelledImage[] = [];
-  for (const pair of pairs) images.push(await readLabelledImage(pair, palette, signal));
+  for (const pair of pairs) images.push(...(await readLabelledImages(pair, palette, selection, signal)));
   return images;
 }
 
@@ -58,7 +61,7 @@ function classesFor(images: readonly LabelledImage[], palette: LabelPalette | un
 
 export async function segmentTrainCommand(runtime: Runtime, flags: SegmentTrainFlags, io: CliIo, signal: AbortSignal): Promise<number> {
   const palette = flags.palette ? await readLabelPalette(flags.palette) : undefined;
-  const images = await readDataset(flags.images, flags.masks, palette, signal);
+  const images = await readDataset(flags.images, flags.masks, palette, flags.selection ?? {}, signal);
   const classes = classesFor(images, palette);
   const model = await runtime.catalog.resolve(flags.backbone ?? DEFAULT_BACKBONE);
   const backbone = await openFeatureBackbone(runtime.engine, model);
@@ -102,6 +105,22 @@ export interface SegmentPredictFlags {
   concurrency?: number;
   resume: boolean;
   json: boolean;
+  /** DICOM/NIfTI volumes: the axis slices are cut across (default k). */
+  axis?: VolumeAxis;
+}
+
+/** The file name without its extension (both parts of .nii.gz). */
+function withoutExtension(relative: string): string {
+  return /\.nii\.gz$/i.test(relative) ? relative.slice(0, -7) : relative.slice(0, relative.length - path.extname(relative).length);
+}
+
+/**
+ * Metadata of a label volume aligned with `source`: the same grid and affine, class indices as uint8 (no rescale, no
+ * display window), 255 as nothing. NIfTI keeps the source's sform/qform; a DICOM source's geometry becomes a NIfTI sform.
+ */
+function labelVolumeInfo(source: MedicalInfo): MedicalInfo {
+  const { rescale: _rescale, window: _window, valueRange: _range, ...rest } = source;
+  return { ...rest, ...(source.nifti ? { nifti: { ...source.nifti, datatype: 2 } } : {}) };
 }
 
 export async function segmentPredictCommand(runtime: Runtime, flags: SegmentPredictFlags, io: CliIo, signal: AbortSignal): Promise<number> {
@@ -109,9 +128,44 @@ export async function segmentPredictCommand(runtime: Runtime, flags: SegmentPred
   const classes = segmenter.manifest.classes;
   const items = await discoverInputs(flags.inputs);
   await mkdir(flags.output, { recursive: true });
-  const stems = new Map(items.map((item) => [item.input, path.join(flags.output, item.relative.slice(0, item.relative.length - path.extname(item.relative).length))]));
+  const stems = new Map(items.map((item) => [item.input, path.join(flags.output, withoutExtension(item.relative))]));
   const report = createBatchReporter(reporterMode(flags.json, io), io);
   const labelsPath = (stem: string, geo: boolean): string => `${stem}.labels.${geo ? 'tif' : 'png'}`;
+  const volumeLabelsPath = (stem: string): string => `${stem}.labels.nii.gz`;
+  const countClasses = (labels: Uint8Array, counts: number[]): void => {
+    for (const v of labels) if (v < counts.length) counts[v]!++;
+  };
+  /** A volume slice by slice: a NIfTI label volume (and uncertainty volume) on the input's grid, with its affine. */
+  const segmentVolume = async (volume: Volume, stem: string, context: { signal: AbortSignal; onProgress: (p: Progress) => void }): Promise<Record<string, unknown>> => {
+    const counts = new Array<number>(classes.length).fill(0);
+    const entropy: Raster[] = [];
+    let entropySum = 0;
+    let entropyCount = 0;
+    const { volume: labels } = await mapVolumeSlices(
+      volume,
+      flags.axis ?? 2,
+      async (slice, index, of) => {
+        context.onProgress({ kind: 'item', item: index + 1, of, name: `slice ${index + 1}` });
+        const seg = await segmenter.segment(slice, { signal: context.signal, ...(flags.tile ? { tile: flags.tile } : {}) });
+        countClasses(seg.labels, counts);
+        for (const h of seg.entropy) entropySum += h;
+        entropyCount += seg.entropy.length;
+        if (flags.uncertainty) entropy.push(uncertaintyRaster(seg, classes.length, undefined));
+        return labelRaster(seg, undefined);
+      },
+      context.signal,
+    );
+    await mkdir(path.dirname(stem), { recursive: true });
+    const medical = labelVolumeInfo(volume.medical);
+    const written: string[] = [];
+    if (flags.uncertainty) {
+      const unc = volumeFromSlices(entropy, flags.axis ?? 2, medical);
+      written.push((await writeVolumeFile(`${stem}.uncertainty.nii.gz`, { ...unc, medical }, { format: 'nifti', signal: context.signal })).path);
+    }
+    // The label volume is written last: its presence marks the file as complete for --resume.
+    written.push((await writeVolumeFile(volumeLabelsPath(stem), { ...labels, medical: { ...medical, dims: labels.medical.dims } }, { format: 'nifti', signal: context.signal })).path);
+    return { outputs: written, slices: labels.medical.dims[flags.axis ?? 2], pixelsPerClass: Object.fromEntries(classes.map((c, i) => [c.name, counts[i]])), meanEntropy: Math.round((entropySum / entropyCount) * 1e4) / 1e4 };
+  };
   const summary = await runBatch({
     items,
     outputs: stems,
@@ -119,9 +173,10 @@ export async function segmentPredictCommand(runtime: Runtime, flags: SegmentPred
     concurrency: flags.concurrency ?? 1,
     signal,
     onEvent: report,
-    isComplete: async (stem) => (await isCompleteImage(labelsPath(stem, false))) || (await isCompleteImage(labelsPath(stem, true))),
+    isComplete: async (stem) => (await isCompleteImage(labelsPath(stem, false))) || (await isCompleteImage(labelsPath(stem, true))) || (await isCompleteImage(volumeLabelsPath(stem))),
     work: async (input, stem, context) => {
-      const { raster } = await readImageFile(input, { signal: context.signal });
+      const { raster, volume } = await readImageFile(input, { signal: context.signal });
+      if (volume && volume.depth > 1) return segmentVolume(volume, stem, context);
       const seg = await segmenter.segment(raster, { signal: context.signal, onProgress: context.onProgress, ...(flags.tile ? { tile: flags.tile } : {}) });
       await mkdir(path.dirname(stem), { recursive: true });
       const geo = raster.geo;
@@ -148,6 +203,8 @@ export interface SegmentEvalFlags {
   masks: string;
   palette?: string;
   tile?: number;
+  /** DICOM/NIfTI volumes: the slices evaluated (axis, indices). */
+  selection?: SliceSelection;
   json: boolean;
 }
 
@@ -159,16 +216,19 @@ export async function segmentEvalCommand(runtime: Runtime, flags: SegmentEvalFla
   const confusion = new ConfusionMatrix(classes.length);
   const started = performance.now();
   let pixels = 0;
+  let evaluated = 0;
   for (const [i, pair] of pairs.entries()) {
-    const img = await readLabelledImage(pair, palette, signal);
-    const seg = await segmenter.segment(img.raster, { signal, ...(flags.tile ? { tile: flags.tile } : {}) });
-    confusion.add(img.labels, seg.labels);
-    pixels += img.labels.length;
-    if (!flags.json) writeLine(io.stderr, `${i + 1}/${pairs.length} ${pair.name}`);
+    for (const img of await readLabelledImages(pair, palette, flags.selection ?? {}, signal)) {
+      const seg = await segmenter.segment(img.raster, { signal, ...(flags.tile ? { tile: flags.tile } : {}) });
+      confusion.add(img.labels, seg.labels);
+      pixels += img.labels.length;
+      evaluated++;
+      if (!flags.json) writeLine(io.stderr, `${i + 1}/${pairs.length} ${img.name}`);
+    }
   }
   const iou = confusion.iou();
   const result = {
-    images: pairs.length,
+    images: evaluated,
     classes: classes.map((c, i) => ({ name: c.name, iou: iou[i] })),
     meanIou: confusion.meanIou(),
     pixelAccuracy: confusion.pixelAccuracy(),

@@ -1,0 +1,84 @@
+import { DiffusekitError } from '../errors.js';
+import type { Raster } from '../raster/types.js';
+import { decodeDicom, encodeDicom, isDicom, readDicomHeader } from './dicom.js';
+import { decodeNifti, encodeNifti, readNiftiHeader } from './nifti.js';
+import type { Affine, MedicalInfo, Volume, VolumeHeader } from './types.js';
+import { inPlaneAxes, valueRangeOf, voxelToWorld } from './volume.js';
+
+/** The header of a DICOM file or NIfTI-1 volume (the caller has detected which), without voxels. */
+export function readVolumeHeader(view: Uint8Array): VolumeHeader {
+  return isDicom(view) ? readDicomHeader(view) : readNiftiHeader(view);
+}
+
+/** Decodes a DICOM file or NIfTI-1 volume (the caller has detected which). */
+export async function decodeVolume(view: Uint8Array, maxPixels: number): Promise<Volume> {
+  return isDicom(view) ? decodeDicom(view, maxPixels) : decodeNifti(view, maxPixels);
+}
+
+export interface VolumeEncodeOptions {
+  format: 'dicom' | 'nifti';
+  /** NIfTI: gzip (default true). */
+  gzip?: boolean;
+  /** DICOM: what made the derived series. */
+  derivation?: string;
+}
+
+/**
+ * Encodes a volume: NIfTI gives one file; DICOM gives one file per slice for a source series, one multi-frame file
+ * for a multi-frame source (so a single-slice volume is always one file).
+ */
+export function encodeVolume(volume: Volume, options: VolumeEncodeOptions): Buffer[] {
+  if (options.format === 'nifti') return [encodeNifti(volume, options.gzip ?? true)];
+  return encodeDicom(volume, options.derivation ? { derivation: options.derivation } : {});
+}
+
+/** Metadata for a plain raster written as NIfTI: 1 mm voxels, identity orientation. */
+function plainMedicalInfo(raster: Raster): MedicalInfo {
+  return { format: 'nifti', dims: [raster.width, raster.height, 1], spacing: [1, 1, 1], affine: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1] };
+}
+
+/** A one-band raster as a volume of one slice, with its medical metadata (or plain 1 mm metadata). */
+export function rasterAsVolume(raster: Raster, format: 'dicom' | 'nifti'): Volume {
+  if (raster.bands !== 1) {
+    throw new DiffusekitError('ENCODE_FAILED', `${format === 'dicom' ? 'DICOM' : 'NIfTI'} output holds one band per slice, not ${raster.bands}; select a band with selectBands`, {
+      details: { format, bands: raster.bands },
+    });
+  }
+  const { slice, ...medical } = raster.medical ?? plainMedicalInfo(raster);
+  const axis = slice?.axis ?? 2;
+  const index = slice?.index ?? 0;
+  // The slice's own grid: its x and y axes become i and j, the axis it cuts becomes k, and the origin moves to it.
+  const order = [...inPlaneAxes(axis), axis];
+  const cut = (a: Affine): Affine => [0, 1, 2, 3].flatMap((r) => [...order.map((c) => a[r * 4 + c]!), a[r * 4 + 3]! + (r < 3 ? a[r * 4 + axis]! * index : 0)]) as Affine;
+  const affine = cut(medical.affine);
+  const spacing = order.map((c) => medical.spacing[c]!) as [number, number, number];
+  const dims: [number, number, number] = [raster.width, raster.height, 1];
+  let dicom = medical.dicom;
+  if (dicom) {
+    const source = dicom.layout === 'series' && axis === 2 ? dicom.datasets[index] ?? dicom.datasets[0]! : dicom.datasets[0]!;
+    const norm = (c: number) => Math.hypot(affine[c]!, affine[4 + c]!, affine[8 + c]!) || 1;
+    const orientation = [0, 4, 8].map((r) => affine[r]! / norm(0)).concat([1, 5, 9].map((r) => affine[r]! / norm(1)));
+    dicom = { ...dicom, layout: 'multiframe', datasets: [source], positions: [voxelToWorld(affine, 0, 0, 0)], ...(dicom.orientation ? { orientation } : {}) };
+  }
+  const { nifti: _nifti, ...rest } = medical;
+  // Along k the qform keeps its rotation (the quaternion) and moves; across k only an sform can say where the slice is.
+  const n = medical.nifti;
+  const nifti = n && axis === 2 ? { ...n, ...(n.sform ? { sform: cut(n.sform) } : {}), ...(n.qform ? { qform: cut(n.qform) } : {}) } : undefined;
+  const sliced: MedicalInfo = {
+    ...rest,
+    dims,
+    spacing,
+    affine,
+    ...(dicom ? { dicom } : {}),
+    ...(nifti ? { nifti } : n ? { nifti: { ...n, sform: affine, sformCode: n.sformCode || n.qformCode || 1, qformCode: 0 } } : {}),
+    valueRange: medical.valueRange ?? valueRangeOf(raster.data),
+  };
+  return {
+    width: raster.width,
+    height: raster.height,
+    depth: 1,
+    dtype: raster.dtype,
+    data: raster.data,
+    medical: sliced,
+  };
+}

@@ -1,0 +1,117 @@
+import { createRequire } from 'node:module';
+import { DiffusekitError } from '../errors.js';
+
+type WasmCodec = 'openjpeg' | 'charls' | 'libjpeg-turbo';
+
+/**
+ * Compressed DICOM transfer syntaxes decoded with maintained npm codec packages: JPEG 2000 with OpenJPEG, JPEG-LS with
+ * CharLS, 8-bit JPEG baseline with libjpeg-turbo (WebAssembly builds of the reference libraries), and JPEG lossless
+ * (process 14) with jpeg-lossless-decoder-js. Each codec is loaded on first use only.
+ */
+export const CODEC_SYNTAXES: Record<string, { name: string; codec: WasmCodec | 'jpeg-lossless' }> = {
+  '1.2.840.10008.1.2.4.90': { name: 'JPEG 2000 Lossless', codec: 'openjpeg' },
+  '1.2.840.10008.1.2.4.91': { name: 'JPEG 2000', codec: 'openjpeg' },
+  '1.2.840.10008.1.2.4.80': { name: 'JPEG-LS Lossless', codec: 'charls' },
+  '1.2.840.10008.1.2.4.81': { name: 'JPEG-LS Near-Lossless', codec: 'charls' },
+  '1.2.840.10008.1.2.4.50': { name: 'JPEG Baseline (Process 1)', codec: 'libjpeg-turbo' },
+  '1.2.840.10008.1.2.4.57': { name: 'JPEG Lossless, Non-Hierarchical (Process 14)', codec: 'jpeg-lossless' },
+  '1.2.840.10008.1.2.4.70': { name: 'JPEG Lossless, First-Order Prediction (Process 14, SV1)', codec: 'jpeg-lossless' },
+};
+
+const WASM_PACKAGES: Record<WasmCodec, { module: string; decoder: string }> = {
+  openjpeg: { module: '@cornerstonejs/codec-openjpeg/decodewasmjs', decoder: 'J2KDecoder' },
+  charls: { module: '@cornerstonejs/codec-charls/decodewasmjs', decoder: 'JpegLSDecoder' },
+  'libjpeg-turbo': { module: '@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs', decoder: 'JPEGDecoder' },
+};
+
+interface LosslessDecoder {
+  decode(buffer: ArrayBuffer, offset: number, length: number, bytesPerSample: number): ArrayBufferView;
+  xDim: number;
+  yDim: number;
+  numComp: number;
+}
+
+interface FrameDecoder {
+  getEncodedBuffer(length: number): Uint8Array;
+  decode(): void;
+  getFrameInfo(): { width: number; height: number; bitsPerSample: number; componentCount: number };
+  getDecodedBuffer(): Uint8Array;
+  delete?(): void;
+}
+type CodecModule = Record<string, new () => FrameDecoder>;
+
+const require = createRequire(import.meta.url);
+const modules = new Map<string, Promise<CodecModule>>();
+
+function codecModule(codec: WasmCodec): Promise<CodecModule> {
+  let loading = modules.get(codec);
+  if (!loading) {
+    const factory = require(WASM_PACKAGES[codec].module) as (
+      options: Record<string, unknown>,
+    ) => Promise<CodecModule>;
+    // The libraries log progress on stdout; a failure is reported through the thrown error instead.
+    loading = factory({ print: () => undefined, printErr: () => undefined });
+    modules.set(codec, loading);
+  }
+  return loading;
+}
+
+/** An emscripten module reports C++ exceptions as bare numbers; turn anything thrown into text. */
+const reason = (error: unknown): string => (error instanceof Error ? error.message : typeof error === 'number' ? `codec error ${error}` : String(error));
+
+/**
+ * Decodes one compressed frame into its native samples (little-endian, 1 or 2 bytes each), checking that the stream
+ * holds what the DICOM header states: `width` x `height`, one component, `bytes` per sample.
+ */
+export async function decodeCompressedFrame(syntax: string, encoded: Uint8Array, expected: { width: number; height: number; bytes: number }, where: string): Promise<Uint8Array> {
+  const spec = CODEC_SYNTAXES[syntax];
+  if (!spec) throw new DiffusekitError('UNSUPPORTED_TRANSFER_SYNTAX', `No codec for transfer syntax ${syntax}`, { details: { transferSyntax: syntax } });
+  if (spec.codec === 'jpeg-lossless') return decodeLossless(spec.name, encoded, expected, where, syntax);
+  const module = await codecModule(spec.codec);
+  const decoder = new module[WASM_PACKAGES[spec.codec].decoder]!();
+  try {
+    decoder.getEncodedBuffer(encoded.length).set(encoded);
+    try {
+      decoder.decode();
+    } catch (error) {
+      throw new DiffusekitError('DECODE_FAILED', `${where}: the ${spec.name} stream is corrupt or truncated (${reason(error)})`, { details: { transferSyntax: syntax } });
+    }
+    const info = decoder.getFrameInfo();
+    const decoded = decoder.getDecodedBuffer();
+    const bytes = info.bitsPerSample > 8 ? 2 : 1;
+    if (info.width !== expected.width || info.height !== expected.height || info.componentCount !== 1 || bytes !== expected.bytes) {
+      throw new DiffusekitError(
+        'DECODE_FAILED',
+        `${where}: the ${spec.name} stream holds ${info.width}x${info.height}, ${info.componentCount} component(s) of ${info.bitsPerSample} bits but the header states ${expected.width}x${expected.height}, 1 sample of ${expected.bytes * 8} bits`,
+        { details: { stream: info, header: expected } },
+      );
+    }
+    // The decoder's buffer lives in WebAssembly memory that the next decode reuses: copy it out.
+    return Uint8Array.from(decoded.subarray(0, expected.width * expected.height * bytes));
+  } finally {
+    decoder.delete?.();
+  }
+}
+
+/** JPEG lossless (process 14) with jpeg-lossless-decoder-js, which decodes to `bytes` per sample in host order. */
+function decodeLossless(name: string, encoded: Uint8Array, expected: { width: number; height: number; bytes: number }, where: string, syntax: string): Uint8Array {
+  const { Decoder } = require('jpeg-lossless-decoder-js') as { Decoder: new () => LosslessDecoder };
+  const decoder = new Decoder();
+  let out: ArrayBufferView;
+  try {
+    const copy = Uint8Array.from(encoded);
+    out = decoder.decode(copy.buffer, 0, copy.length, expected.bytes);
+  } catch (error) {
+    throw new DiffusekitError('DECODE_FAILED', `${where}: the ${name} stream is corrupt or truncated (${reason(error)})`, { details: { transferSyntax: syntax } });
+  }
+  const size = expected.width * expected.height * expected.bytes;
+  if (decoder.xDim !== expected.width || decoder.yDim !== expected.height || decoder.numComp !== 1 || out.byteLength < size) {
+    throw new DiffusekitError(
+      'DECODE_FAILED',
+      `${where}: the ${name} stream holds ${decoder.xDim}x${decoder.yDim}, ${decoder.numComp} component(s) but the header states ${expected.width}x${expected.height}, 1 sample`,
+      { details: { header: expected } },
+    );
+  }
+  // The decoder writes native (little-endian on every platform Node runs on) samples.
+  return new Uint8Array(out.buffer, out.byteOffset, size);
+}

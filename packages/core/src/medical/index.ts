@@ -3,6 +3,7 @@ export {
   VOLUME_AXES,
   checkAxis,
   inPlaneAxes,
+  labelVolumeInfo,
   mapVolumeSlices,
   multiplyAffine,
   scaleMedicalInfo,

@@ -252,8 +252,9 @@ export function encodeNifti(volume: Volume, gzip: boolean): Buffer {
     dv.setFloat32(128, medical.window.center - medical.window.width / 2, le);
   }
   writeText(dv, 148, 80, n?.description ?? (medical.modality ? `diffusekit from DICOM ${medical.modality}` : 'diffusekit'));
-  const sform = medical.format === 'nifti' ? n?.sform : flipXY(medical.affine);
-  const sformCode = medical.format === 'nifti' ? n?.sformCode ?? 0 : 1;
+  // A NIfTI source keeps its own sform/qform (scaled with the image); any other volume writes its affine as the sform.
+  const sform = medical.format !== 'nifti' ? flipXY(medical.affine) : n ? n.sform : medical.affine;
+  const sformCode = medical.format !== 'nifti' || !n ? 1 : n.sformCode ?? 0;
   if (n?.qform && n.quaternion && n.qformCode > 0) {
     dv.setInt16(252, n.qformCode, le);
     dv.setFloat32(256, n.quaternion.b, le);

@@ -131,6 +131,15 @@ function resampleMatrix(scale: number, axes: readonly VolumeAxis[]): Affine {
 }
 
 /**
+ * Metadata of a label volume aligned with `source`: the same grid and affine, class indices as uint8 (no rescale, no
+ * display window), 255 as nothing. NIfTI keeps the source's sform/qform; a DICOM source's geometry becomes a NIfTI sform.
+ */
+export function labelVolumeInfo(source: MedicalInfo): MedicalInfo {
+  const { rescale: _rescale, window: _window, valueRange: _range, ...rest } = source;
+  return { ...rest, ...(source.nifti ? { nifti: { ...source.nifti, datatype: 2 } } : {}) };
+}
+
+/**
  * Medical metadata after resampling by an integer `scale` along `axes` (a slice's two in-plane axes, for super-
  * resolution): dims times scale, spacing and the affine's columns divided by it, the field of view kept. NIfTI
  * pixdim, sform and qform and DICOM positions and slice thickness follow.

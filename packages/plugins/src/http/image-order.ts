@@ -2,6 +2,7 @@ import {
   DiffusekitError,
   MODEL_ID_PATTERN,
   asDiffusekitError,
+  labelVolumeInfo,
   mapVolumeSlices,
   throwIfAborted,
   type DType,
@@ -248,6 +249,8 @@ async function volumeResult(
   );
   throwIfAborted(signal);
   onProgress({ kind: 'stage', stage: 'encode' });
+  // Class indices and uncertainty levels are not the scanner's values: no rescale or display window of the input.
+  if (info?.output === 'labels' || info?.output === 'uncertainty') out.medical = { ...labelVolumeInfo(out.medical), dims: out.medical.dims };
   const model = typeof info?.model === 'string' ? info.model : run.taskId;
   const bytes = await codecs.encodeVolume(out, format, `diffusekit ${model}${scale > 1 ? ` x${scale}` : ''}`);
   return {

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { mapVolumeSlices, volumeFromSlices, readImageFile, writeImageFile, writeVolumeFile, type MedicalInfo, type Progress, type Raster, type Runtime, type Volume, type VolumeAxis } from '@diffusekit/core';
+import { labelVolumeInfo, mapVolumeSlices, volumeFromSlices, readImageFile, writeImageFile, writeVolumeFile, type Progress, type Raster, type Runtime, type Volume, type VolumeAxis } from '@diffusekit/core';
 import {
   ConfusionMatrix,
   IGNORE_INDEX,
@@ -112,15 +112,6 @@ export interface SegmentPredictFlags {
 /** The file name without its extension (both parts of .nii.gz). */
 function withoutExtension(relative: string): string {
   return /\.nii\.gz$/i.test(relative) ? relative.slice(0, -7) : relative.slice(0, relative.length - path.extname(relative).length);
-}
-
-/**
- * Metadata of a label volume aligned with `source`: the same grid and affine, class indices as uint8 (no rescale, no
- * display window), 255 as nothing. NIfTI keeps the source's sform/qform; a DICOM source's geometry becomes a NIfTI sform.
- */
-function labelVolumeInfo(source: MedicalInfo): MedicalInfo {
-  const { rescale: _rescale, window: _window, valueRange: _range, ...rest } = source;
-  return { ...rest, ...(source.nifti ? { nifti: { ...source.nifti, datatype: 2 } } : {}) };
 }
 
 export async function segmentPredictCommand(runtime: Runtime, flags: SegmentPredictFlags, io: CliIo, signal: AbortSignal): Promise<number> {

@@ -5,10 +5,13 @@
 //    by the bundled SR models through the volume path of the SDK (a slice of a volume, mapped with the volume's value
 //    range); PSNR/SSIM against the real slice.
 // 2. Few-shot segmentation of axial ch2 slices into AAL lobes with k = 1 or 5 labelled slices: the MLP ensemble on the
-//    bundled DDPM backbone's features against the same ensemble on raw pixels (intensity and position), mIoU over
-//    held-out slices.
+//    bundled DDPM backbone's features against the same ensemble on the features of an untrained network of the same
+//    architecture (when bench/segment.mjs's baseline backbone is built) and on raw pixels (intensity and position),
+//    mIoU over held-out slices.
 // Usage: node bench/medical.mjs [--sr-slices 40,55,...] [--models sr3:sr3-x4,srdiff:srdiff-x4] [--skip-segment]
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { createRng, createRuntime, readImageFile, rasterToTensor, volumeSlice } from '@diffusekit/core';
 import { sr3Plugin } from '@diffusekit/sr3';
 import { ConfusionMatrix, EnsembleClassifier, Segmenter, openFeatureBackbone, segmentPlugin, trainEnsemble, trainSegmenter, voteEnsemble } from '@diffusekit/segment';
@@ -50,7 +53,10 @@ const grey3 = (width, height, grey) => {
   return { width, height, data };
 };
 
-const runtime = createRuntime({ engine: { provider: 'cpu' }, plugins: [sr3Plugin, segmentPlugin] });
+// The "no diffusion training" baseline backbone of bench/segment.mjs (training/export.py ddpm-aerial --untrained), when built.
+const untrainedDir = path.join(process.env.DIFFUSEKIT_CACHE ?? path.join(os.homedir(), '.cache', 'diffusekit'), 'segment', 'backbones');
+const hasUntrained = existsSync(path.join(untrainedDir, 'ddpm-aerial-untrained', 'model.json'));
+const runtime = createRuntime({ engine: { provider: 'cpu' }, plugins: [sr3Plugin, segmentPlugin], modelFolders: hasUntrained ? [untrainedDir] : [] });
 const models = [];
 for (const [task, model] of modelSpecs) {
   const sr = await runtime.load(task, { model });
@@ -175,7 +181,7 @@ async function variant(kind, shots) {
       return voteEnsemble(await classifier.probabilities(pixelRows(raster), n), trained.weights.members, n, CLASSES.length).labels;
     };
   } else {
-    const backbone = await openFeatureBackbone(runtime.engine, await runtime.catalog.resolve('ddpm-aerial'));
+    const backbone = await openFeatureBackbone(runtime.engine, await runtime.catalog.resolve(kind === 'ddpm' ? 'ddpm-aerial' : 'ddpm-aerial-untrained'));
     const classes = CLASSES.map((name, i) => ({ name, color: [(i * 97) % 256, (i * 57) % 256, (i * 151) % 256] }));
     const trained = await trainSegmenter(train, { engine: runtime.engine, backbone, classes, maxPixels: MAX_PIXELS });
     const segmenter = await Segmenter.create(runtime.engine, backbone, trained.manifest, trained.weights);
@@ -189,15 +195,16 @@ async function variant(kind, shots) {
 }
 
 const results = [];
-for (const shots of [1, 5]) for (const kind of ['ddpm', 'pixels']) results.push(await variant(kind, shots));
+for (const shots of [1, 5]) for (const kind of ['ddpm', ...(hasUntrained ? ['untrained'] : []), 'pixels']) results.push(await variant(kind, shots));
 await runtime.close();
-const name = { ddpm: 'ddpm-aerial features (600 per pixel)', pixels: 'raw pixels (intensity, x, y)' };
+const name = { ddpm: 'ddpm-aerial features (600 per pixel)', untrained: 'untrained UNet, same architecture (600)', pixels: 'raw pixels (intensity, x, y)' };
 console.log(`### Few-shot MRI segmentation (ch2 slices, AAL lobes)
 
 The AAL atlas (116 regions drawn on this brain) grouped into ${CLASSES.length} classes: ${CLASSES.join(', ')} (white matter, CSF and
 the outside are "no AAL region"). Trained on k labelled axial slices of ch2 (k = 1: slice 80; k = 5: slices
 ${SHOTS[5].join(', ')}), evaluated on ${TEST.length} held-out axial slices (${TEST.join(', ')}), 181×217 each; 10-member MLP ensembles
-on at most ${MAX_PIXELS / 1000}k labelled pixels. The only bundled backbone, \`ddpm-aerial\`, was trained on aerial images, not MRI.
+on at most ${MAX_PIXELS / 1000}k labelled pixels. The only bundled backbone, \`ddpm-aerial\`, was trained on aerial images, not MRI; the untrained network (same
+architecture, PyTorch's default initialisation, seed 0) shows what its training adds.
 
 ${table(['k', 'features', 'mIoU', 'pixel acc.', ...CLASSES.map((c) => `IoU ${c}`), 'train s', 'predict s / slice'], results.map((r) => [
   r.shots, name[r.kind], fmt(r.meanIou, 3), fmt(r.accuracy, 3), ...r.iou.map((v) => fmt(v, 2)), fmt(r.trainSeconds, 0), fmt(r.predictSeconds, 1),

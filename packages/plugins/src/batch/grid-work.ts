@@ -11,6 +11,7 @@ import {
   type ImageFormat,
   type Rect,
 } from '@diffusekit/core';
+import { extensionOf } from '../http/image-io.js';
 import { isCompleteImage, type ImageWorkOptions } from './image-file-work.js';
 import type { FileWorkContext } from './run-batch.js';
 import { mosaicVrt, type MosaicCell, type MosaicLayout } from './vrt.js';
@@ -38,8 +39,6 @@ function withMargin(cell: Rect, margin: number, width: number, height: number): 
   return { x, y, width: Math.min(width, cell.x + cell.width + margin) - x, height: Math.min(height, cell.y + cell.height + margin) - y };
 }
 
-const EXTENSIONS: Record<ImageFormat, string> = { png: 'png', jpeg: 'jpg', webp: 'webp', tiff: 'tif', geotiff: 'tif', dicom: 'dcm', nifti: 'nii.gz' };
-
 /**
  * Runs an image task over a large image cell by cell: each cell is read as a window with some context around it (a
  * GeoTIFF reads just those pixels), processed, cut back to the cell and written as its own file in `<output stem>/`;
@@ -56,7 +55,7 @@ export function gridFileWork(options: ImageWorkOptions & { grid: GridOptions; re
     let scale: number | undefined;
     let layout: MosaicLayout | undefined;
     let resumed = 0;
-    const extension = options.format ? `.${EXTENSIONS[options.format]}` : path.extname(input).toLowerCase();
+    const extension = options.format ? `.${extensionOf(options.format)}` : path.extname(input).toLowerCase();
     for (const [index, cell] of cells.entries()) {
       throwIfAborted(context.signal);
       context.onProgress({ kind: 'item', item: index + 1, of: cells.length, name: `r${cell.row}c${cell.col}` });

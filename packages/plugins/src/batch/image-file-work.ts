@@ -4,7 +4,6 @@ import path from 'node:path';
 import {
   DiffusekitError,
   detectFormat,
-  mapVolumeSlices,
   readImageFile,
   writeImageFile,
   writeVolumeFile,
@@ -16,6 +15,7 @@ import {
   type Raster,
   type Rect,
 } from '@diffusekit/core';
+import { runTaskOnVolume } from '../volume-task.js';
 import type { FileWorkContext } from './run-batch.js';
 
 /** Builds a task's input from the decoded file (e.g. adds the inpainting mask); default: the raster itself. */
@@ -64,21 +64,8 @@ async function volumeWork(options: ImageWorkOptions, volume: Volume, output: str
     throw new DiffusekitError('INVALID_ARGUMENT', 'This task takes more than the image (e.g. an inpainting mask) and works on 2-D images, not on DICOM or NIfTI volumes');
   }
   const axis = options.axis ?? 2;
-  let first: Record<string, unknown> | undefined;
-  const timing = { modelMs: 0, totalMs: 0 };
-  const { volume: result, scale } = await mapVolumeSlices(
-    volume,
-    axis,
-    async (slice, index, of) => {
-      context.onProgress({ kind: 'item', item: index + 1, of, name: `slice ${index + 1}` });
-      const out = await options.task.run(slice, options.taskOptions, context);
-      first ??= out.info;
-      timing.modelMs += Number(out.info?.modelMs ?? 0);
-      timing.totalMs += Number(out.info?.totalMs ?? 0);
-      return out.raster;
-    },
-    context.signal,
-  );
+  const { volume: result, scale, info: first, modelMs, totalMs } = await runTaskOnVolume(options.task, volume, axis, options.taskOptions, context);
+  const timing = { modelMs, totalMs };
   context.onProgress({ kind: 'stage', stage: 'encode' });
   await mkdir(path.dirname(output), { recursive: true });
   const model = typeof first?.model === 'string' ? first.model : 'a diffusion model';

@@ -16,8 +16,13 @@ export function contentTypeOf(format: ImageFormat): string {
   return CONTENT_TYPES[format];
 }
 
+/** The usual file extension of a format, without the dot (jpg, tif, nii.gz, ...). */
+export function extensionOf(format: ImageFormat): string {
+  return EXTENSIONS[format];
+}
+
 export function fileNameFor(format: ImageFormat, stem = 'result'): string {
-  return `${stem}.${EXTENSIONS[format]}`;
+  return `${stem}.${extensionOf(format)}`;
 }
 
 /** The `format` parameter: one of the codec's formats (jpg and tif accepted as spellings), or undefined. */

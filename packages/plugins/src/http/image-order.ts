@@ -3,7 +3,6 @@ import {
   MODEL_ID_PATTERN,
   asDiffusekitError,
   labelVolumeInfo,
-  mapVolumeSlices,
   throwIfAborted,
   type DType,
   type ImageFormat,
@@ -16,6 +15,7 @@ import {
   type TaskDefinition,
   type Volume,
 } from '@diffusekit/core';
+import { runTaskOnVolume, type VolumeTaskOutcome } from '../volume-task.js';
 import type { CodecThread } from './codec-thread.js';
 import { coerceTaskOptions, type TextFields } from './coerce-options.js';
 import { contentTypeOf, parseOutputFormat } from './image-io.js';
@@ -231,22 +231,13 @@ async function volumeResult(
   onProgress: (p: Progress) => void,
 ): Promise<ImageResult> {
   const format = run.format === 'dicom' ? 'dicom' : run.format === 'nifti' ? 'nifti' : volume.medical.format;
-  let info: Record<string, unknown> | undefined;
-  const { volume: out, scale } = await mapVolumeSlices(
-    volume,
-    2,
-    async (slice, index, of) => {
-      onProgress({ kind: 'item', item: index + 1, of, name: `slice ${index + 1}` });
-      try {
-        const result = await run.loaded.run(slice, run.options, { signal, onProgress });
-        info ??= result.info;
-        return result.raster;
-      } catch (error) {
-        throw asDiffusekitError(error, 'ENGINE_FAILED', `Task ${run.taskId} failed`);
-      }
-    },
-    signal,
-  );
+  let outcome: VolumeTaskOutcome;
+  try {
+    outcome = await runTaskOnVolume(run.loaded, volume, 2, run.options, { signal, onProgress });
+  } catch (error) {
+    throw asDiffusekitError(error, 'ENGINE_FAILED', `Task ${run.taskId} failed`);
+  }
+  const { volume: out, scale, info } = outcome;
   throwIfAborted(signal);
   onProgress({ kind: 'stage', stage: 'encode' });
   // Class indices and uncertainty levels are not the scanner's values: no rescale or display window of the input.

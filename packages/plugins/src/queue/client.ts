@@ -296,18 +296,8 @@ export class DiffusekitQueue {
         try {
           const result = await meta;
           resultKey = result.key;
-          const bytes = await this.store.get(result.key);
-          return {
-            bytes,
-            format: result.format,
-            contentType: result.contentType ?? contentTypeOf(result.format),
-            width: result.width,
-            height: result.height,
-            bands: result.bands,
-            dtype: result.dtype,
-            ...(result.depth === undefined ? {} : { depth: result.depth }),
-            ...(result.info === undefined ? {} : { info: result.info }),
-          };
+          const { key: _key, bytes: _size, ...facts } = result;
+          return { ...facts, bytes: await this.store.get(result.key), contentType: facts.contentType ?? contentTypeOf(facts.format) };
         } finally {
           signal.removeEventListener('abort', onAbort);
           this.#pending.delete(id);

@@ -1,4 +1,5 @@
-import { DiffusekitError, ERROR_CODES, type DType, type ErrorCode, type ImageFormat } from '@diffusekit/core';
+import { DiffusekitError, ERROR_CODES, type ErrorCode, type ImageFormat } from '@diffusekit/core';
+import type { ImageResult } from '../http/image-order.js';
 
 /** What a queued image job carries in Redis. Bumped when the shape changes, so old workers refuse new jobs loudly. */
 export const QUEUE_PROTOCOL = 1;
@@ -17,20 +18,8 @@ export interface QueuedImageJob {
   input: { inline: string } | { key: string };
 }
 
-/** What a worker returns for a finished job; the encoded image itself is in the result store under `key`. */
-export interface QueuedImageResult {
-  key: string;
-  bytes: number;
-  format: ImageFormat;
-  contentType: string;
-  width: number;
-  height: number;
-  bands: number;
-  dtype: DType;
-  /** DICOM and NIfTI: slices of the result volume. */
-  depth?: number;
-  info?: Record<string, unknown>;
-}
+/** What a worker returns for a finished job: the image result's facts, with the encoded image itself in the result store under `key`. */
+export type QueuedImageResult = Omit<ImageResult, 'bytes'> & { key: string; bytes: number };
 
 /**
  * Failures that come from the job itself (its input or options, or a cancellation): running it again gives the same

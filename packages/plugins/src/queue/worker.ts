@@ -11,6 +11,7 @@ import {
   type Runtime,
 } from '@diffusekit/core';
 import { CodecThread } from '../http/codec-thread.js';
+import { extensionOf } from '../http/image-io.js';
 import { runImageBytes, servedTasks } from '../http/image-order.js';
 import { defaultStoreFolder } from './client.js';
 import { ioredisOptions, parseRedisUrl, queueUnavailable, redact, type RedisConnection } from './connection.js';
@@ -149,23 +150,11 @@ export async function startQueueWorker(runtime: Runtime, options: QueueWorkerOpt
         controller.signal,
         onProgress,
       );
-      const { format } = result;
-      const encoded = result.bytes;
-      const key = resultKey(id, format === 'jpeg' ? 'jpg' : format === 'geotiff' || format === 'tiff' ? 'tif' : format);
+      const { bytes: encoded, ...facts } = result;
+      const key = resultKey(id, extensionOf(result.format));
       await store.put(key, encoded);
       await progressChain;
-      return {
-        key,
-        bytes: encoded.byteLength,
-        format,
-        contentType: result.contentType,
-        width: result.width,
-        height: result.height,
-        bands: result.bands,
-        dtype: result.dtype,
-        ...(result.depth === undefined ? {} : { depth: result.depth }),
-        ...(result.info === undefined ? {} : { info: result.info }),
-      };
+      return { ...facts, key, bytes: encoded.byteLength };
     } catch (error) {
       const failure = controller.signal.aborted
         ? new DiffusekitError('ABORTED', `Job ${id} was cancelled`)

@@ -16,7 +16,8 @@ Recipes (see README.md):
   palette-jpeg  Palette JPEG restoration: cond = PIL JPEG at quality U[5, 40]; cosine T=1000, x0 prediction
                 (output = cond + UNet), continuous alpha-bar input sampled between adjacent steps (Palette)
   palette-inpaint  Palette inpainting: masks from dktrain/masks.py (boxes or free-form strokes, 3-60 % of the crop);
-                cond = the image with the hole set to 0 (mid-grey) inside the graph, plus the mask as a channel;
+                cond = the image with the hole filled inside the graph (0.1: 0, mid-grey; 0.2: dktrain/fill.py's
+                membrane fill, so the output is that fill plus a learnt residual), plus the mask as a channel;
                 x_t noised everywhere (the SDK re-imposes the noised known pixels, RePaint); L1 on x0 inside the
                 hole only; cosine T=1000, x0 prediction, continuous alpha-bar input as palette-jpeg
 """
@@ -36,6 +37,7 @@ from dktrain import CACHE  # noqa: E402
 from dktrain.optim import LossLog, optimise  # noqa: E402
 from dktrain.runstate import cpu_copy, load_init, move_run, pick_device, save_fp16  # noqa: E402
 from dktrain.data import PatchSampler, load_split  # noqa: E402
+from dktrain.fill import membrane_fill  # noqa: E402
 from dktrain.degrade import jpeg_roundtrip, make_lr, to_pm1, to_u8, upsample_bicubic  # noqa: E402
 from dktrain.masks import mask_batch  # noqa: E402
 from dktrain.metrics import psnr_masked, psnr_y  # noqa: E402
@@ -67,7 +69,7 @@ RECIPES = {
                                      unshuffle=2)),
     "palette-inpaint": dict(domains=("aerial", "photo"), schedule="cosine", prediction="x0", noise="alpha-bar",
                             config=dict(prediction="x0", inpaint=True, base=40, mults=(1, 2, 2, 2), blocks=1,
-                                        unshuffle=2)),
+                                        unshuffle=2, fill="membrane")),
 }
 
 
@@ -123,7 +125,8 @@ def loss_for(mid, model, u8, ac, rng, high_noise_frac=0.0):
 def quick_eval(mid, model, ac, n=12, steps=10):
     """PSNR-Y of the model vs its baseline (bicubic / the JPEG input) on validation crops; none for the DDPM.
     palette-inpaint: PSNR (RGB) inside the hole of the model and of the mean fill (each channel's mean over the
-    known pixels), fixed masks of seed 0 with shapes of the training crop's scale."""
+    known pixels) and of the graph's own membrane fill, fixed masks of seed 0 with shapes of the training crop's
+    scale."""
     if mid == "ddpm-aerial":
         return {}
     model.eval()
@@ -142,6 +145,10 @@ def quick_eval(mid, model, ac, n=12, steps=10):
             mean = (hr * known).sum((2, 3), keepdim=True) / known.sum((2, 3), keepdim=True)
             filled = hr * known + mean * mt
             res[f"meanfill_{dom}"] = psnr_masked(to_u8(filled), hr_u8, mask[:, 0])
+            res[f"membrane_{dom}"] = psnr_masked(to_u8(membrane_fill(hr, mt)), hr_u8, mask[:, 0])
+            out2 = ddim_sample(fn, tuple(hr.shape), ac, 2, prediction="x0", noise_kind="alpha-bar",
+                               known=(hr.numpy(), mask))
+            res[f"ddim2_{dom}"] = psnr_masked(to_u8(torch.from_numpy(out2)), hr_u8, mask[:, 0])
             res[f"ddim{steps}_{dom}"] = psnr_masked(to_u8(torch.from_numpy(out)), hr_u8, mask[:, 0])
             continue
         if mid == "palette-jpeg":
@@ -178,6 +185,9 @@ def main():
     p.add_argument("--ckpt-min", type=float, default=10)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cpu", help="cpu or cuda (the quick evaluation always runs on the CPU)")
+    p.add_argument("--reset-head", default="", metavar="WHY",
+                   help="with --init: zero the UNet's last conv, so the model starts at its graph's baseline "
+                        "(e.g. after the recipe changed what the output is a residual over); WHY is recorded in history")
     p.add_argument("--hardware", default="2 CPU threads (Debian PyTorch 1.13)", help="recorded in the run history")
     p.add_argument("--init", default=None, help="start a new run from a weights-only checkpoint (training/checkpoints/)")
     p.add_argument("--high-noise-frac", type=float, default=0.0,
@@ -204,6 +214,7 @@ def main():
     model, ema = build(a.id, cfg), build(a.id, cfg)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     step, wall, history = 0, 0.0, []
+    head_reset = ""
     if os.path.exists(ckpt_path):
         st = torch.load(ckpt_path, map_location="cpu")
         model.load_state_dict(st["model"])
@@ -216,6 +227,12 @@ def main():
             weights, history = load_init(a.init)
             model.load_state_dict(weights)
             say(f"initialised from {a.init} ({history})")
+            if a.reset_head:
+                head = model.unet.cout if hasattr(model, "unet") else model.denoiser.unet.cout
+                torch.nn.init.zeros_(head.weight)
+                torch.nn.init.zeros_(head.bias)
+                head_reset = a.reset_head
+                say("output layer zeroed:", a.reset_head)
         ema.load_state_dict(model.state_dict())
         say(f"new run {a.id}: {sum(p.numel() for p in model.parameters())} params, {rec}, {vars(a)}")
     move_run(dev, model, ema, opt)
@@ -234,6 +251,8 @@ def main():
                     "minutes": round((time.time() - t_start) / 60, 1)}
         if a.high_noise_frac:
             this_run["high_noise_frac"] = a.high_noise_frac
+        if head_reset:
+            this_run["output_layer_zeroed_at_start"] = head_reset
         st = {"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
               "wall": wall + time.time() - t_start, "config": cfg, "history": history + [this_run],
               "recipe": {k: v for k, v in rec.items() if k != "config"}}

@@ -3,6 +3,7 @@ import torch
 import torch.nn as nn
 
 from .degrade import upsample_bicubic
+from .fill import membrane_fill
 from .unet import UNet
 
 
@@ -45,17 +46,24 @@ class Palette(nn.Module):
     gamma). With prediction "x0" the output is cond + UNet(...) (starts at the identity restoration).
 
     inpaint: a third input `mask` (N,1,H,W; 1 = hole) is concatenated too, and the graph itself fills the hole of
-    cond with 0 (mid-grey in [-1, 1]), so whatever a caller leaves under the mask never reaches the network."""
+    cond, so whatever a caller leaves under the mask never reaches the network. fill "zero": with 0 (mid-grey in
+    [-1, 1]); fill "membrane": with dktrain.fill.membrane_fill (close to the harmonic fill), so that with prediction
+    "x0" the network learns the residual over that smooth fill and starts out equal to it."""
 
-    def __init__(self, prediction="x0", inpaint=False, base=40, mults=(1, 2, 2, 2), blocks=1, unshuffle=2):
+    def __init__(self, prediction="x0", inpaint=False, base=40, mults=(1, 2, 2, 2), blocks=1, unshuffle=2,
+                 fill="zero"):
         super().__init__()
-        self.prediction, self.inpaint = prediction, inpaint
+        if fill not in ("zero", "membrane"):
+            raise ValueError(f"fill must be 'zero' or 'membrane', not {fill!r}")
+        self.prediction, self.inpaint, self.fill = prediction, inpaint, fill
         self.unet = UNet(6 + (1 if inpaint else 0), 3, base=base, mults=mults, blocks=blocks, emb_scale=1000.0,
                          unshuffle=unshuffle)
 
     def forward(self, x, noise_level, cond, mask=None):
         if self.inpaint:
             cond = cond * (1 - mask)
+            if self.fill == "membrane":
+                cond = membrane_fill(cond, mask)
         parts = [x, cond] + ([mask] if self.inpaint else [])
         h = self.unet(torch.cat(parts, dim=1), noise_level)
         return cond + h if self.prediction == "x0" else h

@@ -4,11 +4,12 @@
 //    thick-voxel acquisition), each ch2better slice (0.5 mm, 300x368) to 75x92 (2 mm), and brought back by bicubic and
 //    by the bundled SR models through the volume path of the SDK (a slice of a volume, mapped with the volume's value
 //    range); PSNR/SSIM against the real slice.
-// 2. Few-shot segmentation of axial ch2 slices into AAL lobes with k = 1 or 5 labelled slices: the MLP ensemble on the
+// 2. Few-shot segmentation of axial ch2 slices into AAL lobes with k = 1, 5 or 10 labelled slices: the MLP ensemble on the
 //    bundled DDPM backbone's features against the same ensemble on the features of an untrained network of the same
 //    architecture (when bench/segment.mjs's baseline backbone is built) and on raw pixels (intensity and position),
 //    mIoU over held-out slices.
-// Usage: node bench/medical.mjs [--sr-slices 40,55,...] [--models sr3:sr3-x4,srdiff:srdiff-x4] [--skip-segment]
+// Usage: node bench/medical.mjs [--sr-slices 40,55,...] [--models sr3:sr3-x4,srdiff:srdiff-x4] [--skip-segment] [--skip-sr]
+//        [--shots 1,5,10]
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -57,8 +58,9 @@ const grey3 = (width, height, grey) => {
 const untrainedDir = path.join(process.env.DIFFUSEKIT_CACHE ?? path.join(os.homedir(), '.cache', 'diffusekit'), 'segment', 'backbones');
 const hasUntrained = existsSync(path.join(untrainedDir, 'ddpm-aerial-untrained', 'model.json'));
 const runtime = createRuntime({ engine: { provider: 'cpu' }, plugins: [sr3Plugin, segmentPlugin], modelFolders: hasUntrained ? [untrainedDir] : [] });
+const skipSr = process.argv.includes('--skip-sr');
 const models = [];
-for (const [task, model] of modelSpecs) {
+for (const [task, model] of skipSr ? [] : modelSpecs) {
   const sr = await runtime.load(task, { model });
   models.push({ model, sr, defaults: defaultsOf(sr) });
 }
@@ -87,13 +89,14 @@ async function srTable(pairs, W, H) {
   return table(['method', 'PSNR (dB)', 'SSIM', 's / slice'], rows);
 }
 
-const ch2Table = await srTable(srSlices.map((k) => pair(ch2, k, 180, 216)), 180, 216);
-// ch2better is the same brain at 0.5 mm: 4x4 blocks of it are 2 mm voxels, and the target has twice ch2's detail.
-const better = (await readImageFile(data.ch2better)).volume;
-const betterSlices = srSlices.map((k) => Math.round(((k - 71 + 69.5) / 0.5)));
-const betterTable = await srTable(betterSlices.map((k) => pair(better, k, 300, 368)), 300, 368);
+if (!skipSr) {
+  const ch2Table = await srTable(srSlices.map((k) => pair(ch2, k, 180, 216)), 180, 216);
+  // ch2better is the same brain at 0.5 mm: 4x4 blocks of it are 2 mm voxels, and the target has twice ch2's detail.
+  const better = (await readImageFile(data.ch2better)).volume;
+  const betterSlices = srSlices.map((k) => Math.round(((k - 71 + 69.5) / 0.5)));
+  const betterTable = await srTable(betterSlices.map((k) => pair(better, k, 300, 368)), 300, 368);
 
-console.log(`### MRI super-resolution x4 (ch2 and ch2better axial slices)
+  console.log(`### MRI super-resolution x4 (ch2 and ch2better axial slices)
 
 Axial slices of the Colin27 T1 brain, cropped to whole 4×4 blocks and box-averaged 4×4 (thick in-plane voxels), then
 brought back by bicubic and by the bundled models through the volume path (a slice of a volume, mapped into the
@@ -110,6 +113,7 @@ ch2better (the same brain at 0.5 mm), the ${betterSlices.length} slices at the s
 
 ${betterTable}
 `);
+}
 
 // ---- 2. few-shot segmentation --------------------------------------------------------------------------------------
 if (process.argv.includes('--skip-segment')) {
@@ -137,7 +141,8 @@ const aal = (await readImageFile(data.aal)).volume;
 if (aal.width !== ch2.width || aal.height !== ch2.height || aal.depth !== ch2.depth) throw new Error('aal and ch2 grids differ');
 
 const labelled = (k) => ({ name: `k=${k}`, raster: volumeSlice(ch2, 2, k), labels: Uint8Array.from(volumeSlice(aal, 2, k).data, (v) => lobes[v]) });
-const SHOTS = { 1: [80], 5: [50, 65, 80, 95, 110] };
+const SHOTS = { 1: [80], 5: [50, 65, 80, 95, 110], 10: [38, 48, 58, 68, 78, 88, 98, 108, 118, 128] };
+const shotCounts = arg('shots', '1,5,10').split(',').map(Number);
 const TEST = [45, 60, 75, 90, 105, 120];
 const test = TEST.map(labelled);
 const MAX_PIXELS = 100_000;
@@ -195,14 +200,14 @@ async function variant(kind, shots) {
 }
 
 const results = [];
-for (const shots of [1, 5]) for (const kind of ['ddpm', ...(hasUntrained ? ['untrained'] : []), 'pixels']) results.push(await variant(kind, shots));
+for (const shots of shotCounts) for (const kind of ['ddpm', ...(hasUntrained ? ['untrained'] : []), 'pixels']) results.push(await variant(kind, shots));
 await runtime.close();
 const name = { ddpm: 'ddpm-aerial features (600 per pixel)', untrained: 'untrained UNet, same architecture (600)', pixels: 'raw pixels (intensity, x, y)' };
 console.log(`### Few-shot MRI segmentation (ch2 slices, AAL lobes)
 
 The AAL atlas (116 regions drawn on this brain) grouped into ${CLASSES.length} classes: ${CLASSES.join(', ')} (white matter, CSF and
 the outside are "no AAL region"). Trained on k labelled axial slices of ch2 (k = 1: slice 80; k = 5: slices
-${SHOTS[5].join(', ')}), evaluated on ${TEST.length} held-out axial slices (${TEST.join(', ')}), 181×217 each; 10-member MLP ensembles
+${SHOTS[5].join(', ')}; k = 10: slices ${SHOTS[10].join(', ')}), evaluated on ${TEST.length} held-out axial slices (${TEST.join(', ')}), 181×217 each; 10-member MLP ensembles
 on at most ${MAX_PIXELS / 1000}k labelled pixels. The only bundled backbone, \`ddpm-aerial\`, was trained on aerial images, not MRI; the untrained network (same
 architecture, PyTorch's default initialisation, seed 0) shows what its training adds.
 

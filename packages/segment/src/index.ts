@@ -1,7 +1,7 @@
 export { createSegmentPlugin, segmentPlugin, SEGMENT_MODELS_DIR, type SegmentPluginOptions } from './plugin.js';
 export { createSegmentTask, listEnsembles, SEGMENT_OUTPUTS, type SegmentOutput, type SegmentTaskOptions } from './segment-task.js';
 export { colourRaster, labelRaster, overlayRaster, uncertaintyRaster } from './segmenter/segmentation-rasters.js';
-export { openFeatureBackbone, type FeatureBackbone, type FeatureOutput } from './features/backbone.js';
+export { openFeatureBackbone, type FeatureBackbone, type FeatureOutput, type FeatureReadout } from './features/backbone.js';
 export { sampleBilinear, type FeatureMap } from './features/bilinear.js';
 export { featureTiles, pixelFeatures, DEFAULT_FEATURE_TILE, type FeatureTile, type FeatureTilingOptions, type ModelImage } from './features/feature-tiles.js';
 export { OnnxGraphBuilder, type Dim } from './onnx/onnx-graph.js';

@@ -181,6 +181,36 @@ describe('Segmenter', () => {
     expect(Array.from(masked.labels.subarray(0, 10))).toEqual(new Array(10).fill(255));
   });
 
+  it('keeps the read-out an ensemble was trained with, whatever the manifest now lists', async () => {
+    const model = await runtime.catalog.resolve('tiny-ddpm-features');
+    const readout = { outputs: ['dec_s4', 'dec_s1'], timesteps: [400] };
+    const b = await openFeatureBackbone(runtime.engine, model, readout);
+    expect(b.outputs.map((o) => o.role)).toEqual(['dec_s4', 'dec_s1']);
+    expect(b.timesteps).toEqual([400]);
+    const full = await multiScale();
+    expect(b.dim).toBe(full.outputs.filter((o) => o.role !== 'dec_s2').reduce((s, o) => s + o.channels, 0));
+    const images = await fixtureImages();
+    const classes = (await readLabelPalette(path.join(FIXTURES, 'palette.json'))).classes;
+    const trained = await trainSegmenter(images, { engine: runtime.engine, backbone: b, classes, members: 2, maxEpochs: 1, maxPixels: 1000, tile: 32 });
+    expect(trained.manifest.backbone).toMatchObject({ outputs: ['dec_s4', 'dec_s1'], timesteps: [400], dim: b.dim });
+    const folder = path.join(scratch, 'readout');
+    await saveEnsemble(folder, trained.manifest, trained.weights);
+    const loaded = await Segmenter.load(runtime.engine, runtime.catalog, folder);
+    const inMemory = await Segmenter.create(runtime.engine, b, trained.manifest, trained.weights);
+    const raster = images[0]!.raster;
+    expect((await loaded.segment(raster, { tile: 32 })).labels).toEqual((await inMemory.segment(raster, { tile: 32 })).labels);
+    // The manifest's default read-out is another one: binding the ensemble to it is refused, not silently wrong.
+    await expect(Segmenter.create(runtime.engine, full, trained.manifest, trained.weights)).rejects.toMatchObject({ code: 'BACKBONE_MISMATCH' });
+  });
+
+  it('refuses a read-out the backbone cannot give', async () => {
+    const model = await runtime.catalog.resolve('tiny-ddpm-features');
+    await expect(openFeatureBackbone(runtime.engine, model, { outputs: ['dec_s8'] })).rejects.toMatchObject({ code: 'INVALID_OPTION', message: expect.stringContaining('dec_s8') });
+    await expect(openFeatureBackbone(runtime.engine, model, { outputs: [] })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    await expect(openFeatureBackbone(runtime.engine, model, { timesteps: [1000] })).rejects.toMatchObject({ code: 'INVALID_OPTION', message: expect.stringContaining('1000') });
+    await expect(openFeatureBackbone(runtime.engine, model, { timesteps: [2.5] })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+  });
+
   it('refuses damaged weights and an ensemble trained on another backbone', async () => {
     const folder = path.join(scratch, 'ensemble');
     const { manifest, weights } = await loadEnsemble(folder);

@@ -44,10 +44,23 @@ export interface ModelManifest {
    * so that tiles see the same features as the whole image.
    */
   tile?: { size: number; multipleOf: number; contextMargin?: number };
-  features?: { outputs: string[]; timesteps: number[] };
+  features?: { outputs: string[]; timesteps: number[]; selection?: FeatureSelection };
   trainedOn: string;
   license: string;
   metrics?: Record<string, number>;
+}
+
+/**
+ * How a backbone's default feature read-out (features.outputs and .timesteps) was chosen: each candidate's score on
+ * labelled validation images that neither the ensembles' training images nor the benchmark's test images include.
+ */
+export interface FeatureSelection {
+  dataset: string;
+  trainImages: number;
+  validationImages: number;
+  metric: 'mIoU';
+  score: number;
+  tried: { outputs: string[]; timesteps: number[]; score: number }[];
 }
 
 export interface ManifestProblem { field: string; problem: string }
@@ -156,6 +169,8 @@ export function parseManifest(raw: unknown, source: string): ModelManifest {
       for (const o of f.outputs as string[]) if (!(o in raw.io.outputs)) bad('features.outputs', `role "${o}" is not listed in io.outputs`);
     if (!isObj(f) || !Array.isArray(f.timesteps) || f.timesteps.length === 0 || !f.timesteps.every((t) => Number.isInteger(t) && t >= 0))
       bad('features.timesteps', 'expected a non-empty array of non-negative integers');
+    if (isObj(f) && f.selection !== undefined && (!isObj(f.selection) || !isFiniteNum(f.selection.score) || !Array.isArray(f.selection.tried)))
+      bad('features.selection', 'expected {dataset, trainImages, validationImages, metric, score, tried}');
   }
   if (typeof raw.trainedOn !== 'string') bad('trainedOn', 'expected a string');
   if (typeof raw.license !== 'string') bad('license', 'expected a string');

@@ -40,13 +40,29 @@ export interface FeatureBackbone {
 }
 
 /**
- * Opens a backbone for features: checks that its manifest lists feature outputs and timesteps, and probes the
- * network once on a small input to learn each output's channels and stride.
+ * Which decoder outputs and timesteps make up the feature vector. The manifest's `features` is the default for new
+ * ensembles; a saved ensemble reads the backbone with the read-out it was trained with, so a later change of that
+ * default (a new selection on a validation split) does not invalidate ensembles trained before it.
  */
-export async function openFeatureBackbone(engine: Engine, model: ResolvedModel): Promise<FeatureBackbone> {
+export interface FeatureReadout {
+  readonly outputs?: readonly string[];
+  readonly timesteps?: readonly number[];
+}
+
+/**
+ * Opens a backbone for features: checks that its manifest lists feature outputs and timesteps (or that `readout`
+ * names outputs the model has), and probes the network once on a small input to learn each output's channels and
+ * stride.
+ */
+export async function openFeatureBackbone(engine: Engine, model: ResolvedModel, readout: FeatureReadout = {}): Promise<FeatureBackbone> {
   const { manifest } = model;
   if (!manifest.features) {
     throw new DiffusekitError('MODEL_INCOMPATIBLE', `Model "${manifest.id}" lists no feature outputs (model.json "features"), so it cannot be a segmentation backbone`);
+  }
+  const roles = readout.outputs ?? manifest.features.outputs;
+  const unknown = roles.filter((role) => !manifest.io.outputs[role]);
+  if (roles.length === 0 || unknown.length > 0) {
+    throw new DiffusekitError('INVALID_OPTION', `Expected feature outputs among ${Object.keys(manifest.io.outputs).join(', ')} for backbone "${manifest.id}" but received ${roles.length === 0 ? 'none' : unknown.join(', ')}`);
   }
   const inputName = manifest.io.inputs.x;
   const noiseLevelName = manifest.io.inputs.noise_level;
@@ -56,13 +72,17 @@ export async function openFeatureBackbone(engine: Engine, model: ResolvedModel):
   const session = await engine.openSession(model);
   const schedule = makeSchedule(scheduleOf(manifest));
   const scheduler = { alphaBar: (t: number) => schedule.alphaBar[t] ?? NaN };
-  const timesteps = manifest.features.timesteps;
+  const timesteps = [...(readout.timesteps ?? manifest.features.timesteps)];
+  if (timesteps.length === 0) throw new DiffusekitError('INVALID_OPTION', `Expected at least one feature timestep for backbone "${manifest.id}" but received none`);
   for (const t of timesteps) {
-    if (t >= schedule.trainSteps) throw new DiffusekitError('MANIFEST_INVALID', `Feature timestep ${t} is outside the model's ${schedule.trainSteps} training steps`);
+    if (!Number.isInteger(t) || t < 0 || t >= schedule.trainSteps) {
+      const code = readout.timesteps ? 'INVALID_OPTION' : 'MANIFEST_INVALID';
+      throw new DiffusekitError(code, `Expected feature timesteps that are integers in [0, ${schedule.trainSteps - 1}] (the model's training steps) but received ${t}`);
+    }
   }
   const multipleOf = manifest.tile?.multipleOf ?? 1;
   const probeSize = multipleOf * 2;
-  const names = manifest.features.outputs.map((role) => manifest.io.outputs[role]!);
+  const names = roles.map((role) => manifest.io.outputs[role]!);
   const probe = await session.run(
     {
       [inputName]: { data: new Float32Array(manifest.channels * probeSize * probeSize), dims: [1, manifest.channels, probeSize, probeSize] },
@@ -70,7 +90,7 @@ export async function openFeatureBackbone(engine: Engine, model: ResolvedModel):
     },
     names,
   );
-  const outputs = manifest.features.outputs.map((role, i): FeatureOutput => {
+  const outputs = roles.map((role, i): FeatureOutput => {
     const dims = probe[names[i]!]!.dims;
     return { role, name: names[i]!, channels: dims[1]!, stride: probeSize / dims[2]! };
   });

@@ -47,8 +47,9 @@ export class Segmenter {
         details: { ensemble: { id: b.id, sha256: b.sha256 }, loaded: { id: backbone.id, sha256: backbone.sha256 } },
       });
     }
-    if (b.dim !== backbone.dim || b.timesteps.join() !== backbone.timesteps.join()) {
-      throw new DiffusekitError('BACKBONE_MISMATCH', `This ensemble expects ${b.dim} features at timesteps ${b.timesteps.join(',')}; backbone "${backbone.id}" gives ${backbone.dim} at ${backbone.timesteps.join(',')}`);
+    const roles = backbone.outputs.map((o) => o.role).join();
+    if (b.dim !== backbone.dim || b.timesteps.join() !== backbone.timesteps.join() || b.outputs.join() !== roles) {
+      throw new DiffusekitError('BACKBONE_MISMATCH', `This ensemble expects ${b.dim} features of ${b.outputs.join(',')} at timesteps ${b.timesteps.join(',')}; backbone "${backbone.id}" was opened for ${backbone.dim} of ${roles} at ${backbone.timesteps.join(',')} (open it with the ensemble's read-out, as Segmenter.load does)`);
     }
     return new Segmenter(engine, manifest, backbone, await EnsembleClassifier.open(engine, weights));
   }
@@ -65,7 +66,8 @@ export class Segmenter {
     if (model.manifest.files.find((f) => f.role === 'model')?.sha256 !== manifest.backbone.sha256) {
       throw new DiffusekitError('BACKBONE_MISMATCH', `The installed "${manifest.backbone.id}" is not the version this ensemble was trained on (sha256 differs): train the ensemble again on it`);
     }
-    return Segmenter.create(engine, await openFeatureBackbone(engine, model), manifest, weights);
+    const readout = { outputs: manifest.backbone.outputs, timesteps: manifest.backbone.timesteps };
+    return Segmenter.create(engine, await openFeatureBackbone(engine, model, readout), manifest, weights);
   }
 
   async segment(raster: Raster, options: SegmentOptions = {}): Promise<Segmentation> {

@@ -164,6 +164,7 @@ async function variant(kind, shots) {
   const train = SHOTS[shots].map(labelled);
   const started = performance.now();
   let predict;
+  let readout = '';
   if (kind === 'pixels') {
     const all = train.flatMap((img, i) => [...img.labels.keys()].map((p) => [i, p]));
     const rng = createRng(0);
@@ -191,18 +192,20 @@ async function variant(kind, shots) {
     const trained = await trainSegmenter(train, { engine: runtime.engine, backbone, classes, maxPixels: MAX_PIXELS });
     const segmenter = await Segmenter.create(runtime.engine, backbone, trained.manifest, trained.weights);
     predict = async (raster) => (await segmenter.segment(raster)).labels;
+    readout = `${backbone.outputs.map((o) => o.role).join('+')} at t = ${backbone.timesteps.join(', ')}: ${backbone.dim} per pixel`;
   }
   const trainSeconds = (performance.now() - started) / 1000;
   const confusion = new ConfusionMatrix(CLASSES.length);
   const t0 = performance.now();
   for (const img of test) confusion.add(img.labels, await predict(img.raster));
-  return { kind, shots, trainSeconds, predictSeconds: (performance.now() - t0) / 1000 / test.length, iou: confusion.iou(), meanIou: confusion.meanIou(), accuracy: confusion.pixelAccuracy() };
+  return { kind, shots, readout, trainSeconds, predictSeconds: (performance.now() - t0) / 1000 / test.length, iou: confusion.iou(), meanIou: confusion.meanIou(), accuracy: confusion.pixelAccuracy() };
 }
 
 const results = [];
 for (const shots of shotCounts) for (const kind of ['ddpm', ...(hasUntrained ? ['untrained'] : []), 'pixels']) results.push(await variant(kind, shots));
 await runtime.close();
-const name = { ddpm: 'ddpm-aerial features (600 per pixel)', untrained: 'untrained UNet, same architecture (600)', pixels: 'raw pixels (intensity, x, y)' };
+/** The read-out is each backbone's default (model.json "features"), chosen on aerial validation crops, not on MRI. */
+const name = (r) => ({ ddpm: `ddpm-aerial features (${r.readout})`, untrained: `untrained UNet, same architecture (${r.readout})`, pixels: 'raw pixels (intensity, x, y)' })[r.kind];
 console.log(`### Few-shot MRI segmentation (ch2 slices, AAL lobes)
 
 The AAL atlas (116 regions drawn on this brain) grouped into ${CLASSES.length} classes: ${CLASSES.join(', ')} (white matter, CSF and
@@ -212,6 +215,6 @@ on at most ${MAX_PIXELS / 1000}k labelled pixels. The only bundled backbone, \`d
 architecture, PyTorch's default initialisation, seed 0) shows what its training adds.
 
 ${table(['k', 'features', 'mIoU', 'pixel acc.', ...CLASSES.map((c) => `IoU ${c}`), 'train s', 'predict s / slice'], results.map((r) => [
-  r.shots, name[r.kind], fmt(r.meanIou, 3), fmt(r.accuracy, 3), ...r.iou.map((v) => fmt(v, 2)), fmt(r.trainSeconds, 0), fmt(r.predictSeconds, 1),
+  r.shots, name(r), fmt(r.meanIou, 3), fmt(r.accuracy, 3), ...r.iou.map((v) => fmt(v, 2)), fmt(r.trainSeconds, 0), fmt(r.predictSeconds, 1),
 ]))}
 `);

@@ -94,7 +94,10 @@ async function runVariant(variant, shots) {
         if (p.kind === 'stage' && p.stage === 'train') featureSeconds = (performance.now() - started) / 1000;
       },
     });
-    training = { epochs: trained.manifest.training.epochs, pixels: trained.manifest.training.labelledPixels, dim: backbone.dim };
+    training = {
+      epochs: trained.manifest.training.epochs, pixels: trained.manifest.training.labelledPixels, dim: backbone.dim,
+      readout: `${backbone.outputs.map((o) => o.role).join('+')} at t = ${backbone.timesteps.join(', ')}`,
+    };
     const segmenter = await Segmenter.create(runtime.engine, backbone, trained.manifest, trained.weights);
     predict = async (raster) => (await segmenter.segment(raster)).labels;
   }
@@ -172,13 +175,14 @@ for (const [dim, batch] of [[256, 256], [600, 256], [600, 64]]) {
   engineRuns.push(JSON.parse(out));
 }
 const names = { ddpm: 'DDPM features (ddpm-aerial)', untrained: 'untrained UNet, same architecture', pixels: 'raw pixels (RGB + position)' };
+const nameOf = (r) => (r.readout ? `${names[r.variant]}: ${r.readout}` : names[r.variant]);
 const manifest = (await import('node:fs')).readFileSync(path.join(data, 'manifest.json'), 'utf8');
 const { test: testInfo } = JSON.parse(manifest);
 console.log('### Few-shot segmentation: aerial trees\n');
-console.log(`Classes other / trees from FlightGear's hand-painted tree masks; training: k labelled 256×256 crops of textures in the backbone's training split; test: ${testInfo.crops} crops of ${testInfo.crops / 4} held-out textures (trees ${fmt(100 * testInfo.trees_share, 1)} % of pixels). Ensemble of 10 MLPs (Baranchuk et al. 2022), at most ${MAX_PIXELS.toLocaleString('en')} labelled pixels, default options; built by \`training/data/segment_set.py\`.\n`);
+console.log(`Classes other / trees from FlightGear's hand-painted tree masks; training: k labelled 256×256 crops of textures in the backbone's training split; test: ${testInfo.crops} crops of ${testInfo.crops / 4} held-out textures (trees ${fmt(100 * testInfo.trees_share, 1)} % of pixels). Ensemble of 10 MLPs (Baranchuk et al. 2022), at most ${MAX_PIXELS.toLocaleString('en')} labelled pixels, default options; built by \`training/data/segment_set.py\`. Each backbone reads the decoder outputs and timesteps of its model.json, chosen for it by \`training/select_features.mjs\` on validation crops of the labelled pool (never the test crops).\n`);
 console.log(table(
   ['k', 'features', 'dim', 'mIoU', 'IoU other', 'IoU trees', 'pixel acc.', 'pixels', 'epochs', 'features (s)', 'ensemble (s)', 'predict (s/MP)', 'peak RSS (MiB)'],
-  results.map((r) => [String(r.shots), names[r.variant], String(r.dim), fmt(100 * r.meanIou), fmt(100 * r.iou[0]), fmt(100 * r.iou[1]), fmt(100 * r.accuracy), r.pixels.toLocaleString('en'), String(r.epochs), fmt(r.featureSeconds), fmt(r.ensembleSeconds), fmt(r.predictSecondsPerMp), fmt(r.peakRssMiB, 0)]),
+  results.map((r) => [String(r.shots), nameOf(r), String(r.dim), fmt(100 * r.meanIou), fmt(100 * r.iou[0]), fmt(100 * r.iou[1]), fmt(100 * r.accuracy), r.pixels.toLocaleString('en'), String(r.epochs), fmt(r.featureSeconds), fmt(r.ensembleSeconds), fmt(r.predictSecondsPerMp), fmt(r.peakRssMiB, 0)]),
 ));
 
 console.log('\n### Few-shot segmentation: the ensemble trainer\n');

@@ -10,6 +10,7 @@
 // Usage (after npm run build):
 //   node training/select_features.mjs [--backbone ddpm-aerial] [--shots 5] [--val 24] [--timesteps 10,50,150,250,400]
 //        [--out selection.json] [--write]
+//   node training/select_features.mjs --backbone ddpm-aerial --from selection.json   (write a saved --out result)
 // --write puts the winner and the whole table into the backbone's model.json ("features"); ensembles trained before
 // keep their own read-out (ensemble.json), so they stay valid. A re-export of the backbone resets the read-out to
 // training/dktrain/registry.py's default: run this again on the new weights.
@@ -46,10 +47,28 @@ const TRAIN_PIXELS = 50_000;
 const MEMBERS = 5;
 const SEED = 0;
 
+/** Puts a read-out and its selection record into a backbone's model.json (written beside it, then renamed). */
+function writeReadout(folder, best, selection) {
+  const file = path.join(folder, 'model.json');
+  const manifest = JSON.parse(readFileSync(file, 'utf8'));
+  manifest.features = { outputs: best.outputs, timesteps: best.timesteps, selection };
+  writeFileSync(`${file}.tmp`, JSON.stringify(manifest, null, 2) + '\n');
+  renameSync(`${file}.tmp`, file);
+  console.error(`wrote the read-out ${best.outputs.join(', ')} at ${best.timesteps.join(', ')} into ${file}`);
+}
+
 const cache = process.env.DIFFUSEKIT_CACHE ?? path.join(os.homedir(), '.cache', 'diffusekit');
 const data = path.join(cache, 'segment', 'aerial-trees');
 const runtime = createRuntime({ engine: { provider: 'cpu' }, plugins: [segmentPlugin], modelFolders: [path.join(cache, 'segment', 'backbones')] });
 const model = await runtime.catalog.resolve(backboneId);
+const savedResult = arg('from', undefined);
+if (savedResult) {
+  const saved = JSON.parse(readFileSync(savedResult, 'utf8'));
+  if (saved.backbone !== backboneId) throw new Error(`${savedResult} was measured on ${saved.backbone}, not ${backboneId}`);
+  writeReadout(model.dir, saved.best, saved.selection);
+  await runtime.close();
+  process.exit(0);
+}
 const allOutputs = model.manifest.features.outputs;
 const superset = await openFeatureBackbone(runtime.engine, model, { outputs: allOutputs, timesteps: candidateTimesteps });
 const palette = await readLabelPalette(path.join(data, 'palette.json'));
@@ -168,11 +187,4 @@ const selection = {
 const lines = ['| outputs | timesteps | features | validation mIoU |', '| --- | --- | --- | --- |', ...tried.map((t) => `| ${t.outputs.join(', ')} | ${t.timesteps.join(', ')} | ${t.dim} | ${(100 * t.score).toFixed(1)} |`)];
 console.log(`Backbone ${backboneId}; best: ${best.outputs.join(', ')} at ${best.timesteps.join(', ')} (${(100 * best.score).toFixed(1)} mIoU)\n\n${lines.join('\n')}`);
 if (outFile) writeFileSync(outFile, JSON.stringify({ backbone: backboneId, best, selection }, null, 2) + '\n');
-if (argv.includes('--write')) {
-  const file = path.join(model.dir, 'model.json');
-  const manifest = JSON.parse(readFileSync(file, 'utf8'));
-  manifest.features = { outputs: best.outputs, timesteps: best.timesteps, selection };
-  writeFileSync(`${file}.tmp`, JSON.stringify(manifest, null, 2) + '\n');
-  renameSync(`${file}.tmp`, file);
-  console.error(`wrote the read-out into ${file}`);
-}
+if (argv.includes('--write')) writeReadout(model.dir, best, selection);

@@ -2,7 +2,7 @@
 // of the known pixels, and a harmonic fill that solves Laplace's equation in the hole: the smoothest surface that meets
 // the hole's border), on box and free-form stroke masks; a steps / resampling curve; seconds per megapixel; a picture
 // grid (input, mask, output, original). Needs the set of bench/make-inpaint-eval-set.py.
-// Usage: node bench/inpaint.mjs [--n 8] [--model palette-inpaint] [--grid docs/inpaint-samples.png] [--curve 2x1,10x1,10x2]
+// Usage: node bench/inpaint.mjs [--n 8] [--model palette-inpaint] [--grid docs/inpaint-samples.png] [--curve 1x1,2x1,10x1,10x2]
 import { existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +15,7 @@ const n = Number(arg('n', '8'));
 const modelId = arg('model', 'palette-inpaint');
 const gridPath = arg('grid', undefined);
 /** steps x resample settings of the curve, e.g. "2x1,10x1,10x2". */
-const curve = arg('curve', '2x1,5x1,10x1,20x1,10x2,10x4').split(',').map((s) => s.split('x').map(Number));
+const curve = arg('curve', '1x1,2x1,5x1,10x1,20x1,10x2,10x4').split(',').map((s) => s.split('x').map(Number));
 const evalDir = path.join(process.env.DIFFUSEKIT_CACHE ?? path.join(os.homedir(), '.cache', 'diffusekit'), 'eval', 'inpaint');
 if (!existsSync(evalDir)) {
   console.log(`### Inpainting\n\nSkipped: no held-out set in ${evalDir} (run bench/make-inpaint-eval-set.py).`);

@@ -105,7 +105,7 @@ MODELS = {
                       "defaultSteps": 10},
         "tile": {"size": 128, "multipleOf": 16},
         "trainedOn": PHOTO_AERIAL + "; holes: boxes and free-form strokes (training/dktrain/masks.py) covering 3-60 % "
-                     "of 64x64 crops; the graph fills the hole of cond with 0 (mid-grey)",
+                     "of 64x64 crops; the graph fills the hole of cond with a membrane fill (training/dktrain/fill.py, close to the harmonic fill) and the network adds a residual to it",
         "license": LICENSE,
     },
     "srdiff-x4": {

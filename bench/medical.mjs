@@ -7,15 +7,17 @@
 // 2. Few-shot segmentation of axial ch2 slices into AAL lobes with k = 1, 5 or 10 labelled slices: the MLP ensemble on the
 //    bundled DDPM backbone's features against the same ensemble on the features of an untrained network of the same
 //    architecture (when bench/segment.mjs's baseline backbone is built) and on raw pixels (intensity and position),
-//    mIoU over held-out slices.
+//    mIoU over held-out slices. Each network's read-out (decoder outputs and timesteps) is chosen for MRI by the SDK's
+//    selectReadout on validation slices that neither the k-shot sets nor the test slices include (as the paper picks
+//    them per data set); --readout default uses each backbone's own model.json read-out (chosen on aerial crops).
 // Usage: node bench/medical.mjs [--sr-slices 40,55,...] [--models sr3:sr3-x4,srdiff:srdiff-x4] [--skip-segment] [--skip-sr]
-//        [--shots 1,5,10]
+//        [--shots 1,5,10] [--readout select|default]
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRng, createRuntime, readImageFile, rasterToTensor, volumeSlice } from '@diffusekit/core';
 import { sr3Plugin } from '@diffusekit/sr3';
-import { ConfusionMatrix, EnsembleClassifier, Segmenter, openFeatureBackbone, segmentPlugin, trainEnsemble, trainSegmenter, voteEnsemble } from '@diffusekit/segment';
+import { ConfusionMatrix, EnsembleClassifier, Segmenter, openFeatureBackbone, segmentPlugin, selectReadout, trainEnsemble, trainSegmenter, voteEnsemble } from '@diffusekit/segment';
 import { arg, defaultsOf, fmt, mean, median, table } from './lib.mjs';
 import { medicalData } from './medical-data.mjs';
 import { bicubicUpscale, psnrY, ssimY } from './sr-metrics.mjs';
@@ -144,8 +146,26 @@ const labelled = (k) => ({ name: `k=${k}`, raster: volumeSlice(ch2, 2, k), label
 const SHOTS = { 1: [80], 5: [50, 65, 80, 95, 110], 10: [38, 48, 58, 68, 78, 88, 98, 108, 118, 128] };
 const shotCounts = arg('shots', '1,5,10').split(',').map(Number);
 const TEST = [45, 60, 75, 90, 105, 120];
+/** Validation slices for choosing the read-out: in none of the k-shot sets and none of the test slices. */
+const VALIDATION = [43, 55, 63, 73, 85, 100, 113, 124];
 const test = TEST.map(labelled);
 const MAX_PIXELS = 100_000;
+const readoutMode = arg('readout', 'select');
+if (!['select', 'default'].includes(readoutMode)) throw new Error(`--readout select|default, not ${readoutMode}`);
+
+/** Each backbone's read-out for MRI: chosen on the validation slices with the 5-shot set, or the model.json default. */
+const readouts = new Map();
+const selections = [];
+async function readoutFor(kind) {
+  if (readoutMode === 'default') return undefined;
+  if (!readouts.has(kind)) {
+    const model = await runtime.catalog.resolve(kind === 'ddpm' ? 'ddpm-aerial' : 'ddpm-aerial-untrained');
+    const result = await selectReadout(SHOTS[5].map(labelled), VALIDATION.map(labelled), { engine: runtime.engine, model, classes: CLASSES.length });
+    selections.push({ kind, result });
+    readouts.set(kind, { outputs: result.best.outputs, timesteps: result.best.timesteps });
+  }
+  return readouts.get(kind);
+}
 
 /** Raw-pixel features: intensity in [-1, 1] (volume range) and the pixel's position in the slice in [0, 1]. */
 function pixelRows(raster) {
@@ -162,6 +182,7 @@ function pixelRows(raster) {
 
 async function variant(kind, shots) {
   const train = SHOTS[shots].map(labelled);
+  const chosenReadout = kind === 'pixels' ? undefined : await readoutFor(kind);
   const started = performance.now();
   let predict;
   let readout = '';
@@ -187,7 +208,7 @@ async function variant(kind, shots) {
       return voteEnsemble(await classifier.probabilities(pixelRows(raster), n), trained.weights.members, n, CLASSES.length).labels;
     };
   } else {
-    const backbone = await openFeatureBackbone(runtime.engine, await runtime.catalog.resolve(kind === 'ddpm' ? 'ddpm-aerial' : 'ddpm-aerial-untrained'));
+    const backbone = await openFeatureBackbone(runtime.engine, await runtime.catalog.resolve(kind === 'ddpm' ? 'ddpm-aerial' : 'ddpm-aerial-untrained'), chosenReadout);
     const classes = CLASSES.map((name, i) => ({ name, color: [(i * 97) % 256, (i * 57) % 256, (i * 151) % 256] }));
     const trained = await trainSegmenter(train, { engine: runtime.engine, backbone, classes, maxPixels: MAX_PIXELS });
     const segmenter = await Segmenter.create(runtime.engine, backbone, trained.manifest, trained.weights);
@@ -204,7 +225,6 @@ async function variant(kind, shots) {
 const results = [];
 for (const shots of shotCounts) for (const kind of ['ddpm', ...(hasUntrained ? ['untrained'] : []), 'pixels']) results.push(await variant(kind, shots));
 await runtime.close();
-/** The read-out is each backbone's default (model.json "features"), chosen on aerial validation crops, not on MRI. */
 const name = (r) => ({ ddpm: `ddpm-aerial features (${r.readout})`, untrained: `untrained UNet, same architecture (${r.readout})`, pixels: 'raw pixels (intensity, x, y)' })[r.kind];
 console.log(`### Few-shot MRI segmentation (ch2 slices, AAL lobes)
 
@@ -212,9 +232,15 @@ The AAL atlas (116 regions drawn on this brain) grouped into ${CLASSES.length} c
 the outside are "no AAL region"). Trained on k labelled axial slices of ch2 (k = 1: slice 80; k = 5: slices
 ${SHOTS[5].join(', ')}; k = 10: slices ${SHOTS[10].join(', ')}), evaluated on ${TEST.length} held-out axial slices (${TEST.join(', ')}), 181×217 each; 10-member MLP ensembles
 on at most ${MAX_PIXELS / 1000}k labelled pixels. The only bundled backbone, \`ddpm-aerial\`, was trained on aerial images, not MRI; the untrained network (same
-architecture, PyTorch's default initialisation, seed 0) shows what its training adds.
+architecture, PyTorch's default initialisation, seed 0) shows what its training adds. ${readoutMode === 'select'
+  ? `Each network's read-out was chosen for MRI by \`selectReadout\` (\`diffusekit segment select\`) on ${VALIDATION.length} validation slices (${VALIDATION.join(', ')}) that no k-shot set and no test slice includes, training on the k = 5 slices (5-member ensembles, 50k pixels; table below), and is used for every k.`
+  : "Each network reads the outputs and timesteps of its model.json (chosen on aerial validation crops, not on MRI)."}
 
 ${table(['k', 'features', 'mIoU', 'pixel acc.', ...CLASSES.map((c) => `IoU ${c}`), 'train s', 'predict s / slice'], results.map((r) => [
   r.shots, name(r), fmt(r.meanIou, 3), fmt(r.accuracy, 3), ...r.iou.map((v) => fmt(v, 2)), fmt(r.trainSeconds, 0), fmt(r.predictSeconds, 1),
 ]))}
-`);
+${selections.map(({ kind, result }) => `
+Read-out selection for ${kind === 'ddpm' ? '`ddpm-aerial`' : 'the untrained network'} (validation mIoU; best: ${result.best.outputs.join('+')} at t = ${result.best.timesteps.join(', ')}):
+
+${table(['outputs', 'timesteps', 'features', 'validation mIoU'], result.tried.map((t) => [t.outputs.join('+'), t.timesteps.join(', '), t.dim, fmt(t.meanIou, 3)]))}
+`).join('')}`);

@@ -192,6 +192,9 @@ def main():
     p.add_argument("--init", default=None, help="start a new run from a weights-only checkpoint (training/checkpoints/)")
     p.add_argument("--high-noise-frac", type=float, default=0.0,
                    help="share of each batch whose timestep is drawn from [T/2, T) instead of [0, T) (recorded in history)")
+    p.add_argument("--aerial-weight", type=float, default=0.0,
+                   help="share of each batch drawn from aerial crops (default: an equal share per domain; recorded "
+                        "in history)")
     a = p.parse_args()
     dev = pick_device(a.device)
     torch.set_num_threads(a.threads)
@@ -237,7 +240,11 @@ def main():
         say(f"new run {a.id}: {sum(p.numel() for p in model.parameters())} params, {rec}, {vars(a)}")
     move_run(dev, model, ema, opt)
     ac = alphas_cumprod(rec["schedule"])
-    sampler = PatchSampler(domains=rec["domains"], crop=a.crop, seed=1000 + step)
+    weights = None
+    if a.aerial_weight and "aerial" in rec["domains"] and len(rec["domains"]) > 1:
+        rest = (1 - a.aerial_weight) / (len(rec["domains"]) - 1)
+        weights = [a.aerial_weight if d == "aerial" else rest for d in rec["domains"]]
+    sampler = PatchSampler(domains=rec["domains"], weights=weights, crop=a.crop, seed=1000 + step)
     rng = np.random.default_rng(2000 + step)
     torch.manual_seed(3000 + step)
     losses = LossLog(os.path.join(run_dir, "losses.jsonl"), say)
@@ -253,6 +260,8 @@ def main():
             this_run["high_noise_frac"] = a.high_noise_frac
         if head_reset:
             this_run["output_layer_zeroed_at_start"] = head_reset
+        if weights:
+            this_run["domain_weights"] = dict(zip(rec["domains"], weights))
         st = {"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
               "wall": wall + time.time() - t_start, "config": cfg, "history": history + [this_run],
               "recipe": {k: v for k, v in rec.items() if k != "config"}}

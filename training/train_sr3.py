@@ -47,6 +47,8 @@ def parse():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cpu", help="cpu or cuda (the quick evaluation always runs on the CPU)")
     p.add_argument("--hardware", default="2 CPU threads (Debian PyTorch 1.13)", help="recorded in the run history")
+    p.add_argument("--aerial-weight", type=float, default=0.5,
+                   help="share of each batch drawn from aerial crops, the rest photo (recorded in history)")
     return p.parse_args()
 
 
@@ -122,7 +124,7 @@ def main():
     ac = alphas_cumprod(a.schedule)
     sqrt_ac = np.sqrt(ac)
     sqrt_ac_prev = np.concatenate([[1.0], sqrt_ac[:-1]])
-    sampler = PatchSampler(crop=a.crop, seed=1000 + step)
+    sampler = PatchSampler(weights=[a.aerial_weight, 1 - a.aerial_weight], crop=a.crop, seed=1000 + step)
     rng = np.random.default_rng(2000 + step)
     torch.manual_seed(3000 + step)
 
@@ -136,6 +138,8 @@ def main():
         nonlocal t_last_ckpt
         this_run = {"hardware": a.hardware, "steps": step - first_step, "batch": a.batch,
                     "minutes": round((time.time() - t_start) / 60, 1)}
+        if a.aerial_weight != 0.5:
+            this_run["domain_weights"] = {"aerial": a.aerial_weight, "photo": 1 - a.aerial_weight}
         st = {"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
               "wall": wall + (time.time() - t_start), "config": cfg, "args": vars(a), "schedule": a.schedule,
               "history": history + [this_run]}

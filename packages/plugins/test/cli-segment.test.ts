@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readImageFile, writeImageFile } from '@diffusekit/core';
@@ -76,5 +76,67 @@ describe('diffusekit segment', () => {
     expect(bad.stderr).toContain('LABEL_MASK_INVALID');
     expect((await cli('segment')).code).toBe(2);
     expect((await cli('segment', 'train', '--images', 'a')).code).toBe(2);
+  });
+
+  it('chooses a read-out on validation images and trains with it (--readout), or with --outputs/--timesteps', async () => {
+    const split = path.join(dir, 'split');
+    for (const [part, names] of [['train', ['drycrop', 'cerrado-scrub']], ['val', ['california-golf']]] as const) {
+      for (const kind of ['images', 'masks']) await mkdir(path.join(split, part, kind), { recursive: true });
+      for (const name of names) {
+        await copyFile(path.join(SEGMENT, 'images', `${name}.png`), path.join(split, part, 'images', `${name}.png`));
+        await copyFile(path.join(SEGMENT, 'masks', `${name}.png`), path.join(split, part, 'masks', `${name}.png`));
+      }
+    }
+    const readoutFile = path.join(dir, 'readout.json');
+    const selected = await cli('segment', 'select', '--images', path.join(split, 'train', 'images'), '--masks', path.join(split, 'train', 'masks'),
+      '--val-images', path.join(split, 'val', 'images'), '--val-masks', path.join(split, 'val', 'masks'), '--backbone', 'tiny-ddpm-features',
+      '--timesteps', '50,400', '--members', '2', '--max-pixels', '2000', '--json', '-o', readoutFile);
+    expect(selected.code).toBe(0);
+    const events = jsonLines(selected.stdout);
+    expect(events[0]).toMatchObject({ event: 'start', trainImages: 2, validationImages: 1, backbone: 'tiny-ddpm-features' });
+    const candidates = events.filter((e) => e.event === 'candidate');
+    expect(candidates).toHaveLength(9);
+    const written = JSON.parse(await readFile(readoutFile, 'utf8'));
+    expect(written).toMatchObject({ kind: 'diffusekit-segment-readout', backbone: { id: 'tiny-ddpm-features' }, selection: { trainImages: 2, validationImages: 1, metric: 'mIoU' } });
+    expect(written.selection.tried).toHaveLength(9);
+    const best = candidates.reduce((a, b) => ((b.meanIou as number) > (a.meanIou as number) ? b : a));
+    expect({ outputs: written.outputs, timesteps: written.timesteps }).toEqual({ outputs: best.outputs, timesteps: best.timesteps });
+
+    const withReadout = path.join(dir, 'with-readout');
+    const trained = await cli('segment', 'train', '--images', path.join(split, 'train', 'images'), '--masks', path.join(split, 'train', 'masks'),
+      '--readout', readoutFile, '--members', '2', '--epochs', '1', '--max-pixels', '1000', '--json', '-o', withReadout);
+    expect(trained.code).toBe(0);
+    expect(jsonLines(trained.stdout)[0]).toMatchObject({ event: 'start', backbone: 'tiny-ddpm-features', outputs: written.outputs, timesteps: written.timesteps });
+    const manifest = JSON.parse(await readFile(path.join(withReadout, 'ensemble.json'), 'utf8'));
+    expect(manifest.backbone).toMatchObject({ id: 'tiny-ddpm-features', outputs: written.outputs, timesteps: written.timesteps });
+
+    const explicit = path.join(dir, 'explicit');
+    const byFlags = await cli('segment', 'train', '--images', path.join(split, 'train', 'images'), '--masks', path.join(split, 'train', 'masks'),
+      '--backbone', 'tiny-ddpm-features', '--outputs', 'dec_s4,dec_s1', '--timesteps', '400', '--members', '2', '--epochs', '1', '--max-pixels', '1000', '-o', explicit);
+    expect(byFlags.code).toBe(0);
+    expect(JSON.parse(await readFile(path.join(explicit, 'ensemble.json'), 'utf8')).backbone).toMatchObject({ outputs: ['dec_s4', 'dec_s1'], timesteps: [400] });
+    // The ensemble predicts with its own read-out although the backbone's default is another.
+    const predicted = await cli('segment', 'predict', explicit, path.join(split, 'val', 'images'), '-o', path.join(dir, 'explicit-out'));
+    expect(predicted.code).toBe(0);
+  });
+
+  it('refuses a read-out that does not fit, with a code, and contradictory flags as wrong usage', async () => {
+    const images = ['--images', path.join(SEGMENT, 'images'), '--masks', path.join(SEGMENT, 'masks')];
+    const out = ['-o', path.join(dir, 'refused')];
+    const unknown = await cli('segment', 'train', ...images, '--backbone', 'tiny-ddpm-features', '--outputs', 'dec_s8', ...out);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('INVALID_OPTION');
+    expect(unknown.stderr).toContain('dec_s8');
+    const notReadout = path.join(dir, 'not-a-readout.json');
+    await writeFile(notReadout, JSON.stringify({ outputs: ['dec_s1'] }));
+    const bad = await cli('segment', 'train', ...images, '--readout', notReadout, ...out);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('INVALID_OPTION');
+    const otherBackbone = await cli('segment', 'train', ...images, '--readout', path.join(dir, 'readout.json'), '--backbone', 'tiny-ddpm', ...out);
+    expect(otherBackbone.code).toBe(1);
+    expect(otherBackbone.stderr).toContain('tiny-ddpm-features');
+    expect((await cli('segment', 'train', ...images, '--readout', notReadout, '--timesteps', '50', ...out)).code).toBe(2);
+    expect((await cli('segment', 'select', ...images, ...out)).code).toBe(2);
+    expect((await cli('segment', 'train', ...images, '--timesteps', '5.5', ...out)).code).toBe(2);
   });
 });

@@ -28,6 +28,8 @@ Usage:
   diffusekit worker --queue redis://HOST:6379 [--concurrency N] [--tasks sr3,palette-jpeg] [--store DIR]
                                             run queued jobs (from serve/upscale/restore --queue) on this machine
   diffusekit segment train --images DIR --masks DIR -o ENSEMBLE [options]   few-shot segmenter from DDPM features
+  diffusekit segment select --images DIR --masks DIR --val-images DIR --val-masks DIR [-o readout.json]
+                                                                            choose the backbone's read-out on validation images
   diffusekit segment predict ENSEMBLE <file|dir ...> -o DIR [--uncertainty]   label masks, overlays, uncertainty
   diffusekit segment eval ENSEMBLE --images DIR --masks DIR [--json]          per-class IoU and mIoU
   diffusekit models [--json]                 list installed models and the tasks that use them
@@ -77,6 +79,11 @@ Engine options:
 Segment options:
   --palette FILE        JSON {"classes": [{"name", "color": "#rrggbb"}], "ignore"?} for colour masks and overlay colours
   --backbone ID         feature backbone (default ddpm-aerial); --members N (default 10); --max-pixels N (default 100000)
+  --outputs LIST, --timesteps LIST   train: decoder outputs and timesteps to read (default: the backbone's own)
+  --readout FILE        train: the read-out "segment select" chose (its -o file)
+  --val-images DIR, --val-masks DIR, --val-slices LIST   select: the labelled validation images (or volume slices);
+                        --timesteps LIST: the candidate timesteps (default 10,50,150,250,400); --members N (default 5);
+                        --max-pixels N (training pixels per candidate, default 50000)
   --epochs N            most training epochs (default 4; each member stops early when its loss stops improving)
   --seed N; --bands LIST (e.g. 0,1,2); --tile N (backbone tile, default 256); --uncertainty (predict: entropy map)
   Masks: class-index PNGs (255 = unlabelled) or colour PNGs with --palette, with the same names as the images.
@@ -309,6 +316,12 @@ const COMMANDS: Record<string, Command> = {
       uncertainty: { type: 'boolean', default: false },
       axis: { type: 'string' },
       slices: { type: 'string' },
+      outputs: { type: 'string' },
+      timesteps: { type: 'string' },
+      readout: { type: 'string' },
+      'val-images': { type: 'string' },
+      'val-masks': { type: 'string' },
+      'val-slices': { type: 'string' },
       output: { type: 'string', short: 'o' },
       concurrency: { type: 'string' },
       resume: { type: 'boolean', default: false },

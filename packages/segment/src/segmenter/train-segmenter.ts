@@ -1,12 +1,11 @@
-import { DiffusekitError, createRng, throwIfAborted, type Engine, type Progress } from '@diffusekit/core';
+import { DiffusekitError, type Engine, type Progress } from '@diffusekit/core';
 import type { LabelledImage } from '../dataset/labelled-folder.js';
 import { IGNORE_INDEX, type EnsembleManifest, type SegmentClass } from '../ensemble/ensemble-manifest.js';
 import type { FeatureBackbone } from '../features/backbone.js';
-import { pixelFeatures } from '../features/feature-tiles.js';
 import type { EnsembleWeights } from '../mlp/ensemble-weights.js';
 import type { TensorflowModule } from '../mlp/tensorflow-trainer.js';
 import { trainEnsemble, type EpochProgress } from '../mlp/train-ensemble.js';
-import { backboneInput, defaultBands } from './backbone-input.js';
+import { choosePixels, labelledFeatureRows } from './labelled-pixels.js';
 
 export interface TrainSegmenterOptions {
   engine: Engine;
@@ -37,32 +36,6 @@ export interface TrainedSegmenter {
   weights: EnsembleWeights;
 }
 
-/** Picks `budget` of the labelled pixels uniformly at random (all of them when there are fewer). */
-function choosePixels(images: readonly LabelledImage[], budget: number, seed: number): Int32Array[] {
-  const labelled = images.map((img) => {
-    const idx: number[] = [];
-    for (let i = 0; i < img.labels.length; i++) if (img.labels[i] !== IGNORE_INDEX) idx.push(i);
-    return idx;
-  });
-  const total = labelled.reduce((s, l) => s + l.length, 0);
-  if (total <= budget) return labelled.map((l) => Int32Array.from(l));
-  const rng = createRng(seed).derive(7);
-  // Selection sampling (Knuth's algorithm S) over the concatenation keeps each image's pixels in order.
-  let needed = budget;
-  let left = total;
-  return labelled.map((l) => {
-    const chosen: number[] = [];
-    for (const pixel of l) {
-      if (rng.uniform() * left < needed) {
-        chosen.push(pixel);
-        needed--;
-      }
-      left--;
-    }
-    return Int32Array.from(chosen);
-  });
-}
-
 /**
  * Trains a segmentation ensemble on labelled images (Baranchuk et al. 2022): features of the chosen labelled pixels
  * are read from the backbone's decoder maps at the manifest's timesteps (one fixed noise field), then the MLP ensemble
@@ -90,26 +63,13 @@ export async function trainSegmenter(images: readonly LabelledImage[], options: 
     throw new DiffusekitError('TRAINING_DATA_INVALID', `The masks label ${present} class(es); a segmenter needs pixels of at least two`, { details: { pixelsPerClass } });
   }
   const chosen = choosePixels(images, budget, seed);
-  const count = chosen.reduce((s, c) => s + c.length, 0);
-  const features = new Float32Array(count * backbone.dim);
-  const labels = new Uint8Array(count);
-  let row = 0;
-  for (const [k, img] of images.entries()) {
-    throwIfAborted(options.signal);
-    options.onProgress?.({ kind: 'item', item: k + 1, of: images.length, name: img.name });
-    const pixels = chosen[k]!;
-    if (pixels.length === 0) continue;
-    const image = backboneInput(img.raster, backbone, options.bands ?? defaultBands(img.raster, backbone.channels));
-    const xs = Int32Array.from(pixels, (p) => p % img.raster.width);
-    const ys = Int32Array.from(pixels, (p) => Math.floor(p / img.raster.width));
-    const rows = await pixelFeatures(backbone, image, xs, ys, {
-      seed,
-      ...(options.tile ? { tile: options.tile } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-    features.set(rows, row * backbone.dim);
-    for (const p of pixels) labels[row++] = img.labels[p]!;
-  }
+  const { features, labels, count } = await labelledFeatureRows(backbone, images, chosen, {
+    seed,
+    ...(options.bands ? { bands: options.bands } : {}),
+    ...(options.tile ? { tile: options.tile } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
   options.onProgress?.({ kind: 'stage', stage: 'train' });
   const trained = await trainEnsemble(
     { features, labels, count, dim: backbone.dim },

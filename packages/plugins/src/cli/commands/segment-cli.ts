@@ -1,9 +1,9 @@
 import type { Runtime, VolumeAxis } from '@diffusekit/core';
-import type { SliceSelection } from '@diffusekit/segment';
+import type { FeatureReadout, SliceSelection } from '@diffusekit/segment';
 import type { CliIo } from '../io.js';
 import { parseAxis, parseCount, parseIndexList } from '../parse-flags.js';
 import { UsageError } from '../usage-error.js';
-import { segmentEvalCommand, segmentPredictCommand, segmentTrainCommand } from './segment.js';
+import { segmentEvalCommand, segmentPredictCommand, segmentSelectCommand, segmentTrainCommand } from './segment.js';
 
 type Values = Record<string, string | boolean | undefined>;
 
@@ -26,7 +26,25 @@ function selectionFrom(values: Values): SliceSelection {
   return { ...(axis !== undefined ? { axis } : {}), ...(slices ? { slices: parseIndexList('--slices', slices) } : {}) };
 }
 
-/** `diffusekit segment train|predict|eval`: turns flags into the typed options of each subcommand. */
+function validationSelectionFrom(values: Values): SliceSelection | undefined {
+  const slices = str(values, 'val-slices');
+  if (!slices) return undefined;
+  const axis = axisFrom(values);
+  return { ...(axis !== undefined ? { axis } : {}), slices: parseIndexList('--val-slices', slices) };
+}
+
+/** --outputs LIST and --timesteps LIST: the read-out `segment train` uses instead of the backbone's default. */
+function readoutFrom(values: Values): FeatureReadout | undefined {
+  const outputs = str(values, 'outputs');
+  const timesteps = str(values, 'timesteps');
+  if (outputs !== undefined && !/^[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$/.test(outputs)) {
+    throw new UsageError(`Expected comma-separated output names for --outputs (e.g. dec0,dec1) but received ${JSON.stringify(outputs)}`);
+  }
+  if (outputs === undefined && timesteps === undefined) return undefined;
+  return { ...(outputs ? { outputs: outputs.split(',') } : {}), ...(timesteps ? { timesteps: parseIndexList('--timesteps', timesteps) } : {}) };
+}
+
+/** `diffusekit segment train|select|predict|eval`: turns flags into the typed options of each subcommand. */
 export function segmentCommand(runtime: Runtime, positionals: string[], values: Values, io: CliIo, signal: AbortSignal): Promise<number> {
   const [sub, ...rest] = positionals;
   const optional = (flag: string, min = 1): number | undefined => (values[flag] === undefined ? undefined : parseCount(`--${flag}`, values[flag], min));
@@ -41,6 +59,9 @@ export function segmentCommand(runtime: Runtime, positionals: string[], values: 
       const palette = str(values, 'palette');
       const backbone = str(values, 'backbone');
       const bands = str(values, 'bands');
+      const readout = readoutFrom(values);
+      const readoutFile = str(values, 'readout');
+      if (readout && readoutFile) throw new UsageError('Give either --readout FILE or --outputs/--timesteps, not both');
       return segmentTrainCommand(
         runtime,
         {
@@ -55,7 +76,47 @@ export function segmentCommand(runtime: Runtime, positionals: string[], values: 
           ...(epochs ? { epochs } : {}),
           ...(seed !== undefined ? { seed } : {}),
           ...(bands ? { bands: parseIndexList('--bands', bands) } : {}),
+          ...(readout ? { readout } : {}),
+          ...(readoutFile ? { readoutFile } : {}),
           selection: selectionFrom(values),
+        },
+        io,
+        signal,
+      );
+    }
+    case 'select': {
+      if (rest.length) throw new UsageError(`"segment select" takes no positional arguments but received ${rest.join(' ')}`);
+      if (values.outputs !== undefined || values.readout !== undefined) throw new UsageError('"segment select" chooses the outputs itself: --outputs and --readout belong to "segment train"');
+      const members = optional('members');
+      const maxPixels = optional('max-pixels');
+      const seed = optional('seed', 0);
+      const palette = str(values, 'palette');
+      const backbone = str(values, 'backbone');
+      const bands = str(values, 'bands');
+      const timesteps = str(values, 'timesteps');
+      const output = str(values, 'output');
+      const validationSelection = validationSelectionFrom(values);
+      if (!validationSelection && (values['val-images'] === undefined || values['val-masks'] === undefined)) {
+        throw new UsageError('"segment select" needs labelled validation images that training does not use: --val-images DIR --val-masks DIR, or --val-slices LIST for volumes');
+      }
+      return segmentSelectCommand(
+        runtime,
+        {
+          images: required(values, 'images', sub),
+          masks: required(values, 'masks', sub),
+          validationImages: str(values, 'val-images') ?? required(values, 'images', sub),
+          validationMasks: str(values, 'val-masks') ?? required(values, 'masks', sub),
+          json: values.json === true,
+          ...(palette ? { palette } : {}),
+          ...(backbone ? { backbone } : {}),
+          ...(members ? { members } : {}),
+          ...(maxPixels ? { maxPixels } : {}),
+          ...(seed !== undefined ? { seed } : {}),
+          ...(bands ? { bands: parseIndexList('--bands', bands) } : {}),
+          ...(timesteps ? { timesteps: parseIndexList('--timesteps', timesteps) } : {}),
+          ...(output ? { output } : {}),
+          selection: selectionFrom(values),
+          ...(validationSelection ? { validationSelection } : {}),
         },
         io,
         signal,
@@ -102,6 +163,6 @@ export function segmentCommand(runtime: Runtime, positionals: string[], values: 
       );
     }
     default:
-      throw new UsageError(`"segment" needs a subcommand: train, predict or eval${sub ? ` (not "${sub}")` : ''}`);
+      throw new UsageError(`"segment" needs a subcommand: train, select, predict or eval${sub ? ` (not "${sub}")` : ''}`);
   }
 }

@@ -1,6 +1,6 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { labelVolumeInfo, mapVolumeSlices, volumeFromSlices, readImageFile, writeImageFile, writeVolumeFile, type Progress, type Raster, type Runtime, type Volume, type VolumeAxis } from '@diffusekit/core';
+import { DiffusekitError, labelVolumeInfo, mapVolumeSlices, volumeFromSlices, readImageFile, writeImageFile, writeVolumeFile, type Progress, type Raster, type Runtime, type Volume, type VolumeAxis } from '@diffusekit/core';
 import {
   ConfusionMatrix,
   IGNORE_INDEX,
@@ -14,7 +14,9 @@ import {
   readLabelPalette,
   readLabelledImages,
   saveEnsemble,
+  selectReadout,
   trainSegmenter,
+  type FeatureReadout,
   type LabelPalette,
   type LabelledImage,
   type SegmentClass,
@@ -41,7 +43,45 @@ export interface SegmentTrainFlags {
   bands?: number[];
   /** DICOM/NIfTI volumes: the slices used (axis, indices). */
   selection?: SliceSelection;
+  /** Decoder outputs and timesteps to read (default: the backbone's manifest); see `segment select`. */
+  readout?: FeatureReadout;
+  /** A file written by `segment select`: its chosen read-out (and backbone, unless `backbone` is given). */
+  readoutFile?: string;
   json: boolean;
+}
+
+/** What `segment select` writes: the chosen read-out, for `segment train --readout`, and every candidate's score. */
+export interface ReadoutFile {
+  kind: 'diffusekit-segment-readout';
+  backbone: { id: string; sha256: string };
+  outputs: string[];
+  timesteps: number[];
+  selection: {
+    dataset: string;
+    trainImages: number;
+    validationImages: number;
+    metric: 'mIoU';
+    score: number;
+    tried: { outputs: string[]; timesteps: number[]; score: number }[];
+  };
+}
+
+const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string');
+const isIntegerArray = (v: unknown): v is number[] => Array.isArray(v) && v.length > 0 && v.every((x) => Number.isInteger(x));
+
+/** Reads a `segment select` result; anything else is INVALID_OPTION naming what was expected. */
+export async function readReadoutFile(file: string): Promise<ReadoutFile> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new DiffusekitError('INVALID_OPTION', `Expected --readout to name a JSON file written by "segment select" but ${file} could not be read as JSON`, { cause: error });
+  }
+  const r = parsed as Partial<ReadoutFile> | null;
+  if (!r || r.kind !== 'diffusekit-segment-readout' || typeof r.backbone?.id !== 'string' || !isStringArray(r.outputs) || !isIntegerArray(r.timesteps)) {
+    throw new DiffusekitError('INVALID_OPTION', `Expected --readout to name a file written by "segment select" (kind "diffusekit-segment-readout", backbone, outputs, timesteps) but ${file} is not one`);
+  }
+  return r as ReadoutFile;
 }
 
 async function readDataset(imagesDir: string, masksDir: string, palette: LabelPalette | undefined, selection: SliceSelection, signal: AbortSignal): Promise<LabelledImage[]> {
@@ -63,14 +103,20 @@ export async function segmentTrainCommand(runtime: Runtime, flags: SegmentTrainF
   const palette = flags.palette ? await readLabelPalette(flags.palette) : undefined;
   const images = await readDataset(flags.images, flags.masks, palette, flags.selection ?? {}, signal);
   const classes = classesFor(images, palette);
-  const model = await runtime.catalog.resolve(flags.backbone ?? DEFAULT_BACKBONE);
-  const backbone = await openFeatureBackbone(runtime.engine, model);
+  const fromFile = flags.readoutFile ? await readReadoutFile(flags.readoutFile) : undefined;
+  if (fromFile && flags.backbone && flags.backbone !== fromFile.backbone.id) {
+    throw new DiffusekitError('INVALID_OPTION', `The read-out in ${flags.readoutFile} was chosen for backbone "${fromFile.backbone.id}", not "${flags.backbone}": drop --backbone or run "segment select" with it`);
+  }
+  const model = await runtime.catalog.resolve(flags.backbone ?? fromFile?.backbone.id ?? DEFAULT_BACKBONE);
+  const readout: FeatureReadout = { ...(fromFile ? { outputs: fromFile.outputs, timesteps: fromFile.timesteps } : {}), ...flags.readout };
+  const backbone = await openFeatureBackbone(runtime.engine, model, readout);
   const log = (event: Record<string, unknown>, text: string): void => {
     if (flags.json) writeLine(io.stdout, JSON.stringify(event));
     else writeLine(io.stderr, text);
   };
-  log({ event: 'start', images: images.length, classes: classes.map((c) => c.name), backbone: backbone.id, features: backbone.dim },
-    `${images.length} labelled images, classes ${classes.map((c) => c.name).join(', ')}; backbone ${backbone.id} (${backbone.dim} features per pixel)`);
+  const roles = backbone.outputs.map((o) => o.role);
+  log({ event: 'start', images: images.length, classes: classes.map((c) => c.name), backbone: backbone.id, outputs: roles, timesteps: backbone.timesteps, features: backbone.dim },
+    `${images.length} labelled images, classes ${classes.map((c) => c.name).join(', ')}; backbone ${backbone.id}: ${roles.join('+')} at t = ${backbone.timesteps.join(', ')} (${backbone.dim} features per pixel)`);
   const trained = await trainSegmenter(images, {
     engine: runtime.engine,
     backbone,
@@ -93,6 +139,79 @@ export async function segmentTrainCommand(runtime: Runtime, flags: SegmentTrainF
   const manifest = await saveEnsemble(flags.output, trained.manifest, trained.weights);
   log({ event: 'done', output: path.resolve(flags.output), training: manifest.training },
     `wrote ${flags.output}: ${manifest.members} members, ${manifest.training.labelledPixels} labelled pixels, ${manifest.training.epochs} epochs, ${manifest.training.seconds} s`);
+  return 0;
+}
+
+export interface SegmentSelectFlags {
+  images: string;
+  masks: string;
+  validationImages: string;
+  validationMasks: string;
+  palette?: string;
+  backbone?: string;
+  /** Candidate timesteps (default 10, 50, 150, 250, 400). */
+  timesteps?: number[];
+  members?: number;
+  maxPixels?: number;
+  seed?: number;
+  bands?: number[];
+  selection?: SliceSelection;
+  validationSelection?: SliceSelection;
+  output?: string;
+  json: boolean;
+}
+
+/**
+ * `segment select`: chooses the backbone's read-out for this data set on labelled validation images (the paper picks
+ * blocks and timesteps per data set), prints every candidate's score, and writes the result for `train --readout`.
+ */
+export async function segmentSelectCommand(runtime: Runtime, flags: SegmentSelectFlags, io: CliIo, signal: AbortSignal): Promise<number> {
+  const palette = flags.palette ? await readLabelPalette(flags.palette) : undefined;
+  const train = await readDataset(flags.images, flags.masks, palette, flags.selection ?? {}, signal);
+  const validation = await readDataset(flags.validationImages, flags.validationMasks, palette, flags.validationSelection ?? flags.selection ?? {}, signal);
+  const classes = classesFor([...train, ...validation], palette);
+  const model = await runtime.catalog.resolve(flags.backbone ?? DEFAULT_BACKBONE);
+  const log = (event: Record<string, unknown>, text: string): void => {
+    if (flags.json) writeLine(io.stdout, JSON.stringify(event));
+    else writeLine(io.stderr, text);
+  };
+  log({ event: 'start', trainImages: train.length, validationImages: validation.length, classes: classes.map((c) => c.name), backbone: model.manifest.id },
+    `${train.length} training and ${validation.length} validation images, classes ${classes.map((c) => c.name).join(', ')}; backbone ${model.manifest.id}`);
+  const result = await selectReadout(train, validation, {
+    engine: runtime.engine,
+    model,
+    classes: classes.length,
+    signal,
+    ...(flags.timesteps ? { timesteps: flags.timesteps } : {}),
+    ...(flags.members ? { members: flags.members } : {}),
+    ...(flags.maxPixels ? { trainPixels: flags.maxPixels } : {}),
+    ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+    ...(flags.bands ? { bands: flags.bands } : {}),
+    onCandidate: (c, index, of) =>
+      log({ event: 'candidate', index, of, outputs: c.outputs, timesteps: c.timesteps, features: c.dim, meanIou: c.meanIou, seconds: c.seconds },
+        `${index}/${of} ${c.outputs.join('+')} at t = ${c.timesteps.join(', ')} (${c.dim} features): validation mIoU ${(100 * c.meanIou).toFixed(1)}`),
+  });
+  const file: ReadoutFile = {
+    kind: 'diffusekit-segment-readout',
+    backbone: { id: model.manifest.id, sha256: model.manifest.files.find((f) => f.role === 'model')?.sha256 ?? '' },
+    outputs: result.best.outputs,
+    timesteps: result.best.timesteps,
+    selection: {
+      dataset: `${result.trainImages} training images (${flags.images}), ${result.validationImages} validation images (${flags.validationImages}); ${result.members}-member ensembles on ${result.trainPixels} labelled pixels, scored on ${result.validationPixels}`,
+      trainImages: result.trainImages,
+      validationImages: result.validationImages,
+      metric: 'mIoU',
+      score: Math.round(result.best.meanIou * 1e4) / 1e4,
+      tried: result.tried.map((t) => ({ outputs: t.outputs, timesteps: t.timesteps, score: Math.round(t.meanIou * 1e4) / 1e4 })),
+    },
+  };
+  if (flags.output) {
+    await mkdir(path.dirname(path.resolve(flags.output)), { recursive: true });
+    await writeFile(`${flags.output}.tmp`, JSON.stringify(file, null, 2) + '\n');
+    await rename(`${flags.output}.tmp`, flags.output);
+  }
+  log({ event: 'done', best: { outputs: file.outputs, timesteps: file.timesteps, meanIou: result.best.meanIou }, ...(flags.output ? { output: path.resolve(flags.output) } : {}) },
+    `best: ${file.outputs.join('+')} at t = ${file.timesteps.join(', ')}, validation mIoU ${(100 * result.best.meanIou).toFixed(1)}${flags.output ? `; wrote ${flags.output} (segment train --readout ${flags.output})` : ''}`);
   return 0;
 }
 

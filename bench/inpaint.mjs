@@ -1,8 +1,10 @@
 // Inpainting on held-out images: PSNR inside the hole of the model's fill against two plain fills (each channel's mean
 // of the known pixels, and a harmonic fill that solves Laplace's equation in the hole: the smoothest surface that meets
 // the hole's border), on box and free-form stroke masks; a steps / resampling curve; seconds per megapixel; a picture
-// grid (input, mask, output, original). Needs the set of bench/make-inpaint-eval-set.py.
+// grid (input with the hole in grey, harmonic fill, output at the defaults, output sampled longer, original). Needs the
+// set of bench/make-inpaint-eval-set.py.
 // Usage: node bench/inpaint.mjs [--n 8] [--model palette-inpaint] [--grid docs/inpaint-samples.png] [--curve 1x1,2x1,10x1,10x2]
+//        [--grid-sampling 10x4]
 import { existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +18,8 @@ const modelId = arg('model', 'palette-inpaint');
 const gridPath = arg('grid', undefined);
 /** steps x resample settings of the curve, e.g. "2x1,10x1,10x2". */
 const curve = arg('curve', '1x1,2x1,5x1,10x1,20x1,10x2,10x4').split(',').map((s) => s.split('x').map(Number));
+/** steps x resample of the grid's second output column: more sampling gives texture where one step gives the mean. */
+const [gridSteps, gridResample] = arg('grid-sampling', '10x4').split('x').map(Number);
 const evalDir = path.join(process.env.DIFFUSEKIT_CACHE ?? path.join(os.homedir(), '.cache', 'diffusekit'), 'eval', 'inpaint');
 if (!existsSync(evalDir)) {
   console.log(`### Inpainting\n\nSkipped: no held-out set in ${evalDir} (run bench/make-inpaint-eval-set.py).`);
@@ -121,7 +125,10 @@ for (const domain of ['aerial', 'photo']) {
       scores.harmonic.push(holePsnr(harmonicFill(image, hole), image, hole));
       scores.model.push(holePsnr(out, image, hole));
       scores.cover.push(hole.reduce((a, b) => a + b, 0) / hole.length);
-      if (GRID_CASE[kind] === index) gridRows.push({ image, hole, out });
+      if (gridPath && GRID_CASE[kind] === index) {
+        const sampled = (await task.run({ image, mask: masks[kind] }, { seed: 0, steps: gridSteps, resample: gridResample })).raster;
+        gridRows.push({ image, hole, out, sampled, harmonic: harmonicFill(image, hole), psnr: [holePsnr(harmonicFill(image, hole), image, hole), holePsnr(out, image, hole), holePsnr(sampled, image, hole)] });
+      }
     }
     const gainMean = mean(scores.model) - mean(scores.mean);
     const gainHarmonic = mean(scores.model) - mean(scores.harmonic);
@@ -142,10 +149,10 @@ for (const domain of ['aerial', 'photo']) {
 await runtime.close();
 
 if (gridPath) {
-  // Columns: input with the hole shown grey, mask, model output, original; 4 px white gaps.
+  // Columns: input with the hole shown grey, harmonic fill, output at the defaults, output sampled longer, original.
   const size = 256;
   const gap = 4;
-  const cols = 4;
+  const cols = 5;
   const width = cols * size + (cols - 1) * gap;
   const height = gridRows.length * size + (gridRows.length - 1) * gap;
   const canvas = Buffer.alloc(width * height * 3, 255);
@@ -155,11 +162,12 @@ if (gridPath) {
       for (let x = 0; x < size; x++)
         for (let c = 0; c < 3; c++) canvas[((row * (size + gap) + y) * width + col * (size + gap) + x) * 3 + c] = pick(c, y * raster.width + x, pixels);
   };
-  gridRows.forEach(({ image, hole, out }, row) => {
+  gridRows.forEach(({ image, hole, out, sampled, harmonic }, row) => {
     put(row, 0, image, (c, i, p) => (hole[i] ? 128 : image.data[c * p + i]));
-    put(row, 1, image, (_c, i) => (hole[i] ? 255 : 0));
+    put(row, 1, harmonic, (c, i, p) => harmonic.data[c * p + i]);
     put(row, 2, out, (c, i, p) => out.data[c * p + i]);
-    put(row, 3, image, (c, i, p) => image.data[c * p + i]);
+    put(row, 3, sampled, (c, i, p) => sampled.data[c * p + i]);
+    put(row, 4, image, (c, i, p) => image.data[c * p + i]);
   });
   await sharp(canvas, { raw: { width, height, channels: 3 } }).png().toFile(gridPath);
 }
@@ -172,4 +180,8 @@ console.log(table(['domain', 'masks', 'hole (of image)', 'mean fill', 'harmonic 
 console.log(`\n### Inpainting: steps and RePaint resampling (2 crops per domain, box and stroke masks, DDIM)\n`);
 console.log(table(['domain', 'steps', 'resample', 'PSNR in hole'], curveRows));
 console.log(`\nSpeed at the defaults: median ${fmt(median(seconds), 2)} s per 256×256 image, ${fmt(seconds.reduce((a, b) => a + b, 0) / megapixels, 1)} s per megapixel (CPU).`);
-if (gridPath) console.log(`\n![inpainting samples: input with the hole in grey, mask, output, original](${path.relative(path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'docs'), path.resolve(gridPath))})`);
+if (gridPath) {
+  const columnMean = (k) => fmt(mean(gridRows.map((r) => r.psnr[k])), 2);
+  console.log(`\nSample grid (\`${path.basename(gridPath)}\`; per domain, rows: a crop with a box at twice the trained scale, another with strokes). Columns: input with the hole in grey | harmonic fill | model at its defaults (${defaults.steps} ${defaults.sampler} step${defaults.steps === 1 ? '' : 's'}) | model with ${gridSteps} steps × resample ${gridResample} (\`--steps ${gridSteps} --resample ${gridResample}\`, seed 0) | original. Hole PSNR of these ${gridRows.length} rows: harmonic ${columnMean(0)} dB, defaults ${columnMean(1)} dB, ${gridSteps} × ${gridResample} ${columnMean(2)} dB.`);
+  console.log(`\n![inpainting samples: input with the hole in grey, harmonic fill, output at the defaults, output sampled ${gridSteps} steps × resample ${gridResample}, original](${path.relative(path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'docs'), path.resolve(gridPath))})`);
+}

@@ -37,6 +37,16 @@ describe('diffusekit segment on volumes', () => {
     expect(events.at(-1)).toMatchObject({ event: 'done', training: { images: 2 } });
   });
 
+  it('chooses a read-out on validation slices of the same volumes (--val-slices)', async () => {
+    const { code, stdout } = await cli('segment', 'select', '--images', path.join(dir, 'images'), '--masks', path.join(dir, 'masks'), '--slices', '20,26',
+      '--val-slices', '23', '--backbone', 'tiny-ddpm-features', '--timesteps', '50', '--members', '1', '--max-pixels', '1000', '--json');
+    expect(code).toBe(0);
+    const events = jsonLines(stdout);
+    expect(events[0]).toMatchObject({ event: 'start', trainImages: 2, validationImages: 1 });
+    expect(events.filter((e) => e.event === 'candidate')).toHaveLength(7);
+    expect(events.at(-1)).toMatchObject({ event: 'done', best: { timesteps: [50] } });
+  });
+
   it('predicts a NIfTI label volume on the input grid with its affine, and evaluates chosen slices', async () => {
     const out = path.join(dir, 'predicted');
     const { code } = await cli('segment', 'predict', ensemble(), path.join(dir, 'images', 'ch2.nii.gz'), '-o', out, '--uncertainty', '--json');

@@ -75,11 +75,11 @@ export async function readReadoutFile(file: string): Promise<ReadoutFile> {
   try {
     parsed = JSON.parse(await readFile(file, 'utf8'));
   } catch (error) {
-    throw new DiffusekitError('INVALID_OPTION', `Expected --readout to name a JSON file written by "segment select" but ${file} could not be read as JSON`, { cause: error });
+    throw new DiffusekitError('INVALID_OPTION', `Expected a JSON file written by "segment select" for --readout but ${file} could not be read as JSON`, { cause: error, details: { option: 'readout' } });
   }
   const r = parsed as Partial<ReadoutFile> | null;
   if (!r || r.kind !== 'diffusekit-segment-readout' || typeof r.backbone?.id !== 'string' || !isStringArray(r.outputs) || !isIntegerArray(r.timesteps)) {
-    throw new DiffusekitError('INVALID_OPTION', `Expected --readout to name a file written by "segment select" (kind "diffusekit-segment-readout", backbone, outputs, timesteps) but ${file} is not one`);
+    throw new DiffusekitError('INVALID_OPTION', `Expected a file written by "segment select" (kind "diffusekit-segment-readout", backbone, outputs, timesteps) for --readout but ${file} is not one`, { details: { option: 'readout' } });
   }
   return r as ReadoutFile;
 }
@@ -105,7 +105,7 @@ export async function segmentTrainCommand(runtime: Runtime, flags: SegmentTrainF
   const classes = classesFor(images, palette);
   const fromFile = flags.readoutFile ? await readReadoutFile(flags.readoutFile) : undefined;
   if (fromFile && flags.backbone && flags.backbone !== fromFile.backbone.id) {
-    throw new DiffusekitError('INVALID_OPTION', `The read-out in ${flags.readoutFile} was chosen for backbone "${fromFile.backbone.id}", not "${flags.backbone}": drop --backbone or run "segment select" with it`);
+    throw new DiffusekitError('INVALID_OPTION', `Expected --backbone ${fromFile.backbone.id} (the backbone the read-out in ${flags.readoutFile} was chosen for) but received ${flags.backbone}: drop --backbone, or run "segment select" with it`, { details: { option: 'backbone' } });
   }
   const model = await runtime.catalog.resolve(flags.backbone ?? fromFile?.backbone.id ?? DEFAULT_BACKBONE);
   const readout: FeatureReadout = { ...(fromFile ? { outputs: fromFile.outputs, timesteps: fromFile.timesteps } : {}), ...flags.readout };

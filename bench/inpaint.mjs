@@ -4,7 +4,7 @@
 // grid (input with the hole in grey, harmonic fill, output at the defaults, output sampled longer, original). Needs the
 // set of bench/make-inpaint-eval-set.py.
 // Usage: node bench/inpaint.mjs [--n 8] [--model palette-inpaint] [--grid docs/inpaint-samples.png] [--curve 1x1,2x1,10x1,10x2]
-//        [--grid-sampling 10x4]
+//        [--grid-sampling ddpm:50x1]   (a setting: [SAMPLER:]STEPSxRESAMPLE, the sampler DDIM unless named)
 import { existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,10 +16,17 @@ import { arg, defaultsOf, fmt, mean, median, modelFoldersFromEnv, table } from '
 const n = Number(arg('n', '8'));
 const modelId = arg('model', 'palette-inpaint');
 const gridPath = arg('grid', undefined);
-/** steps x resample settings of the curve, e.g. "2x1,10x1,10x2". */
-const curve = arg('curve', '1x1,2x1,5x1,10x1,20x1,10x2,10x4').split(',').map((s) => s.split('x').map(Number));
-/** steps x resample of the grid's second output column: more sampling gives texture where one step gives the mean. */
-const [gridSteps, gridResample] = arg('grid-sampling', '10x4').split('x').map(Number);
+/** "[sampler:]STEPSxRESAMPLE", e.g. "10x2" (DDIM) or "ddpm:50x1". */
+function parseSetting(text) {
+  const [sampler, rest] = text.includes(':') ? text.split(':') : ['ddim', text];
+  const [steps, resample] = rest.split('x').map(Number);
+  return { sampler, steps, resample };
+}
+const curve = arg('curve', '1x1,2x1,5x1,10x1,20x1,10x2,10x4,ddpm:50x1,ddpm:100x1').split(',').map(parseSetting);
+/** The grid's second output column: ancestral sampling keeps the most texture where one DDIM step gives the mean. */
+const gridSetting = parseSetting(arg('grid-sampling', 'ddpm:50x1'));
+const gridSteps = gridSetting.steps;
+const gridResample = gridSetting.resample;
 const evalDir = path.join(process.env.DIFFUSEKIT_CACHE ?? path.join(os.homedir(), '.cache', 'diffusekit'), 'eval', 'inpaint');
 if (!existsSync(evalDir)) {
   console.log(`### Inpainting\n\nSkipped: no held-out set in ${evalDir} (run bench/make-inpaint-eval-set.py).`);
@@ -126,7 +133,7 @@ for (const domain of ['aerial', 'photo']) {
       scores.model.push(holePsnr(out, image, hole));
       scores.cover.push(hole.reduce((a, b) => a + b, 0) / hole.length);
       if (gridPath && GRID_CASE[kind] === index) {
-        const sampled = (await task.run({ image, mask: masks[kind] }, { seed: 0, steps: gridSteps, resample: gridResample })).raster;
+        const sampled = (await task.run({ image, mask: masks[kind] }, { seed: 0, ...gridSetting })).raster;
         gridRows.push({ image, hole, out, sampled, harmonic: harmonicFill(image, hole), psnr: [holePsnr(harmonicFill(image, hole), image, hole), holePsnr(out, image, hole), holePsnr(sampled, image, hole)] });
       }
     }
@@ -135,15 +142,15 @@ for (const domain of ['aerial', 'photo']) {
     const signed = (x) => `${x >= 0 ? '+' : ''}${fmt(x, 2)}`;
     rows.push([domain, MASK_LABEL[kind], `${fmt(100 * mean(scores.cover), 1)} %`, fmt(mean(scores.mean), 2), fmt(mean(scores.harmonic), 2), fmt(mean(scores.model), 2), signed(gainMean), signed(gainHarmonic)]);
   }
-  for (const [steps, resample] of curve) {
+  for (const { sampler, steps, resample } of curve) {
     const psnrs = [];
     for (const { image, masks } of cases.slice(0, 2)) {
       for (const kind of ['box', 'strokes']) {
         const hole = binariseMask(masks[kind], image);
-        psnrs.push(holePsnr((await task.run({ image, mask: masks[kind] }, { seed: 0, steps, resample })).raster, image, hole));
+        psnrs.push(holePsnr((await task.run({ image, mask: masks[kind] }, { seed: 0, sampler, steps, resample })).raster, image, hole));
       }
     }
-    curveRows.push([domain, String(steps), String(resample), fmt(mean(psnrs), 2)]);
+    curveRows.push([domain, sampler, String(steps), String(resample), fmt(mean(psnrs), 2)]);
   }
 }
 await runtime.close();
@@ -177,11 +184,11 @@ console.log(
   `${n} crops of 256×256 per domain from the test split (never trained on); masks from training's generator with a fixed seed (bench/make-inpaint-eval-set.py), one of each kind per crop. Model \`${modelId}\` at its defaults (${defaults.sampler}, ${defaults.steps} steps, no resampling), seed 0. PSNR on the RGB values of the hole only, against the original. Plain fills: each channel's mean over the known pixels, and the harmonic fill (Laplace's equation solved in the hole, the smoothest surface meeting its border).\n`,
 );
 console.log(table(['domain', 'masks', 'hole (of image)', 'mean fill', 'harmonic fill', 'model', 'vs mean (dB)', 'vs harmonic (dB)'], rows));
-console.log(`\n### Inpainting: steps and RePaint resampling (2 crops per domain, box and stroke masks, DDIM)\n`);
-console.log(table(['domain', 'steps', 'resample', 'PSNR in hole'], curveRows));
+console.log(`\n### Inpainting: sampler, steps and RePaint resampling (2 crops per domain, box and stroke masks)\n`);
+console.log(table(['domain', 'sampler', 'steps', 'resample', 'PSNR in hole'], curveRows));
 console.log(`\nSpeed at the defaults: median ${fmt(median(seconds), 2)} s per 256×256 image, ${fmt(seconds.reduce((a, b) => a + b, 0) / megapixels, 1)} s per megapixel (CPU).`);
 if (gridPath) {
   const columnMean = (k) => fmt(mean(gridRows.map((r) => r.psnr[k])), 2);
-  console.log(`\nSample grid (\`${path.basename(gridPath)}\`; per domain, rows: a crop with a box at twice the trained scale, another with strokes). Columns: input with the hole in grey | harmonic fill | model at its defaults (${defaults.steps} ${defaults.sampler} step${defaults.steps === 1 ? '' : 's'}) | model with ${gridSteps} steps × resample ${gridResample} (\`--steps ${gridSteps} --resample ${gridResample}\`, seed 0) | original. Hole PSNR of these ${gridRows.length} rows: harmonic ${columnMean(0)} dB, defaults ${columnMean(1)} dB, ${gridSteps} × ${gridResample} ${columnMean(2)} dB.`);
-  console.log(`\n![inpainting samples: input with the hole in grey, harmonic fill, output at the defaults, output sampled ${gridSteps} steps × resample ${gridResample}, original](${path.relative(path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'docs'), path.resolve(gridPath))})`);
+  console.log(`\nSample grid (\`${path.basename(gridPath)}\`; per domain, rows: a crop with a box at twice the trained scale, another with strokes). Columns: input with the hole in grey | harmonic fill | model at its defaults (${defaults.steps} ${defaults.sampler} step${defaults.steps === 1 ? '' : 's'}) | model with ${gridSetting.sampler} ${gridSteps} steps${gridResample > 1 ? ` × resample ${gridResample}` : ''} (\`--sampler ${gridSetting.sampler} --steps ${gridSteps}${gridResample > 1 ? ` --resample ${gridResample}` : ''}\`, seed 0) | original. Hole PSNR of these ${gridRows.length} rows: harmonic ${columnMean(0)} dB, defaults ${columnMean(1)} dB, ${gridSetting.sampler} ${gridSteps} steps ${columnMean(2)} dB.`);
+  console.log(`\n![inpainting samples: input with the hole in grey, harmonic fill, output at the defaults, output with ${gridSetting.sampler} ${gridSteps} steps, original](${path.relative(path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'docs'), path.resolve(gridPath))})`);
 }

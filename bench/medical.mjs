@@ -233,7 +233,7 @@ the outside are "no AAL region"). Trained on k labelled axial slices of ch2 (k =
 ${SHOTS[5].join(', ')}; k = 10: slices ${SHOTS[10].join(', ')}), evaluated on ${TEST.length} held-out axial slices (${TEST.join(', ')}), 181×217 each; 10-member MLP ensembles
 on at most ${MAX_PIXELS / 1000}k labelled pixels. The only bundled backbone, \`ddpm-aerial\`, was trained on aerial images, not MRI; the untrained network (same
 architecture, PyTorch's default initialisation, seed 0) shows what its training adds. ${readoutMode === 'select'
-  ? `Each network's read-out was chosen for MRI by \`selectReadout\` (\`diffusekit segment select\`) on ${VALIDATION.length} validation slices (${VALIDATION.join(', ')}) that no k-shot set and no test slice includes, training on the k = 5 slices (5-member ensembles, 50k pixels; table below), and is used for every k.`
+  ? `Each network's read-out was chosen for MRI by \`selectReadout\` (\`diffusekit segment select\`) on ${VALIDATION.length} validation slices (${VALIDATION.join(', ')}) that no k-shot set and no test slice includes, training on the k = 5 slices (${selections[0]?.result.repeats ?? 1} × 5-member ensembles per candidate, 50k pixels; table below), and is used for every k.`
   : "Each network reads the outputs and timesteps of its model.json (chosen on aerial validation crops, not on MRI)."}
 
 ${table(['k', 'features', 'mIoU', 'pixel acc.', ...CLASSES.map((c) => `IoU ${c}`), 'train s', 'predict s / slice'], results.map((r) => [

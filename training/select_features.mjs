@@ -86,7 +86,7 @@ await runtime.close();
 const { best, tried } = result;
 
 const selection = {
-  dataset: `aerial-trees (training/data/segment_set.py): ${train.length} labelled crops (k${shots}), ${val.length} validation crops of the labelled pool that no k-shot set uses, ${VAL_PIXELS_PER_IMAGE} pixels each; ${MEMBERS}-member ensembles on ${result.trainPixels} pixels (training/select_features.mjs)`,
+  dataset: `aerial-trees (training/data/segment_set.py): ${train.length} labelled crops (k${shots}), ${val.length} validation crops of the labelled pool that no k-shot set uses, ${VAL_PIXELS_PER_IMAGE} pixels each; ${result.repeats} × ${MEMBERS}-member ensembles on ${result.trainPixels} pixels (training/select_features.mjs)`,
   trainImages: train.length,
   validationImages: val.length,
   metric: 'mIoU',

@@ -44,6 +44,7 @@ describe('selectReadout', () => {
       validationPixelsPerImage: 800,
       tile: 32,
       seed: 3,
+      repeats: 1,
       onCandidate: (_, index, of) => candidates.push(index, of),
     });
     const roles = ['dec_s1', 'dec_s2', 'dec_s4'];
@@ -73,6 +74,22 @@ describe('selectReadout', () => {
     const confusion = new ConfusionMatrix(2);
     confusion.add(validationRows.labels, votes.labels);
     expect(confusion.meanIou()).toBeCloseTo(best.meanIou, 2);
+    expect(best.scores).toEqual([best.meanIou]);
+  });
+
+  it('averages the scores of ensembles with consecutive seeds when asked for repeats', async () => {
+    const model = await runtime.catalog.resolve('tiny-ddpm-features');
+    const [a, b, c] = await fixtureImages();
+    const options = { engine: runtime.engine, model, classes: 2, timesteps: [50], outputs: ['dec_s1', 'dec_s4'], members: 2, trainPixels: 800, validationPixelsPerImage: 400, tile: 32 };
+    const twice = await selectReadout([a!, b!], [c!], { ...options, seed: 5, repeats: 2 });
+    const second = await selectReadout([a!, b!], [c!], { ...options, seed: 5, repeats: 1 });
+    expect(twice.repeats).toBe(2);
+    for (const [i, t] of twice.tried.entries()) {
+      expect(t.scores).toHaveLength(2);
+      expect(t.meanIou).toBeCloseTo((t.scores[0]! + t.scores[1]!) / 2, 10);
+      expect(t.scores[0]).toBeCloseTo(second.tried[i]!.meanIou, 10);
+    }
+    await expect(selectReadout([a!, b!], [c!], { ...options, repeats: 0 })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
   });
 
   it('refuses missing validation images, labels beyond the classes and outputs the backbone does not have', async () => {

@@ -83,7 +83,7 @@ Segment options:
   --readout FILE        train: the read-out "segment select" chose (its -o file)
   --val-images DIR, --val-masks DIR, --val-slices LIST   select: the labelled validation images (or volume slices);
                         --timesteps LIST: the candidate timesteps (default 10,50,150,250,400); --members N (default 5);
-                        --max-pixels N (training pixels per candidate, default 50000)
+                        --repeats N (ensembles averaged per candidate, default 3); --max-pixels N (default 50000)
   --epochs N            most training epochs (default 4; each member stops early when its loss stops improving)
   --seed N; --bands LIST (e.g. 0,1,2); --tile N (backbone tile, default 256); --uncertainty (predict: entropy map)
   Masks: class-index PNGs (255 = unlabelled) or colour PNGs with --palette, with the same names as the images.
@@ -322,6 +322,7 @@ const COMMANDS: Record<string, Command> = {
       'val-images': { type: 'string' },
       'val-masks': { type: 'string' },
       'val-slices': { type: 'string' },
+      repeats: { type: 'string' },
       output: { type: 'string', short: 'o' },
       concurrency: { type: 'string' },
       resume: { type: 'boolean', default: false },

@@ -95,6 +95,7 @@ export function segmentCommand(runtime: Runtime, positionals: string[], values: 
       const bands = str(values, 'bands');
       const timesteps = str(values, 'timesteps');
       const output = str(values, 'output');
+      const repeats = optional('repeats');
       const validationSelection = validationSelectionFrom(values);
       if (!validationSelection && (values['val-images'] === undefined || values['val-masks'] === undefined)) {
         throw new UsageError('"segment select" needs labelled validation images that training does not use: --val-images DIR --val-masks DIR, or --val-slices LIST for volumes');
@@ -110,6 +111,7 @@ export function segmentCommand(runtime: Runtime, positionals: string[], values: 
           ...(palette ? { palette } : {}),
           ...(backbone ? { backbone } : {}),
           ...(members ? { members } : {}),
+          ...(repeats ? { repeats } : {}),
           ...(maxPixels ? { maxPixels } : {}),
           ...(seed !== undefined ? { seed } : {}),
           ...(bands ? { bands: parseIndexList('--bands', bands) } : {}),

@@ -152,6 +152,8 @@ export interface SegmentSelectFlags {
   /** Candidate timesteps (default 10, 50, 150, 250, 400). */
   timesteps?: number[];
   members?: number;
+  /** Ensembles per candidate whose scores are averaged (default 3). */
+  repeats?: number;
   maxPixels?: number;
   seed?: number;
   bands?: number[];
@@ -184,6 +186,7 @@ export async function segmentSelectCommand(runtime: Runtime, flags: SegmentSelec
     signal,
     ...(flags.timesteps ? { timesteps: flags.timesteps } : {}),
     ...(flags.members ? { members: flags.members } : {}),
+    ...(flags.repeats ? { repeats: flags.repeats } : {}),
     ...(flags.maxPixels ? { trainPixels: flags.maxPixels } : {}),
     ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
     ...(flags.bands ? { bands: flags.bands } : {}),
@@ -197,7 +200,7 @@ export async function segmentSelectCommand(runtime: Runtime, flags: SegmentSelec
     outputs: result.best.outputs,
     timesteps: result.best.timesteps,
     selection: {
-      dataset: `${result.trainImages} training images (${flags.images}), ${result.validationImages} validation images (${flags.validationImages}); ${result.members}-member ensembles on ${result.trainPixels} labelled pixels, scored on ${result.validationPixels}`,
+      dataset: `${result.trainImages} training images (${flags.images}), ${result.validationImages} validation images (${flags.validationImages}); ${result.repeats} × ${result.members}-member ensembles on ${result.trainPixels} labelled pixels, scored on ${result.validationPixels}`,
       trainImages: result.trainImages,
       validationImages: result.validationImages,
       metric: 'mIoU',

@@ -129,12 +129,13 @@ for (const domain of ['aerial', 'photo']) {
       seconds.push((performance.now() - t0) / 1000);
       megapixels += (image.width * image.height) / 1e6;
       scores.mean.push(holePsnr(meanFill(image, hole), image, hole));
-      scores.harmonic.push(holePsnr(harmonicFill(image, hole), image, hole));
+      const harmonic = harmonicFill(image, hole);
+      scores.harmonic.push(holePsnr(harmonic, image, hole));
       scores.model.push(holePsnr(out, image, hole));
       scores.cover.push(hole.reduce((a, b) => a + b, 0) / hole.length);
       if (gridPath && GRID_CASE[kind] === index) {
         const sampled = (await task.run({ image, mask: masks[kind] }, { seed: 0, ...gridSetting })).raster;
-        gridRows.push({ image, hole, out, sampled, harmonic: harmonicFill(image, hole), psnr: [holePsnr(harmonicFill(image, hole), image, hole), holePsnr(out, image, hole), holePsnr(sampled, image, hole)] });
+        gridRows.push({ image, hole, out, sampled, harmonic, psnr: [holePsnr(harmonic, image, hole), holePsnr(out, image, hole), holePsnr(sampled, image, hole)] });
       }
     }
     const gainMean = mean(scores.model) - mean(scores.mean);

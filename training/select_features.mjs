@@ -16,7 +16,7 @@ import { readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRng, createRuntime } from '@diffusekit/core';
-import { readLabelPalette, readLabelledImage, segmentPlugin, selectReadout } from '@diffusekit/segment';
+import { featureSelectionRecord, readLabelPalette, readLabelledImage, segmentPlugin, selectReadout } from '@diffusekit/segment';
 
 const argv = process.argv.slice(2);
 const arg = (name, fallback) => {
@@ -85,14 +85,10 @@ const result = await selectReadout(train, val, {
 await runtime.close();
 const { best, tried } = result;
 
-const selection = {
-  dataset: `aerial-trees (training/data/segment_set.py): ${train.length} labelled crops (k${shots}), ${val.length} validation crops of the labelled pool that no k-shot set uses, ${VAL_PIXELS_PER_IMAGE} pixels each; ${result.repeats} × ${MEMBERS}-member ensembles on ${result.trainPixels} pixels (training/select_features.mjs)`,
-  trainImages: train.length,
-  validationImages: val.length,
-  metric: 'mIoU',
-  score: Number(best.meanIou.toFixed(4)),
-  tried: tried.map((t) => ({ outputs: t.outputs, timesteps: t.timesteps, score: Number(t.meanIou.toFixed(4)) })),
-};
+const selection = featureSelectionRecord(
+  result,
+  `aerial-trees (training/data/segment_set.py): ${train.length} labelled crops (k${shots}), ${val.length} validation crops of the labelled pool that no k-shot set uses, ${VAL_PIXELS_PER_IMAGE} pixels each; ${result.repeats} × ${MEMBERS}-member ensembles on ${result.trainPixels} pixels (training/select_features.mjs)`,
+);
 const lines = ['| outputs | timesteps | features | validation mIoU |', '| --- | --- | --- | --- |', ...tried.map((t) => `| ${t.outputs.join(', ')} | ${t.timesteps.join(', ')} | ${t.dim} | ${(100 * t.meanIou).toFixed(1)} |`)];
 console.log(`Backbone ${backboneId}; best: ${best.outputs.join(', ')} at ${best.timesteps.join(', ')} (${(100 * best.meanIou).toFixed(1)} mIoU)\n\n${lines.join('\n')}`);
 if (outFile) writeFileSync(outFile, JSON.stringify({ backbone: backboneId, best: { outputs: best.outputs, timesteps: best.timesteps }, selection }, null, 2) + '\n');

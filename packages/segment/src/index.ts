@@ -22,5 +22,5 @@ export { backboneInput, defaultBands } from './segmenter/backbone-input.js';
 export { trainSegmenter, type TrainSegmenterOptions, type TrainedSegmenter } from './segmenter/train-segmenter.js';
 export { Segmenter, type SegmentOptions, type Segmentation } from './segmenter/segmenter.js';
 export { ConfusionMatrix } from './segmenter/metrics.js';
-export { choosePixels, labelledFeatureRows, type FeatureRowOptions, type LabelledFeatureRows } from './segmenter/labelled-pixels.js';
-export { selectReadout, DEFAULT_CANDIDATE_TIMESTEPS, type Readout, type ReadoutSelection, type ScoredReadout, type SelectReadoutOptions } from './segmenter/select-readout.js';
+export { choosePixels, countLabelledPixels, labelledFeatureRows, type FeatureRowOptions, type LabelledFeatureRows } from './segmenter/labelled-pixels.js';
+export { selectReadout, featureSelectionRecord, DEFAULT_CANDIDATE_TIMESTEPS, type Readout, type ReadoutSelection, type ScoredReadout, type SelectReadoutOptions } from './segmenter/select-readout.js';

@@ -1,7 +1,6 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createRaster, createRng, createRuntime, readImageFile, type Rect } from '@diffusekit/core';
 import {
   DenseEnsembleHead,
@@ -16,15 +15,12 @@ import {
   parseLabelPalette,
   pixelFeatures,
   readLabelPalette,
-  readLabelledImage,
   saveEnsemble,
   trainSegmenter,
   backboneInput,
-  type LabelledImage,
 } from '@diffusekit/segment';
+import { FIXTURES, ROOT, fixtureImages } from './segment-fixtures.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'segment');
 const runtime = createRuntime({ engine: { provider: 'cpu', threads: 1 }, modelFolders: [path.join(ROOT, 'test', 'models')] });
 let scratch: string;
 
@@ -39,12 +35,6 @@ afterAll(async () => {
 const backbone = async () => openFeatureBackbone(runtime.engine, await runtime.catalog.resolve('tiny-ddpm'));
 /** Feature maps at 1, 1/2 and 1/4 of the input, two timesteps. */
 const multiScale = async () => openFeatureBackbone(runtime.engine, await runtime.catalog.resolve('tiny-ddpm-features'));
-async function fixtureImages(): Promise<LabelledImage[]> {
-  const palette = await readLabelPalette(path.join(FIXTURES, 'palette.json'));
-  const pairs = await listLabelledImages(path.join(FIXTURES, 'images'), path.join(FIXTURES, 'masks'));
-  return Promise.all(pairs.map((p) => readLabelledImage(p, palette)));
-}
-
 describe('label masks', () => {
   it('reads colour masks through the palette into the same labels as class-index masks', async () => {
     const palette = await readLabelPalette(path.join(FIXTURES, 'palette.json'));

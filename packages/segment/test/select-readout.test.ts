@@ -1,31 +1,18 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createRuntime } from '@diffusekit/core';
 import {
   ConfusionMatrix,
   EnsembleClassifier,
   choosePixels,
   labelledFeatureRows,
-  listLabelledImages,
   openFeatureBackbone,
-  readLabelPalette,
-  readLabelledImage,
   selectReadout,
   trainEnsemble,
   voteEnsemble,
-  type LabelledImage,
 } from '@diffusekit/segment';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'segment');
+import { ROOT, fixtureImages } from './segment-fixtures.js';
 const runtime = createRuntime({ engine: { provider: 'cpu', threads: 1 }, modelFolders: [path.join(ROOT, 'test', 'models')] });
 afterAll(() => runtime.close());
-
-async function fixtureImages(): Promise<LabelledImage[]> {
-  const palette = await readLabelPalette(path.join(FIXTURES, 'palette.json'));
-  const pairs = await listLabelledImages(path.join(FIXTURES, 'images'), path.join(FIXTURES, 'masks'));
-  return Promise.all(pairs.map((p) => readLabelledImage(p, palette)));
-}
 
 describe('selectReadout', () => {
   it('tries timestep sets with every output, then output subsets at the best timesteps, and scores each as a direct training would', async () => {

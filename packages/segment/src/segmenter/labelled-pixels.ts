@@ -1,4 +1,4 @@
-import { createRng, throwIfAborted, type Progress } from '@diffusekit/core';
+import { DiffusekitError, createRng, throwIfAborted, type Progress } from '@diffusekit/core';
 import type { LabelledImage } from '../dataset/labelled-folder.js';
 import { IGNORE_INDEX } from '../ensemble/ensemble-manifest.js';
 import type { FeatureBackbone } from '../features/backbone.js';
@@ -19,6 +19,41 @@ export interface FeatureRowOptions {
   tile?: number;
   signal?: AbortSignal;
   onProgress?: (progress: Progress) => void;
+}
+
+/** The labelled pixels of each class; a label beyond the classes (other than unlabelled) is LABEL_MASK_INVALID. */
+export function countLabelledPixels(images: readonly LabelledImage[], classes: number): number[] {
+  const pixelsPerClass = new Array<number>(classes).fill(0);
+  for (const img of images) {
+    for (let i = 0; i < img.labels.length; i++) {
+      const v = img.labels[i]!;
+      if (v === IGNORE_INDEX) continue;
+      if (v >= classes) {
+        throw new DiffusekitError('LABEL_MASK_INVALID', `${img.name}: label ${v} is not one of the ${classes} classes (0..${classes - 1}) or ${IGNORE_INDEX} (unlabelled)`);
+      }
+      pixelsPerClass[v]!++;
+    }
+  }
+  return pixelsPerClass;
+}
+
+/** Refuses training masks that label fewer than two classes (TRAINING_DATA_INVALID). */
+export function requireTwoClasses(pixelsPerClass: readonly number[]): void {
+  const present = pixelsPerClass.filter((n) => n > 0).length;
+  if (present < 2) {
+    throw new DiffusekitError('TRAINING_DATA_INVALID', `The masks label ${present} class(es); a segmenter needs pixels of at least two`, { details: { pixelsPerClass } });
+  }
+}
+
+/** The row options of `labelledFeatureRows` taken from a caller's wider options object. */
+export function featureRowOptions(seed: number, from: Omit<FeatureRowOptions, 'seed'>): FeatureRowOptions {
+  return {
+    seed,
+    ...(from.bands ? { bands: from.bands } : {}),
+    ...(from.tile ? { tile: from.tile } : {}),
+    ...(from.signal ? { signal: from.signal } : {}),
+    ...(from.onProgress ? { onProgress: from.onProgress } : {}),
+  };
 }
 
 /** Picks `budget` of the labelled pixels uniformly at random (all of them when there are fewer), per image in order. */

@@ -1,11 +1,10 @@
-import { DiffusekitError, invalidOption, makeSchedule, scheduleOf, throwIfAborted, type Engine, type Progress, type ResolvedModel } from '@diffusekit/core';
+import { DiffusekitError, invalidOption, makeSchedule, scheduleOf, throwIfAborted, type Engine, type FeatureSelection, type Progress, type ResolvedModel } from '@diffusekit/core';
 import type { LabelledImage } from '../dataset/labelled-folder.js';
-import { IGNORE_INDEX } from '../ensemble/ensemble-manifest.js';
 import { openFeatureBackbone, type FeatureBackbone } from '../features/backbone.js';
 import { EnsembleClassifier } from '../mlp/predict-ensemble.js';
 import { trainEnsemble } from '../mlp/train-ensemble.js';
 import { voteEnsemble } from '../mlp/ensemble-vote.js';
-import { choosePixels, labelledFeatureRows, type LabelledFeatureRows } from './labelled-pixels.js';
+import { choosePixels, countLabelledPixels, featureRowOptions, labelledFeatureRows, requireTwoClasses, type LabelledFeatureRows } from './labelled-pixels.js';
 import { ConfusionMatrix } from './metrics.js';
 
 /** The candidate timesteps when none are given: small to middle noise levels of a 1000-step schedule. */
@@ -107,15 +106,21 @@ function timestepSets(pool: readonly number[]): number[][] {
   });
 }
 
-function checkLabels(images: readonly LabelledImage[], classes: number, what: string): void {
+function requireImages(images: readonly LabelledImage[], what: string): void {
   if (images.length === 0) throw new DiffusekitError('TRAINING_DATA_INVALID', `No ${what} images: choosing a read-out needs labelled training and validation images`);
-  for (const img of images) {
-    for (const v of img.labels) {
-      if (v !== IGNORE_INDEX && v >= classes) {
-        throw new DiffusekitError('LABEL_MASK_INVALID', `${img.name}: label ${v} is not one of the ${classes} classes (0..${classes - 1}) or ${IGNORE_INDEX} (unlabelled)`);
-      }
-    }
-  }
+}
+
+/** The record a backbone's model.json keeps of how its default read-out was chosen (`features.selection`). */
+export function featureSelectionRecord(result: ReadoutSelection, dataset: string): FeatureSelection {
+  const round = (x: number): number => Math.round(x * 1e4) / 1e4;
+  return {
+    dataset,
+    trainImages: result.trainImages,
+    validationImages: result.validationImages,
+    metric: 'mIoU',
+    score: round(result.best.meanIou),
+    tried: result.tried.map((t) => ({ outputs: t.outputs, timesteps: t.timesteps, score: round(t.meanIou) })),
+  };
 }
 
 /**
@@ -127,8 +132,10 @@ function checkLabels(images: readonly LabelledImage[], classes: number, what: st
  */
 export async function selectReadout(train: readonly LabelledImage[], validation: readonly LabelledImage[], options: SelectReadoutOptions): Promise<ReadoutSelection> {
   const { model, classes } = options;
-  checkLabels(train, classes, 'training');
-  checkLabels(validation, classes, 'validation');
+  requireImages(train, 'training');
+  requireImages(validation, 'validation');
+  requireTwoClasses(countLabelledPixels(train, classes));
+  countLabelledPixels(validation, classes);
   if (!model.manifest.features) {
     throw new DiffusekitError('MODEL_INCOMPATIBLE', `Model "${model.manifest.id}" lists no feature outputs (model.json "features"), so it cannot be a segmentation backbone`);
   }
@@ -144,18 +151,9 @@ export async function selectReadout(train: readonly LabelledImage[], validation:
   const trainChosen = choosePixels(train, options.trainPixels ?? 50_000, seed);
   const perImage = options.validationPixelsPerImage ?? 4096;
   const validationChosen = validation.map((img, i) => choosePixels([img], perImage, seed + 1 + i)[0]!);
-  const rowOptions = {
-    seed,
-    ...(options.bands ? { bands: options.bands } : {}),
-    ...(options.tile ? { tile: options.tile } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-  };
+  const rowOptions = featureRowOptions(seed, options);
   const trainRows = await labelledFeatureRows(superset, train, trainChosen, rowOptions);
   const validationRows = await labelledFeatureRows(superset, validation, validationChosen, rowOptions);
-  if (new Set(trainRows.labels).size < 2) {
-    throw new DiffusekitError('TRAINING_DATA_INVALID', 'The training masks label fewer than two classes; a segmenter needs pixels of at least two');
-  }
 
   const roleNames = superset.outputs.map((o) => o.role);
   const stageOne = timestepSets(pool).map((timesteps): Readout => ({ outputs: roleNames, timesteps }));

@@ -5,7 +5,7 @@ import type { FeatureBackbone } from '../features/backbone.js';
 import type { EnsembleWeights } from '../mlp/ensemble-weights.js';
 import type { TensorflowModule } from '../mlp/tensorflow-trainer.js';
 import { trainEnsemble, type EpochProgress } from '../mlp/train-ensemble.js';
-import { choosePixels, labelledFeatureRows } from './labelled-pixels.js';
+import { choosePixels, countLabelledPixels, featureRowOptions, labelledFeatureRows, requireTwoClasses } from './labelled-pixels.js';
 
 export interface TrainSegmenterOptions {
   engine: Engine;
@@ -47,29 +47,10 @@ export async function trainSegmenter(images: readonly LabelledImage[], options: 
   const seed = options.seed ?? 0;
   const budget = options.maxPixels ?? 100_000;
   if (images.length === 0) throw new DiffusekitError('TRAINING_DATA_INVALID', 'No labelled images to train on');
-  const pixelsPerClass = new Array<number>(classes.length).fill(0);
-  for (const img of images) {
-    for (let i = 0; i < img.labels.length; i++) {
-      const v = img.labels[i]!;
-      if (v === IGNORE_INDEX) continue;
-      if (v >= classes.length) {
-        throw new DiffusekitError('LABEL_MASK_INVALID', `${img.name}: label ${v} is not one of the ${classes.length} classes (0..${classes.length - 1}) or ${IGNORE_INDEX} (unlabelled)`);
-      }
-      pixelsPerClass[v]!++;
-    }
-  }
-  const present = pixelsPerClass.filter((n) => n > 0).length;
-  if (present < 2) {
-    throw new DiffusekitError('TRAINING_DATA_INVALID', `The masks label ${present} class(es); a segmenter needs pixels of at least two`, { details: { pixelsPerClass } });
-  }
+  const pixelsPerClass = countLabelledPixels(images, classes.length);
+  requireTwoClasses(pixelsPerClass);
   const chosen = choosePixels(images, budget, seed);
-  const { features, labels, count } = await labelledFeatureRows(backbone, images, chosen, {
-    seed,
-    ...(options.bands ? { bands: options.bands } : {}),
-    ...(options.tile ? { tile: options.tile } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-  });
+  const { features, labels, count } = await labelledFeatureRows(backbone, images, chosen, featureRowOptions(seed, options));
   options.onProgress?.({ kind: 'stage', stage: 'train' });
   const trained = await trainEnsemble(
     { features, labels, count, dim: backbone.dim },

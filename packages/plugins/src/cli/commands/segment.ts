@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DiffusekitError, labelVolumeInfo, mapVolumeSlices, volumeFromSlices, readImageFile, writeImageFile, writeVolumeFile, type Progress, type Raster, type Runtime, type Volume, type VolumeAxis } from '@diffusekit/core';
+import { DiffusekitError, labelVolumeInfo, type FeatureSelection, mapVolumeSlices, volumeFromSlices, readImageFile, writeImageFile, writeVolumeFile, type Progress, type Raster, type Runtime, type Volume, type VolumeAxis } from '@diffusekit/core';
 import {
   ConfusionMatrix,
   IGNORE_INDEX,
@@ -14,6 +14,7 @@ import {
   readLabelPalette,
   readLabelledImages,
   saveEnsemble,
+  featureSelectionRecord,
   selectReadout,
   trainSegmenter,
   type FeatureReadout,
@@ -56,14 +57,7 @@ export interface ReadoutFile {
   backbone: { id: string; sha256: string };
   outputs: string[];
   timesteps: number[];
-  selection: {
-    dataset: string;
-    trainImages: number;
-    validationImages: number;
-    metric: 'mIoU';
-    score: number;
-    tried: { outputs: string[]; timesteps: number[]; score: number }[];
-  };
+  selection: FeatureSelection;
 }
 
 const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string');
@@ -82,6 +76,14 @@ export async function readReadoutFile(file: string): Promise<ReadoutFile> {
     throw new DiffusekitError('INVALID_OPTION', `Expected a file written by "segment select" (kind "diffusekit-segment-readout", backbone, outputs, timesteps) for --readout but ${file} is not one`, { details: { option: 'readout' } });
   }
   return r as ReadoutFile;
+}
+
+/** With --json, one JSON event per line on stdout; otherwise the human line on stderr. */
+function eventLog(json: boolean, io: CliIo): (event: Record<string, unknown>, text: string) => void {
+  return (event, text) => {
+    if (json) writeLine(io.stdout, JSON.stringify(event));
+    else writeLine(io.stderr, text);
+  };
 }
 
 async function readDataset(imagesDir: string, masksDir: string, palette: LabelPalette | undefined, selection: SliceSelection, signal: AbortSignal): Promise<LabelledImage[]> {
@@ -110,10 +112,7 @@ export async function segmentTrainCommand(runtime: Runtime, flags: SegmentTrainF
   const model = await runtime.catalog.resolve(flags.backbone ?? fromFile?.backbone.id ?? DEFAULT_BACKBONE);
   const readout: FeatureReadout = { ...(fromFile ? { outputs: fromFile.outputs, timesteps: fromFile.timesteps } : {}), ...flags.readout };
   const backbone = await openFeatureBackbone(runtime.engine, model, readout);
-  const log = (event: Record<string, unknown>, text: string): void => {
-    if (flags.json) writeLine(io.stdout, JSON.stringify(event));
-    else writeLine(io.stderr, text);
-  };
+  const log = eventLog(flags.json, io);
   const roles = backbone.outputs.map((o) => o.role);
   log({ event: 'start', images: images.length, classes: classes.map((c) => c.name), backbone: backbone.id, outputs: roles, timesteps: backbone.timesteps, features: backbone.dim },
     `${images.length} labelled images, classes ${classes.map((c) => c.name).join(', ')}; backbone ${backbone.id}: ${roles.join('+')} at t = ${backbone.timesteps.join(', ')} (${backbone.dim} features per pixel)`);
@@ -173,10 +172,7 @@ export async function segmentSelectCommand(runtime: Runtime, flags: SegmentSelec
   const validation = await readDataset(flags.validationImages, flags.validationMasks, palette, flags.validationSelection ?? flags.selection ?? {}, signal);
   const classes = classesFor([...train, ...validation], palette);
   const model = await runtime.catalog.resolve(flags.backbone ?? DEFAULT_BACKBONE);
-  const log = (event: Record<string, unknown>, text: string): void => {
-    if (flags.json) writeLine(io.stdout, JSON.stringify(event));
-    else writeLine(io.stderr, text);
-  };
+  const log = eventLog(flags.json, io);
   log({ event: 'start', trainImages: train.length, validationImages: validation.length, classes: classes.map((c) => c.name), backbone: model.manifest.id },
     `${train.length} training and ${validation.length} validation images, classes ${classes.map((c) => c.name).join(', ')}; backbone ${model.manifest.id}`);
   const result = await selectReadout(train, validation, {
@@ -199,14 +195,7 @@ export async function segmentSelectCommand(runtime: Runtime, flags: SegmentSelec
     backbone: { id: model.manifest.id, sha256: model.manifest.files.find((f) => f.role === 'model')?.sha256 ?? '' },
     outputs: result.best.outputs,
     timesteps: result.best.timesteps,
-    selection: {
-      dataset: `${result.trainImages} training images (${flags.images}), ${result.validationImages} validation images (${flags.validationImages}); ${result.repeats} × ${result.members}-member ensembles on ${result.trainPixels} labelled pixels, scored on ${result.validationPixels}`,
-      trainImages: result.trainImages,
-      validationImages: result.validationImages,
-      metric: 'mIoU',
-      score: Math.round(result.best.meanIou * 1e4) / 1e4,
-      tried: result.tried.map((t) => ({ outputs: t.outputs, timesteps: t.timesteps, score: Math.round(t.meanIou * 1e4) / 1e4 })),
-    },
+    selection: featureSelectionRecord(result, `${result.trainImages} training images (${flags.images}), ${result.validationImages} validation images (${flags.validationImages}); ${result.repeats} × ${result.members}-member ensembles on ${result.trainPixels} labelled pixels, scored on ${result.validationPixels}`),
   };
   if (flags.output) {
     await mkdir(path.dirname(path.resolve(flags.output)), { recursive: true });

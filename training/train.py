@@ -255,7 +255,7 @@ def main():
     def save():
         nonlocal t_ck
         this_run = {"hardware": a.hardware, "steps": step - first_step, "batch": a.batch,
-                    "minutes": round((time.time() - t_start) / 60, 1)}
+                    "minutes": round((time.time() - t_start) / 60, 1), "lr": a.lr}
         if a.high_noise_frac:
             this_run["high_noise_frac"] = a.high_noise_frac
         if head_reset:

@@ -16,6 +16,7 @@ const ARGS = {
   schedulers: existsSync(sr3Model) ? ['--model', sr3Model] : [],
   'sr-quality': ['--n', '8', '--curve-n', '1'],
   inpaint: ['--n', '8', '--grid', path.join(root, 'docs', 'inpaint-samples.png')],
+  segment: ['--fit-test'],
 };
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const names = chosen.length ? chosen : ALL;

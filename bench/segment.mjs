@@ -4,9 +4,17 @@
 // process so that its peak memory is its own.
 // Needs: /usr/bin/python3 training/data/segment_set.py (the data) and, for the untrained baseline,
 //   /usr/bin/python3 training/export.py ddpm-aerial --untrained --out ~/.cache/diffusekit/segment/backbones/ddpm-aerial-untrained
-// Usage: node bench/segment.mjs [--shots 5,10] [--variants ddpm,untrained,pixels]
+// Each k is measured on --draws k-shot sets (k5, k5-draw1, ...; default 3): one draw scores several points apart from
+// the next, so the first table gives each network's mean and spread over the draws.
+// --fit-test adds an upper bound: each network's ensemble trained on the test crops themselves and scored on them (how
+// much of these labels the features can express at all, apart from carrying over between textures).
+// Two protocols (training/data/segment_set.py), both scored on the same test crops of 6 held-out textures:
+// "textures" labels crops of the backbone's training textures; "scenes" labels other crops of the held-out textures
+// themselves, with the read-out of scenes/readout-<backbone>.json when select_features.mjs --protocol scenes wrote one.
+// Usage: node bench/segment.mjs [--protocols textures,scenes] [--shots 5,10] [--draws 3]
+//          [--variants ddpm,untrained,pixels] [--fit-test]
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,10 +57,22 @@ function pixelRows(raster, pixels, tensor = rasterToTensor(raster, { bands: [0, 
   return rows;
 }
 
-async function runVariant(variant, shots) {
+const shotFolder = (shots, draw) => (draw === 'fit' ? 'test' : draw === 0 ? `k${shots}` : `k${shots}-draw${draw}`);
+const protocolDir = (protocol) => (protocol === 'scenes' ? path.join(data, 'scenes') : data);
+
+/** The read-out chosen for this protocol (select_features.mjs --protocol scenes --out ...), else the manifest's. */
+function readoutFor(protocol, id) {
+  const file = path.join(protocolDir(protocol), `readout-${id}.json`);
+  if (protocol !== 'scenes' || !existsSync(file)) return {};
+  const saved = JSON.parse(readFileSync(file, 'utf8'));
+  if (saved.backbone !== id) throw new Error(`${file} was chosen for ${saved.backbone}, not ${id}`);
+  return { outputs: saved.best.outputs, timesteps: saved.best.timesteps };
+}
+
+async function runVariant(variant, shots, draw, protocol) {
   const runtime = createRuntime({ engine: { provider: 'cpu' }, plugins: [segmentPlugin], modelFolders: [untrainedDir] });
   const palette = await readLabelPalette(path.join(data, 'palette.json'));
-  const train = await readSet(path.join(data, `k${shots}`), palette);
+  const train = await readSet(draw === 'fit' ? path.join(data, 'test') : path.join(protocolDir(protocol), shotFolder(shots, draw)), palette);
   const test = await readSet(path.join(data, 'test'), palette);
   const started = performance.now();
   let featureSeconds = 0;
@@ -84,7 +104,7 @@ async function runVariant(variant, shots) {
     };
   } else {
     const id = variant === 'ddpm' ? 'ddpm-aerial' : 'ddpm-aerial-untrained';
-    const backbone = await openFeatureBackbone(runtime.engine, await runtime.catalog.resolve(id));
+    const backbone = await openFeatureBackbone(runtime.engine, await runtime.catalog.resolve(id), readoutFor(protocol, id));
     const trained = await trainSegmenter(train, {
       engine: runtime.engine,
       backbone,
@@ -112,7 +132,7 @@ async function runVariant(variant, shots) {
   const predictSecondsPerMp = (performance.now() - t0) / 1000 / megapixels;
   await runtime.close();
   return {
-    variant, shots, ...training, featureSeconds, trainSeconds, ensembleSeconds: trainSeconds - featureSeconds,
+    variant, shots, draw, protocol, trainImages: train.map((img) => img.name), ...training, featureSeconds, trainSeconds, ensembleSeconds: trainSeconds - featureSeconds,
     iou: confusion.iou(), meanIou: confusion.meanIou(), accuracy: confusion.pixelAccuracy(), predictSecondsPerMp,
     testImages: test.length, peakRssMiB: process.resourceUsage().maxRSS / 1024,
   };
@@ -150,7 +170,8 @@ if (arg('engine', undefined)) {
 
 const variantArg = arg('variant', undefined);
 if (variantArg) {
-  process.stdout.write(JSON.stringify(await runVariant(variantArg, Number(arg('k', '5')))));
+  const draw = arg('draw', '0');
+  process.stdout.write(JSON.stringify(await runVariant(variantArg, Number(arg('k', '5')), draw === 'fit' ? draw : Number(draw), arg('protocol', 'textures'))));
   process.exit(0);
 }
 
@@ -159,13 +180,37 @@ if (!existsSync(path.join(data, 'manifest.json'))) {
   process.exit(0);
 }
 const shotsList = arg('shots', '5,10').split(',').map(Number);
+const draws = Number(arg('draws', '3'));
+const protocols = arg('protocols', 'textures,scenes').split(',');
+for (const protocol of protocols) {
+  for (const shots of shotsList) {
+    for (let draw = 0; draw < draws; draw++) {
+      if (!existsSync(path.join(protocolDir(protocol), shotFolder(shots, draw)))) {
+        console.error(`segment: no k-shot set ${shotFolder(shots, draw)} in ${protocolDir(protocol)}: rerun /usr/bin/python3 training/data/segment_set.py`);
+        process.exit(1);
+      }
+    }
+  }
+}
 const variants = arg('variants', 'ddpm,untrained,pixels').split(',').filter((v) => v !== 'untrained' || existsSync(path.join(untrainedDir, 'ddpm-aerial-untrained', 'model.json')));
 const results = [];
-for (const shots of shotsList) {
+for (const protocol of protocols) {
+  for (const shots of shotsList) {
+    for (let draw = 0; draw < draws; draw++) {
+      for (const variant of variants) {
+        process.stderr.write(`segment: ${variant} ${protocol} ${shotFolder(shots, draw)}\n`);
+        const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--variant', variant, '--k', String(shots), '--draw', String(draw), '--protocol', protocol], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+        results.push(JSON.parse(out));
+      }
+    }
+  }
+}
+const fits = [];
+if (process.argv.includes('--fit-test')) {
   for (const variant of variants) {
-    process.stderr.write(`segment: ${variant} k=${shots}\n`);
-    const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--variant', variant, '--k', String(shots)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-    results.push(JSON.parse(out));
+    process.stderr.write(`segment: ${variant} fit on the test crops\n`);
+    const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--variant', variant, '--draw', 'fit'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    fits.push(JSON.parse(out));
   }
 }
 const engineRuns = [];
@@ -179,11 +224,27 @@ const nameOf = (r) => (r.readout ? `${names[r.variant]}: ${r.readout}` : names[r
 const manifest = (await import('node:fs')).readFileSync(path.join(data, 'manifest.json'), 'utf8');
 const { test: testInfo } = JSON.parse(manifest);
 console.log('### Few-shot segmentation: aerial trees\n');
-console.log(`Classes other / trees from FlightGear's hand-painted tree masks; training: k labelled 256×256 crops of textures in the backbone's training split; test: ${testInfo.crops} crops of ${testInfo.crops / 4} held-out textures (trees ${fmt(100 * testInfo.trees_share, 1)} % of pixels). Ensemble of 10 MLPs (Baranchuk et al. 2022), at most ${MAX_PIXELS.toLocaleString('en')} labelled pixels, default options; built by \`training/data/segment_set.py\`. Each backbone reads the decoder outputs and timesteps of its model.json, chosen for it by \`training/select_features.mjs\` on validation crops of the labelled pool (never the test crops).\n`);
+console.log(`Classes other / trees from FlightGear's hand-painted tree masks; k labelled 256×256 crops per ensemble; test: ${testInfo.crops} crops of ${testInfo.crops / 4} held-out textures (trees ${fmt(100 * testInfo.trees_share, 1)} % of pixels). Ensemble of 10 MLPs (Baranchuk et al. 2022), at most ${MAX_PIXELS.toLocaleString('en')} labelled pixels, default options; built by \`training/data/segment_set.py\`. Each backbone reads the decoder outputs and timesteps of its model.json, chosen for it by \`training/select_features.mjs\` (in the scenes protocol, those of scenes/readout-<backbone>.json when there is one); no choice looks at the test crops.\n`);
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const spread = (xs) => Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / Math.max(1, xs.length - 1));
+const protocolNames = { textures: 'textures: labelled crops of training textures', scenes: 'scenes: labelled crops of the held-out textures' };
+const summary = protocols.flatMap((protocol) => shotsList.flatMap((shots) => variants.map((variant) => {
+  const runs = results.filter((r) => r.protocol === protocol && r.shots === shots && r.variant === variant);
+  const mious = runs.map((r) => 100 * r.meanIou);
+  return [protocolNames[protocol], String(shots), nameOf(runs[0]), `**${fmt(mean(mious))}** ± ${fmt(spread(mious))}`, mious.map((m) => fmt(m)).join(' / ')];
+})));
+console.log(`mIoU on the test crops, mean ± standard deviation over ${draws} k-shot draws (k${shotsList[0]}, k${shotsList[0]}-draw1, ...: the same pool, other seeds), each draw one 10-MLP ensemble. The "textures" protocol labels crops of the backbone's training textures and tests on other textures; "scenes" labels other crops of the 6 held-out textures (scenes/pool), and each network reads the read-out chosen for it on scenes/val.\n`);
+console.log(table(['protocol', 'k', 'features', 'mIoU (mean ± sd)', 'per draw'], summary));
+console.log('\nEvery run:\n');
 console.log(table(
-  ['k', 'features', 'dim', 'mIoU', 'IoU other', 'IoU trees', 'pixel acc.', 'pixels', 'epochs', 'features (s)', 'ensemble (s)', 'predict (s/MP)', 'peak RSS (MiB)'],
-  results.map((r) => [String(r.shots), nameOf(r), String(r.dim), fmt(100 * r.meanIou), fmt(100 * r.iou[0]), fmt(100 * r.iou[1]), fmt(100 * r.accuracy), r.pixels.toLocaleString('en'), String(r.epochs), fmt(r.featureSeconds), fmt(r.ensembleSeconds), fmt(r.predictSecondsPerMp), fmt(r.peakRssMiB, 0)]),
+  ['protocol', 'k', 'draw', 'features', 'dim', 'mIoU', 'IoU other', 'IoU trees', 'pixel acc.', 'pixels', 'epochs', 'features (s)', 'ensemble (s)', 'predict (s/MP)', 'peak RSS (MiB)'],
+  results.map((r) => [r.protocol, String(r.shots), String(r.draw), nameOf(r), String(r.dim), fmt(100 * r.meanIou), fmt(100 * r.iou[0]), fmt(100 * r.iou[1]), fmt(100 * r.accuracy), r.pixels.toLocaleString('en'), String(r.epochs), fmt(r.featureSeconds), fmt(r.ensembleSeconds), fmt(r.predictSecondsPerMp), fmt(r.peakRssMiB, 0)]),
 ));
+
+if (fits.length > 0) {
+  console.log(`\nUpper bound (\`--fit-test\`): each ensemble trained on the ${testInfo.crops} test crops themselves (at most ${MAX_PIXELS.toLocaleString('en')} of their pixels) and scored on them. It measures how much of these labels each feature set can express, with no texture to carry over to:\n`);
+  console.log(table(['features', 'mIoU', 'IoU other', 'IoU trees'], fits.map((r) => [nameOf(r), fmt(100 * r.meanIou), fmt(100 * r.iou[0]), fmt(100 * r.iou[1])])));
+}
 
 console.log('\n### Few-shot segmentation: the ensemble trainer\n');
 console.log('10 members (dim→128→32→2, BatchNorm, Adam lr 1e-3) on 100,000 pixels of random features, 4 epochs without early stop; one onnxruntime call per step for all members, Adam fused in JavaScript. The target is 10 members on 100k pixels of ≥ 256 features in ≤ 60 s.\n');

@@ -7,11 +7,17 @@ resized to its texture with nearest-neighbour (masks are often a quarter of the 
 
 Splits follow training/data/splits.json: crops of textures in the DDPM's training split form the labelled pool the
 k-shot sets are drawn from; crops of validation and test textures (never seen by the DDPM) are the held-out test set.
+That is the cross-texture protocol: label crops of some scenes, segment other scenes. FlightGear's masks follow each
+texture's own painting, so the "scenes" protocol also labels other crops of the held-out textures themselves (a user
+labelling a few tiles of the scenes they segment) and tests on the same test crops.
 
 Writes, in $DIFFUSEKIT_CACHE/segment/aerial-trees/ (default ~/.cache/diffusekit):
   pool/{images,masks}/<texture>_<row>_<col>.png     256x256 RGB crops and class-index masks (labelled pool)
   test/{images,masks}/...                             held-out crops (TEST_PER_IMAGE per texture)
   k5/, k10/ {images,masks}                            k-shot training sets drawn from the pool (fixed seed)
+  k5-draw1/, k5-draw2/, k10-draw1/, ...               further k-shot draws (other seeds) the benchmark averages over
+  scenes/{val,pool,k5,k5-draw1,...}/                   the "scenes" protocol: validation crops, labelled pool and
+                                                      k-shot sets from the held-out textures' other crops
   palette.json, manifest.json (sources, checksums, class shares)
 Deterministic: the same inputs give the same files.
 
@@ -40,6 +46,8 @@ TEST_PER_IMAGE = 4
 MIN_SHARE = 0.05  # a k-shot crop shows at least this share of each class
 SEED = 20241126
 K_SHOTS = (5, 10)
+SCENE_VAL_PER_IMAGE = 4
+DRAWS = 3  # k-shot sets per k: one draw scores several points apart from the next, so the benchmark averages them
 PALETTE = {"classes": [{"name": "other", "color": "#000000"}, {"name": "trees", "color": "#1e9a32"}], "ignore": "#ffffff"}
 
 
@@ -99,6 +107,41 @@ def fixtures(folder):
         json.dump(PALETTE, f, indent=2)
 
 
+def k_shot_sets(mixed, folder_of):
+    """DRAWS k-shot sets per k from the crops `mixed` (each showing both classes), written to folder_of(name)."""
+    shots = {}
+    for k in K_SHOTS:
+        for draw in range(DRAWS):
+            folder = f"k{k}" if draw == 0 else f"k{k}-draw{draw}"
+            chosen = random.Random(SEED + k + 1000 * draw).sample(mixed, k)
+            shots[folder] = [name for name, _, _ in chosen]
+            for name, im, lab in chosen:
+                write(folder_of(folder), name, im, lab)
+    return shots
+
+
+def scene_sets(held_out):
+    """The "scenes" protocol: label a few crops of the scenes to be segmented. The held-out textures' crops that are
+    not test crops give SCENE_VAL_PER_IMAGE validation crops per texture (read-out choice) and a labelled pool the
+    k-shot sets are drawn from; the test crops are the same as in the cross-texture protocol."""
+    scene_rng = random.Random(SEED + 1)
+    val, pool = [], []
+    for texture in sorted(held_out):
+        rest = held_out[texture]
+        chosen = scene_rng.sample(rest, min(SCENE_VAL_PER_IMAGE, len(rest)))
+        taken = {name for name, _, _ in chosen}
+        val.extend(chosen)
+        pool.extend(t for t in rest if t[0] not in taken)
+    base = os.path.join(OUT, "scenes")
+    for name, im, lab in val:
+        write(os.path.join(base, "val"), name, im, lab)
+    for name, im, lab in pool:
+        write(os.path.join(base, "pool"), name, im, lab)
+    mixed = [t for t in pool if MIN_SHARE <= t[2].mean() <= 1 - MIN_SHARE]
+    shots = k_shot_sets(mixed, lambda folder: os.path.join(base, folder))
+    return {"val": [n for n, _, _ in val], "pool": {"crops": len(pool), "mixed": len(mixed)}, "shots": shots}
+
+
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--fixtures":
         fixtures(sys.argv[2])
@@ -109,6 +152,7 @@ def main():
         shutil.rmtree(OUT)
     rng = random.Random(SEED)
     sources, pool, test = [], [], []
+    held_out = {}  # held-out texture -> its crops that are not test crops (the "scenes" protocol)
     for texture in sorted(split_of):
         mask_name = mask_for(texture)
         if not mask_name:
@@ -125,25 +169,24 @@ def main():
         if split == "train":
             pool.extend(tiles)
         else:
-            test.extend(rng.sample(tiles, min(TEST_PER_IMAGE, len(tiles))))
+            chosen = rng.sample(tiles, min(TEST_PER_IMAGE, len(tiles)))
+            test.extend(chosen)
+            taken = {name for name, _, _ in chosen}
+            held_out[texture] = [t for t in tiles if t[0] not in taken]
     for name, im, lab in pool:
         write(os.path.join(OUT, "pool"), name, im, lab)
     for name, im, lab in test:
         write(os.path.join(OUT, "test"), name, im, lab)
     mixed = [t for t in pool if MIN_SHARE <= t[2].mean() <= 1 - MIN_SHARE]
-    shots = {}
-    for k in K_SHOTS:
-        chosen = random.Random(SEED + k).sample(mixed, k)
-        shots[f"k{k}"] = [name for name, _, _ in chosen]
-        for name, im, lab in chosen:
-            write(os.path.join(OUT, f"k{k}"), name, im, lab)
+    shots = k_shot_sets(mixed, lambda folder: os.path.join(OUT, folder))
+    scenes = scene_sets(held_out)
     with open(os.path.join(OUT, "palette.json"), "w") as f:
         json.dump(PALETTE, f, indent=2)
     share = lambda tiles: round(float(np.mean([lab.mean() for _, _, lab in tiles])), 4)  # noqa: E731
     manifest = {"classes": ["other", "trees"], "crop": CROP, "seed": SEED, "sources": sources,
                 "pool": {"crops": len(pool), "trees_share": share(pool)},
                 "test": {"crops": len(test), "trees_share": share(test), "names": [n for n, _, _ in test]},
-                "shots": shots}
+                "shots": shots, "scenes": scenes}
     with open(os.path.join(OUT, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)
     print(f"{len(sources)} textures with masks; pool {len(pool)} crops, test {len(test)} crops -> {OUT}")

@@ -10,11 +10,11 @@
 // much of these labels the features can express at all, apart from carrying over between textures).
 // Two protocols (training/data/segment_set.py), both scored on the same test crops of 6 held-out textures:
 // "textures" labels crops of the backbone's training textures; "scenes" labels other crops of the held-out textures
-// themselves, with the read-out of scenes/readout-<backbone>.json when select_features.mjs --protocol scenes wrote one.
+// themselves. Both read each backbone's model.json read-out (select_features.mjs --protocol scenes --write).
 // Usage: node bench/segment.mjs [--protocols textures,scenes] [--shots 5,10] [--draws 3]
 //          [--variants ddpm,untrained,pixels] [--fit-test]
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,19 +60,10 @@ function pixelRows(raster, pixels, tensor = rasterToTensor(raster, { bands: [0, 
 const shotFolder = (shots, draw) => (draw === 'fit' ? 'test' : draw === 0 ? `k${shots}` : `k${shots}-draw${draw}`);
 const protocolDir = (protocol) => (protocol === 'scenes' ? path.join(data, 'scenes') : data);
 
-/** The read-out chosen for this protocol (select_features.mjs --protocol scenes --out ...), else the manifest's. */
-function readoutFor(protocol, id) {
-  const file = path.join(protocolDir(protocol), `readout-${id}.json`);
-  if (protocol !== 'scenes' || !existsSync(file)) return {};
-  const saved = JSON.parse(readFileSync(file, 'utf8'));
-  if (saved.backbone !== id) throw new Error(`${file} was chosen for ${saved.backbone}, not ${id}`);
-  return { outputs: saved.best.outputs, timesteps: saved.best.timesteps };
-}
-
 async function runVariant(variant, shots, draw, protocol) {
   const runtime = createRuntime({ engine: { provider: 'cpu' }, plugins: [segmentPlugin], modelFolders: [untrainedDir] });
   const palette = await readLabelPalette(path.join(data, 'palette.json'));
-  const train = await readSet(draw === 'fit' ? path.join(data, 'test') : path.join(protocolDir(protocol), shotFolder(shots, draw)), palette);
+  const train = await readSet(path.join(protocolDir(protocol), shotFolder(shots, draw)), palette);
   const test = await readSet(path.join(data, 'test'), palette);
   const started = performance.now();
   let featureSeconds = 0;
@@ -104,7 +95,7 @@ async function runVariant(variant, shots, draw, protocol) {
     };
   } else {
     const id = variant === 'ddpm' ? 'ddpm-aerial' : 'ddpm-aerial-untrained';
-    const backbone = await openFeatureBackbone(runtime.engine, await runtime.catalog.resolve(id), readoutFor(protocol, id));
+    const backbone = await openFeatureBackbone(runtime.engine, await runtime.catalog.resolve(id));
     const trained = await trainSegmenter(train, {
       engine: runtime.engine,
       backbone,
@@ -224,7 +215,7 @@ const nameOf = (r) => (r.readout ? `${names[r.variant]}: ${r.readout}` : names[r
 const manifest = (await import('node:fs')).readFileSync(path.join(data, 'manifest.json'), 'utf8');
 const { test: testInfo } = JSON.parse(manifest);
 console.log('### Few-shot segmentation: aerial trees\n');
-console.log(`Classes other / trees from FlightGear's hand-painted tree masks; k labelled 256×256 crops per ensemble; test: ${testInfo.crops} crops of ${testInfo.crops / 4} held-out textures (trees ${fmt(100 * testInfo.trees_share, 1)} % of pixels). Ensemble of 10 MLPs (Baranchuk et al. 2022), at most ${MAX_PIXELS.toLocaleString('en')} labelled pixels, default options; built by \`training/data/segment_set.py\`. Each backbone reads the decoder outputs and timesteps of its model.json, chosen for it by \`training/select_features.mjs\` (in the scenes protocol, those of scenes/readout-<backbone>.json when there is one); no choice looks at the test crops.\n`);
+console.log(`Classes other / trees from FlightGear's hand-painted tree masks; k labelled 256×256 crops per ensemble; test: ${testInfo.crops} crops of ${testInfo.crops / 4} held-out textures (trees ${fmt(100 * testInfo.trees_share, 1)} % of pixels). Ensemble of 10 MLPs (Baranchuk et al. 2022), at most ${MAX_PIXELS.toLocaleString('en')} labelled pixels, default options; built by \`training/data/segment_set.py\`. Each backbone reads the decoder outputs and timesteps of its model.json, chosen for it by \`training/select_features.mjs\`; no choice looks at the test crops.\n`);
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const spread = (xs) => Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / Math.max(1, xs.length - 1));
 const protocolNames = { textures: 'textures: labelled crops of training textures', scenes: 'scenes: labelled crops of the held-out textures' };
@@ -233,7 +224,7 @@ const summary = protocols.flatMap((protocol) => shotsList.flatMap((shots) => var
   const mious = runs.map((r) => 100 * r.meanIou);
   return [protocolNames[protocol], String(shots), nameOf(runs[0]), `**${fmt(mean(mious))}** ± ${fmt(spread(mious))}`, mious.map((m) => fmt(m)).join(' / ')];
 })));
-console.log(`mIoU on the test crops, mean ± standard deviation over ${draws} k-shot draws (k${shotsList[0]}, k${shotsList[0]}-draw1, ...: the same pool, other seeds), each draw one 10-MLP ensemble. The "textures" protocol labels crops of the backbone's training textures and tests on other textures; "scenes" labels other crops of the 6 held-out textures (scenes/pool), and each network reads the read-out chosen for it on scenes/val.\n`);
+console.log(`mIoU on the test crops, mean ± standard deviation over ${draws} k-shot draws (k${shotsList[0]}, k${shotsList[0]}-draw1, ...: the same pool, other seeds), each draw one 10-MLP ensemble. The "textures" protocol labels crops of the backbone's training textures and tests on other textures; "scenes" labels other crops of the 6 held-out textures (scenes/pool), whose validation crops (scenes/val) chose each network's read-out.\n`);
 console.log(table(['protocol', 'k', 'features', 'mIoU (mean ± sd)', 'per draw'], summary));
 console.log('\nEvery run:\n');
 console.log(table(

@@ -11,7 +11,7 @@
 //   node training/select_features.mjs [--backbone ddpm-aerial] [--shots 5] [--val 24] [--timesteps 10,50,150,250,400]
 //        [--val-from textures|crops] [--protocol textures|scenes] [--out selection.json] [--write]
 // --protocol scenes trains on scenes/k<shots> and validates on scenes/val: crops of the held-out textures themselves
-// (segment_set.py's "scenes" protocol); the benchmark reads such a choice from scenes/readout-<backbone>.json.
+// (segment_set.py's "scenes" protocol), which chose the bundled default.
 //   node training/select_features.mjs --backbone ddpm-aerial --from selection.json   (write a saved --out result)
 // --write puts the winner and the whole table into the backbone's model.json ("features"); ensembles trained before
 // keep their own read-out (ensemble.json), so they stay valid. A re-export of the backbone resets the read-out to

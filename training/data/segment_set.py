@@ -107,6 +107,23 @@ def fixtures(folder):
         json.dump(PALETTE, f, indent=2)
 
 
+def write_all(folder, tiles):
+    for name, im, lab in tiles:
+        write(folder, name, im, lab)
+
+
+def split_off(rng, tiles, n):
+    """n tiles drawn by rng (at most all of them), and the rest in their order."""
+    chosen = rng.sample(tiles, min(n, len(tiles)))
+    taken = {name for name, _, _ in chosen}
+    return chosen, [t for t in tiles if t[0] not in taken]
+
+
+def mixed_crops(tiles):
+    """The tiles that show each class on at least MIN_SHARE of their pixels (what a k-shot set is drawn from)."""
+    return [t for t in tiles if MIN_SHARE <= t[2].mean() <= 1 - MIN_SHARE]
+
+
 def k_shot_sets(mixed, folder_of):
     """DRAWS k-shot sets per k from the crops `mixed` (each showing both classes), written to folder_of(name)."""
     shots = {}
@@ -127,17 +144,13 @@ def scene_sets(held_out):
     scene_rng = random.Random(SEED + 1)
     val, pool = [], []
     for texture in sorted(held_out):
-        rest = held_out[texture]
-        chosen = scene_rng.sample(rest, min(SCENE_VAL_PER_IMAGE, len(rest)))
-        taken = {name for name, _, _ in chosen}
+        chosen, rest = split_off(scene_rng, held_out[texture], SCENE_VAL_PER_IMAGE)
         val.extend(chosen)
-        pool.extend(t for t in rest if t[0] not in taken)
+        pool.extend(rest)
     base = os.path.join(OUT, "scenes")
-    for name, im, lab in val:
-        write(os.path.join(base, "val"), name, im, lab)
-    for name, im, lab in pool:
-        write(os.path.join(base, "pool"), name, im, lab)
-    mixed = [t for t in pool if MIN_SHARE <= t[2].mean() <= 1 - MIN_SHARE]
+    write_all(os.path.join(base, "val"), val)
+    write_all(os.path.join(base, "pool"), pool)
+    mixed = mixed_crops(pool)
     shots = k_shot_sets(mixed, lambda folder: os.path.join(base, folder))
     return {"val": [n for n, _, _ in val], "pool": {"crops": len(pool), "mixed": len(mixed)}, "shots": shots}
 
@@ -169,16 +182,11 @@ def main():
         if split == "train":
             pool.extend(tiles)
         else:
-            chosen = rng.sample(tiles, min(TEST_PER_IMAGE, len(tiles)))
+            chosen, held_out[texture] = split_off(rng, tiles, TEST_PER_IMAGE)
             test.extend(chosen)
-            taken = {name for name, _, _ in chosen}
-            held_out[texture] = [t for t in tiles if t[0] not in taken]
-    for name, im, lab in pool:
-        write(os.path.join(OUT, "pool"), name, im, lab)
-    for name, im, lab in test:
-        write(os.path.join(OUT, "test"), name, im, lab)
-    mixed = [t for t in pool if MIN_SHARE <= t[2].mean() <= 1 - MIN_SHARE]
-    shots = k_shot_sets(mixed, lambda folder: os.path.join(OUT, folder))
+    write_all(os.path.join(OUT, "pool"), pool)
+    write_all(os.path.join(OUT, "test"), test)
+    shots = k_shot_sets(mixed_crops(pool), lambda folder: os.path.join(OUT, folder))
     scenes = scene_sets(held_out)
     with open(os.path.join(OUT, "palette.json"), "w") as f:
         json.dump(PALETTE, f, indent=2)

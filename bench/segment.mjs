@@ -11,8 +11,11 @@
 // Two protocols (training/data/segment_set.py), both scored on the same test crops of 6 held-out textures:
 // "textures" labels crops of the backbone's training textures; "scenes" labels other crops of the held-out textures
 // themselves. Both read each backbone's model.json read-out (select_features.mjs --protocol scenes --write).
+// --backbone DIR scores another model folder as the DDPM variant (a snapshot exported with training/export.py --out),
+// --outputs dec1 --timesteps 10 overrides the DDPM variant's read-out (both: how the card's training-steps curve is
+// measured: every snapshot read the same way); --no-trainer leaves out the ensemble trainer's timing.
 // Usage: node bench/segment.mjs [--protocols textures,scenes] [--shots 5,10] [--draws 3]
-//          [--variants ddpm,untrained,pixels] [--fit-test]
+//          [--variants ddpm,untrained,pixels] [--fit-test] [--backbone DIR] [--outputs dec1 --timesteps 10] [--no-trainer]
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -38,6 +41,13 @@ const cache = process.env.DIFFUSEKIT_CACHE ?? path.join(os.homedir(), '.cache', 
 const data = path.join(cache, 'segment', 'aerial-trees');
 const untrainedDir = path.join(cache, 'segment', 'backbones');
 const MAX_PIXELS = 100_000;
+const backboneDir = arg('backbone', undefined);
+const readoutOverride = {
+  ...(arg('outputs', undefined) ? { outputs: arg('outputs').split(',') } : {}),
+  ...(arg('timesteps', undefined) ? { timesteps: arg('timesteps').split(',').map(Number) } : {}),
+};
+/** The flags a child process needs to score the same DDPM variant. */
+const ddpmFlags = ['backbone', 'outputs', 'timesteps'].flatMap((name) => (arg(name, undefined) ? [`--${name}`, arg(name)] : []));
 
 async function readSet(dir, palette) {
   const pairs = await listLabelledImages(path.join(dir, 'images'), path.join(dir, 'masks'));
@@ -94,8 +104,8 @@ async function runVariant(variant, shots, draw, protocol) {
       return voteEnsemble(await classifier.probabilities(rows, n), trained.weights.members, n, 2).labels;
     };
   } else {
-    const id = variant === 'ddpm' ? 'ddpm-aerial' : 'ddpm-aerial-untrained';
-    const backbone = await openFeatureBackbone(runtime.engine, await runtime.catalog.resolve(id));
+    const ref = variant === 'ddpm' ? (backboneDir ? { path: backboneDir } : 'ddpm-aerial') : 'ddpm-aerial-untrained';
+    const backbone = await openFeatureBackbone(runtime.engine, await runtime.catalog.resolve(ref), variant === 'ddpm' ? readoutOverride : {});
     const trained = await trainSegmenter(train, {
       engine: runtime.engine,
       backbone,
@@ -190,7 +200,7 @@ for (const protocol of protocols) {
     for (let draw = 0; draw < draws; draw++) {
       for (const variant of variants) {
         process.stderr.write(`segment: ${variant} ${protocol} ${shotFolder(shots, draw)}\n`);
-        const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--variant', variant, '--k', String(shots), '--draw', String(draw), '--protocol', protocol], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+        const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--variant', variant, '--k', String(shots), '--draw', String(draw), '--protocol', protocol, ...ddpmFlags], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
         results.push(JSON.parse(out));
       }
     }
@@ -200,17 +210,17 @@ const fits = [];
 if (process.argv.includes('--fit-test')) {
   for (const variant of variants) {
     process.stderr.write(`segment: ${variant} fit on the test crops\n`);
-    const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--variant', variant, '--draw', 'fit'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--variant', variant, '--draw', 'fit', ...ddpmFlags], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     fits.push(JSON.parse(out));
   }
 }
 const engineRuns = [];
-for (const [dim, batch] of [[256, 256], [600, 256], [600, 64]]) {
+for (const [dim, batch] of process.argv.includes('--no-trainer') ? [] : [[256, 256], [600, 256], [600, 64]]) {
   process.stderr.write(`segment: trainer ${dim} features, batch ${batch}\n`);
   const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--engine', `${dim},${batch}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   engineRuns.push(JSON.parse(out));
 }
-const names = { ddpm: 'DDPM features (ddpm-aerial)', untrained: 'untrained UNet, same architecture', pixels: 'raw pixels (RGB + position)' };
+const names = { ddpm: `DDPM features (${backboneDir ? path.basename(path.resolve(backboneDir)) : 'ddpm-aerial'})`, untrained: 'untrained UNet, same architecture', pixels: 'raw pixels (RGB + position)' };
 const nameOf = (r) => (r.readout ? `${names[r.variant]}: ${r.readout}` : names[r.variant]);
 const manifest = (await import('node:fs')).readFileSync(path.join(data, 'manifest.json'), 'utf8');
 const { test: testInfo } = JSON.parse(manifest);
@@ -237,6 +247,8 @@ if (fits.length > 0) {
   console.log(table(['features', 'mIoU', 'IoU other', 'IoU trees'], fits.map((r) => [nameOf(r), fmt(100 * r.meanIou), fmt(100 * r.iou[0]), fmt(100 * r.iou[1])])));
 }
 
-console.log('\n### Few-shot segmentation: the ensemble trainer\n');
-console.log('10 members (dim→128→32→2, BatchNorm, Adam lr 1e-3) on 100,000 pixels of random features, 4 epochs without early stop; one onnxruntime call per step for all members, Adam fused in JavaScript. The target is 10 members on 100k pixels of ≥ 256 features in ≤ 60 s.\n');
-console.log(table(['features', 'batch', 'total (s)', 'median epoch (s)'], engineRuns.map((r) => [String(r.dim), String(r.batchSize), fmt(r.seconds), fmt([...r.epochSeconds].sort((a, b) => a - b)[r.epochSeconds.length >> 1])])));
+if (engineRuns.length > 0) {
+  console.log('\n### Few-shot segmentation: the ensemble trainer\n');
+  console.log('10 members (dim→128→32→2, BatchNorm, Adam lr 1e-3) on 100,000 pixels of random features, 4 epochs without early stop; one onnxruntime call per step for all members, Adam fused in JavaScript. The target is 10 members on 100k pixels of ≥ 256 features in ≤ 60 s.\n');
+  console.log(table(['features', 'batch', 'total (s)', 'median epoch (s)'], engineRuns.map((r) => [String(r.dim), String(r.batchSize), fmt(r.seconds), fmt([...r.epochSeconds].sort((a, b) => a - b)[r.epochSeconds.length >> 1])])));
+}

@@ -37,6 +37,32 @@ def sampling_parts(model_id, model, lr):
     return (lambda x, nl: model(torch.from_numpy(x), torch.from_numpy(nl), lr).numpy()), (lambda x: x)
 
 
+def dihedral(x, k, inverse=False):
+    """The k-th of the 8 flips/rotations of an NCHW tensor (k = 0 is the identity); inverse=True undoes it."""
+    flip, rot = k >= 4, k % 4
+    if inverse:
+        x = torch.rot90(x, -rot, dims=(2, 3))
+        return torch.flip(x, dims=(3,)) if flip else x
+    x = torch.flip(x, dims=(3,)) if flip else x
+    return torch.rot90(x, rot, dims=(2, 3))
+
+
+def sample_sr(model_id, model, lr, shape, ac, steps, d, spacing, seed, views=1):
+    """One SR sample per LR image, or with views > 1 the mean of that many dihedral views (geometric self-ensemble,
+    Lim et al. 2017), each view sampled and mapped back before averaging."""
+    acc = None
+    for k in range(views):
+        lr_k = dihedral(lr, k)
+        n, c, h, w = shape
+        shp = (n, c, h, w) if k % 2 == 0 else (n, c, w, h)
+        fn, to_image = sampling_parts(model_id, model, lr_k)
+        o = ddim_sample(fn, shp, ac, steps, prediction=d["prediction"], noise_kind=d["noiseInput"], clip=d["clipX0"],
+                        spacing=spacing, seed=seed)
+        o = dihedral(torch.from_numpy(np.ascontiguousarray(to_image(o))), k, inverse=True).numpy()
+        acc = o if acc is None else acc + o
+    return acc / views
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("id", choices=sorted(MODELS))
@@ -48,6 +74,7 @@ def main():
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None)
+    p.add_argument("--views", type=int, default=1, help="geometric self-ensemble: mean over this many flips/rotations")
     p.add_argument("--grid", default=None, help="sample grid PNG (LR | bicubic | fewest | most steps | HR)")
     a = p.parse_args()
     torch.set_num_threads(2)
@@ -56,7 +83,7 @@ def main():
     d = spec["diffusion"]
     ac = alphas_cumprod(d["schedule"]["kind"], d["schedule"]["trainSteps"])
     res = {"weights": wpath, "step": st.get("step"), "train_minutes": round(st.get("wall", 0) / 60, 1),
-           "split": a.split}
+           "split": a.split, "views": a.views}
     grid_rows = []
     for dom in ("aerial", "photo"):
         hr_u8 = load_split(dom, a.split)
@@ -76,11 +103,9 @@ def main():
                 for i in range(0, len(hr), a.batch):
                     lr_b = lr[i:i + a.batch]
                     with torch.no_grad():
-                        fn, to_image = sampling_parts(a.id, model, lr_b)
-                        o = ddim_sample(fn, (len(lr_b), 3, hr.shape[2], hr.shape[3]), ac, s,
-                                        prediction=d["prediction"], noise_kind=d["noiseInput"], clip=d["clipX0"],
-                                        spacing=spacing, seed=a.seed + i)
-                    outs.append(to_image(o))
+                        o = sample_sr(a.id, model, lr_b, (len(lr_b), 3, hr.shape[2], hr.shape[3]), ac, s, d,
+                                      spacing, a.seed + i, a.views)
+                    outs.append(o)
                 out_u8 = to_u8(torch.from_numpy(np.concatenate(outs)))
                 key = f"{dom}_ddim{s}_{spacing}"
                 res[key + "_psnr"] = psnr_y(out_u8, hr_u8)

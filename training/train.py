@@ -43,7 +43,7 @@ from dktrain.masks import mask_batch  # noqa: E402
 from dktrain.metrics import psnr_masked, psnr_y  # noqa: E402
 from dktrain.models import DDPM, Palette, SRDiffDenoiser, SRDiffEncoder  # noqa: E402
 from dktrain.sampling import ddim_sample  # noqa: E402
-from dktrain.schedules import alphas_cumprod  # noqa: E402
+from dktrain.schedules import alphas_cumprod, draw_timesteps  # noqa: E402
 
 INPAINT_SHAPE_SIZE = 64  # palette-inpaint: holes are drawn at the scale of the 64-pixel training crops
 RESIDUAL_SCALE = 1.0  # srdiff: the diffused variable is HR - bicubic(lr) (image = upsampled + residual)
@@ -80,15 +80,6 @@ def build(mid, cfg):
 
 def jpeg_batch(u8, rng, qmin=5, qmax=40):
     return np.stack([jpeg_roundtrip(np.ascontiguousarray(im), rng.integers(qmin, qmax + 1)) for im in u8])
-
-
-def draw_timesteps(rng, n, steps, high_noise_frac):
-    """Uniform t, except that a fraction of the batch is drawn from the noisier half [T/2, T): a few-step sampler
-    (the restoration defaults are 1-2 DDIM steps) only ever queries that half, so it gets a larger share of training."""
-    t = rng.integers(0, steps, size=n)
-    high = rng.random(n) < high_noise_frac
-    t[high] = rng.integers(steps // 2, steps, size=int(high.sum()))
-    return t
 
 
 def loss_for(mid, model, u8, ac, rng, high_noise_frac=0.0):

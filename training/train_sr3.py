@@ -26,7 +26,7 @@ from dktrain.degrade import make_lr, to_pm1, to_u8, upsample_bicubic  # noqa: E4
 from dktrain.metrics import psnr_y  # noqa: E402
 from dktrain.models import SR3  # noqa: E402
 from dktrain.sampling import ddim_sample  # noqa: E402
-from dktrain.schedules import alphas_cumprod  # noqa: E402
+from dktrain.schedules import alphas_cumprod, draw_timesteps  # noqa: E402
 
 
 def parse():
@@ -49,6 +49,11 @@ def parse():
     p.add_argument("--hardware", default="2 CPU threads (Debian PyTorch 1.13)", help="recorded in the run history")
     p.add_argument("--aerial-weight", type=float, default=0.5,
                    help="share of each batch drawn from aerial crops, the rest photo (recorded in history)")
+    p.add_argument("--high-noise-frac", type=float, default=0.0,
+                   help="share of each batch with t drawn from [--high-from, T) instead of [0, T) (recorded in history)")
+    p.add_argument("--high-from", type=int, default=500,
+                   help="first timestep of the noisy range; 900 concentrates on what 1-step DDIM queries (t = 999)")
+    p.add_argument("--eval-steps", default="1,10", help="DDIM step counts of the quick validation evaluation")
     return p.parse_args()
 
 
@@ -140,6 +145,10 @@ def main():
                     "minutes": round((time.time() - t_start) / 60, 1)}
         if a.aerial_weight != 0.5:
             this_run["domain_weights"] = {"aerial": a.aerial_weight, "photo": 1 - a.aerial_weight}
+        if a.high_noise_frac:
+            this_run["high_noise"] = {"frac": a.high_noise_frac, "from_t": a.high_from}
+        if a.loss != "l1":
+            this_run["loss"] = a.loss
         st = {"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
               "wall": wall + (time.time() - t_start), "config": cfg, "args": vars(a), "schedule": a.schedule,
               "history": history + [this_run]}
@@ -147,7 +156,7 @@ def main():
         os.replace(ckpt_path + ".tmp", ckpt_path)
         save_fp16(os.path.join(run_dir, "ema.fp16.pt"), ema, cfg, step, st["wall"], st["history"], a.schedule)
         t_last_ckpt = time.time()
-        r = quick_eval(cpu_copy(ema), ac, a.prediction, a.eval_n)
+        r = quick_eval(cpu_copy(ema), ac, a.prediction, a.eval_n, steps=tuple(int(x) for x in a.eval_steps.split(",")))
         r.update(step=step, wall=st["wall"])
         evals_f.write(json.dumps(r) + "\n")
         evals_f.flush()
@@ -156,7 +165,7 @@ def main():
     while time.time() - t_start < a.minutes * 60 and not stop["now"]:
         hr = to_pm1(sampler.batch(a.batch)).to(dev)
         lr = make_lr(hr)
-        t = rng.integers(0, len(ac), size=a.batch)
+        t = draw_timesteps(rng, a.batch, len(ac), a.high_noise_frac, a.high_from)
         g = torch.from_numpy(rng.uniform(sqrt_ac[t], sqrt_ac_prev[t])).float().to(dev)  # SR3: sqrt(alpha_bar)
         eps = torch.randn_like(hr)
         x = g[:, None, None, None] * hr + torch.sqrt(1 - g[:, None, None, None] ** 2) * eps

@@ -24,3 +24,14 @@ def make_betas(kind, T=1000, beta_start=1e-4, beta_end=0.02):
 
 def alphas_cumprod(kind, T=1000, beta_start=1e-4, beta_end=0.02):
     return np.cumprod(1.0 - make_betas(kind, T, beta_start, beta_end))
+
+
+def draw_timesteps(rng, n, steps, high_noise_frac=0.0, high_from=None):
+    """Uniform t, except that a fraction of the batch is drawn from the noisy range [high_from, T) (default the
+    noisier half). A few-step sampler only ever queries that range (with trailing spacing, 1 DDIM step is t = T-1
+    alone, 2 steps T-1 and T/2-1), so it gets a larger share of training."""
+    t = rng.integers(0, steps, size=n)
+    high = rng.random(n) < high_noise_frac
+    lo = steps // 2 if high_from is None else high_from
+    t[high] = rng.integers(lo, steps, size=int(high.sum()))
+    return t

@@ -62,3 +62,6 @@ export function defaultsOf(task) {
   const { defaultSampler, defaultSteps } = task.model.manifest.diffusion;
   return { sampler: defaultSampler, steps: defaultSteps };
 }
+
+/** "1 step", "4 steps". */
+export const stepsLabel = (n) => `${n} step${n === 1 ? '' : 's'}`;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { cropRaster, createRuntime, readImageFile } from '@diffusekit/core';
 import { sr3Plugin } from '@diffusekit/sr3';
 import { loadEsrgan } from './esrgan.mjs';
-import { arg, defaultsOf, fmt, mean, median, table } from './lib.mjs';
+import { arg, defaultsOf, fmt, mean, median, table, stepsLabel } from './lib.mjs';
 import { bicubicUpscale, psnrY, ssimY } from './sr-metrics.mjs';
 
 const n = Number(arg('n', '8'));
@@ -76,7 +76,7 @@ for (const domain of ['aerial', 'photo']) {
       speed.totalMs += out.info.totalMs;
       ours.push(toImage(out.raster));
     }
-    methods.push([`${id} (${defaults.sampler}, ${defaults.steps} steps)`, ours]);
+    methods.push([`${id} (${defaults.sampler}, ${stepsLabel(defaults.steps)})`, ours]);
   }
   for (const [name, outs] of methods) {
     const s = score(outs, hrs);

@@ -35,7 +35,7 @@ import torch.nn as nn
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dktrain import CACHE  # noqa: E402
 from dktrain.optim import LossLog, optimise  # noqa: E402
-from dktrain.runstate import cpu_copy, load_init, move_run, pick_device, save_fp16  # noqa: E402
+from dktrain.runstate import cpu_copy, move_run, pick_device, restore_run, run_logger, save_fp16  # noqa: E402
 from dktrain.data import PatchSampler, load_split  # noqa: E402
 from dktrain.fill import membrane_fill  # noqa: E402
 from dktrain.degrade import jpeg_roundtrip, make_lr, to_pm1, to_u8, upsample_bicubic  # noqa: E402
@@ -194,39 +194,21 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     rec = RECIPES[a.id]
     run_dir = os.path.join(CACHE, "runs", a.id)
-    os.makedirs(run_dir, exist_ok=True)
     ckpt_path = os.path.join(run_dir, "ckpt.pt")
-    log = open(os.path.join(run_dir, "log.txt"), "a")
-
-    def say(*xs):
-        s = " ".join(str(x) for x in xs)
-        print(s, flush=True)
-        log.write(s + "\n")
-        log.flush()
+    say = run_logger(run_dir)
 
     cfg = rec["config"]
     model, ema = build(a.id, cfg), build(a.id, cfg)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
-    step, wall, history = 0, 0.0, []
+    step, wall, history, resumed = restore_run(ckpt_path, model, ema, opt, a.init, say)
     head_reset = ""
-    if os.path.exists(ckpt_path):
-        st = torch.load(ckpt_path, map_location="cpu")
-        model.load_state_dict(st["model"])
-        ema.load_state_dict(st["ema"])
-        opt.load_state_dict(st["opt"])
-        step, wall, history = st["step"], st["wall"], st.get("history", [])
-        say(f"resumed at step {step}")
-    else:
-        if a.init:
-            weights, history = load_init(a.init)
-            model.load_state_dict(weights)
-            say(f"initialised from {a.init} ({history})")
-            if a.reset_head:
-                head = model.unet.cout if hasattr(model, "unet") else model.denoiser.unet.cout
-                torch.nn.init.zeros_(head.weight)
-                torch.nn.init.zeros_(head.bias)
-                head_reset = a.reset_head
-                say("output layer zeroed:", a.reset_head)
+    if not resumed:
+        if a.init and a.reset_head:
+            head = model.unet.cout if hasattr(model, "unet") else model.denoiser.unet.cout
+            torch.nn.init.zeros_(head.weight)
+            torch.nn.init.zeros_(head.bias)
+            head_reset = a.reset_head
+            say("output layer zeroed:", a.reset_head)
         ema.load_state_dict(model.state_dict())
         say(f"new run {a.id}: {sum(p.numel() for p in model.parameters())} params, {rec}, {vars(a)}")
     move_run(dev, model, ema, opt)

@@ -20,7 +20,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dktrain import CACHE  # noqa: E402
 from dktrain.optim import LossLog, optimise  # noqa: E402
-from dktrain.runstate import cpu_copy, load_init, move_run, pick_device, save_fp16  # noqa: E402
+from dktrain.runstate import cpu_copy, move_run, pick_device, restore_run, run_logger, save_fp16  # noqa: E402
 from dktrain.data import PatchSampler, load_split  # noqa: E402
 from dktrain.degrade import make_lr, to_pm1, to_u8, upsample_bicubic  # noqa: E402
 from dktrain.metrics import psnr_y  # noqa: E402
@@ -95,33 +95,15 @@ def main():
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))  # kill <pid>: checkpoint, then exit
     run_dir = os.path.join(CACHE, "runs", a.run)
-    os.makedirs(run_dir, exist_ok=True)
     ckpt_path = os.path.join(run_dir, "ckpt.pt")
-    log = open(os.path.join(run_dir, "log.txt"), "a")
-
-    def say(*xs):
-        s = " ".join(str(x) for x in xs)
-        print(s, flush=True)
-        log.write(s + "\n")
-        log.flush()
+    say = run_logger(run_dir)
 
     cfg = model_config(a)
     model = SR3(**cfg)
     ema = SR3(**cfg)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
-    step, wall, history = 0, 0.0, []
-    if os.path.exists(ckpt_path):
-        st = torch.load(ckpt_path, map_location="cpu")
-        model.load_state_dict(st["model"])
-        ema.load_state_dict(st["ema"])
-        opt.load_state_dict(st["opt"])
-        step, wall, history = st["step"], st["wall"], st.get("history", [])
-        say(f"resumed {ckpt_path} at step {step}, {wall / 60:.1f} train-minutes so far")
-    else:
-        if a.init:
-            w, history = load_init(a.init)
-            model.load_state_dict(w)
-            say(f"initialised from {a.init} ({history})")
+    step, wall, history, resumed = restore_run(ckpt_path, model, ema, opt, a.init, say)
+    if not resumed:
         ema.load_state_dict(model.state_dict())
         say(f"new run {a.run}: {sum(p.numel() for p in model.parameters())} params, config {cfg}, args {vars(a)}")
     move_run(dev, model, ema, opt)

@@ -16,6 +16,39 @@ def pick_device(name):
     return torch.device(name)
 
 
+def run_logger(run_dir):
+    """Creates the run's folder; returns a function that prints a line and appends it to the run's log.txt."""
+    os.makedirs(run_dir, exist_ok=True)
+    log = open(os.path.join(run_dir, "log.txt"), "a")
+
+    def say(*xs):
+        s = " ".join(str(x) for x in xs)
+        print(s, flush=True)
+        log.write(s + "\n")
+        log.flush()
+
+    return say
+
+
+def restore_run(ckpt_path, model, ema, opt, init, say):
+    """Resumes a run from its full checkpoint (model, EMA, optimiser, step count, history); without one, a new run
+    starts, from a weights-only checkpoint when init names one. Returns (step, wall seconds, history, resumed).
+    A new run's EMA copy is left to the caller, which may change the model first (e.g. zero its output layer)."""
+    if os.path.exists(ckpt_path):
+        st = torch.load(ckpt_path, map_location="cpu")
+        model.load_state_dict(st["model"])
+        ema.load_state_dict(st["ema"])
+        opt.load_state_dict(st["opt"])
+        say(f"resumed {ckpt_path} at step {st['step']}, {st['wall'] / 60:.1f} train-minutes so far")
+        return st["step"], st["wall"], st.get("history", []), True
+    history = []
+    if init:
+        weights, history = load_init(init)
+        model.load_state_dict(weights)
+        say(f"initialised from {init} ({history})")
+    return 0, 0.0, history, False
+
+
 def move_run(dev, model, ema, opt):
     """Puts the model, its frozen EMA copy and the optimiser's state (restored on the CPU) on the training device."""
     model.to(dev)

@@ -4,6 +4,7 @@ numpy DDIM sampler of dktrain/sampling.py (the formulae the SDK implements).
 
   /usr/bin/python3 training/evaluate.py sr3-x4 --split val --steps 1,10,20 --spacing trailing,leading
   /usr/bin/python3 training/evaluate.py sr3-x4 --split test --steps 10,20 --out /tmp/test.json --grid grid.png
+  /usr/bin/python3 training/evaluate.py sr3-x4 --split train --n 48 --crop 96 --steps 1   # gain on seen images
 Weights: the cache run's ckpt.pt (EMA) unless --weights names another (e.g. training/checkpoints/sr3-x4.fp16.pt).
 """
 import argparse
@@ -67,8 +68,10 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("id", choices=sorted(MODELS))
     p.add_argument("--weights", default=None)
-    p.add_argument("--split", choices=["val", "test"], default="val")
+    p.add_argument("--split", choices=["train", "val", "test"], default="val",
+                   help="train: the 96x96 training patches, to compare the gain on seen and unseen images")
     p.add_argument("--n", type=int, default=0, help="crops per domain (0 = all)")
+    p.add_argument("--crop", type=int, default=0, help="centre crop of this size (multiple of 16; 0 = whole crops)")
     p.add_argument("--steps", default="10,20")
     p.add_argument("--spacing", default="trailing")
     p.add_argument("--batch", type=int, default=8)
@@ -89,6 +92,9 @@ def main():
         hr_u8 = load_split(dom, a.split)
         if a.n:
             hr_u8 = hr_u8[:: max(1, len(hr_u8) // a.n)][: a.n]
+        if a.crop:
+            y0, x0 = (hr_u8.shape[1] - a.crop) // 2, (hr_u8.shape[2] - a.crop) // 2
+            hr_u8 = np.ascontiguousarray(hr_u8[:, y0:y0 + a.crop, x0:x0 + a.crop])
         hr = to_pm1(hr_u8)
         lr = make_lr(hr)
         bic = to_u8(upsample_bicubic(lr))

@@ -5,6 +5,7 @@
 #   sh training/finalize_sr.sh sr3-x4|srdiff-x4 [trainer-pid]
 #   WEIGHTS=/path/to/<id>.fp16.pt sh training/finalize_sr.sh srdiff-x4     # weights trained elsewhere
 #   DEFAULT_STEPS=2 ...   overrides the step-count rule of pick_steps.py (say why in the model card)
+#   VERSION=0.2.0 ...     the manifest version (new weights: a new version)
 set -e
 DEFAULT_STEPS=${DEFAULT_STEPS:-}
 cd "$(dirname "$0")/.."
@@ -21,6 +22,6 @@ $PY training/evaluate.py "$ID" $W --split val --n ${VAL_N:-24} --steps 1,2,4,10,
 $PY training/evaluate.py "$ID" $W --split test --n ${TEST_N:-0} --steps 1,2,4,10 --batch 8 --out "$OUT/$ID-test.json" \
   --grid "$PKG/samples.png"
 STEPS=$($PY training/pick_steps.py "$OUT/$ID-val.json" "$OUT/$ID-test.json" "$OUT/$ID-metrics.json" $DEFAULT_STEPS)
-$PY training/export.py "$ID" $W --metrics "$OUT/$ID-metrics.json" --default-steps "$STEPS" --save-fp16
+$PY training/export.py "$ID" $W --metrics "$OUT/$ID-metrics.json" --default-steps "$STEPS" --save-fp16 ${VERSION:+--version "$VERSION"}
 $PY training/card.py "$ID" "$PKG/loss.png"
 echo "defaultSteps=$STEPS"; cat "$OUT/$ID-metrics.json"

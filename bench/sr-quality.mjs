@@ -111,7 +111,7 @@ console.log(`### Super-resolution x4 quality on held-out images\n`);
 console.log(`${n} crops of 256×256 per domain from the test split (never trained on); LR made by the training degradation. PSNR/SSIM on Y (BT.601), 4-pixel border cropped. Seed 0.\n`);
 console.log(table(['domain', 'method', 'PSNR-Y (dB)', 'SSIM-Y'], qualityRows));
 if (missing.length) console.log(`\nNot installed, left out: ${missing.join(', ')}.`);
-console.log(`\n### Steps against quality (centre ${curveSize}×${curveSize} of ${curveN} crops per domain)\n`);
+console.log(`\n### Steps against quality (centre ${curveSize}×${curveSize} of ${curveN === 1 ? '1 crop' : `${curveN} crops`} per domain)\n`);
 console.log(table(['domain', 'model', 'sampler', 'steps', 'PSNR-Y (dB)', 'SSIM-Y', 's / image'], curveRows));
 console.log(`\n### Super-resolution speed at the defaults (CPU)\n`);
 console.log(

@@ -11,7 +11,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { createRuntime, readImageFile } from '@diffusekit/core';
 import { binariseMask, palettePlugin } from '@diffusekit/palette';
-import { arg, defaultsOf, fmt, mean, median, modelFoldersFromEnv, table, stepsLabel } from './lib.mjs';
+import { arg, defaultsOf, fmt, mean, median, modelFoldersFromEnv, table, countOf } from './lib.mjs';
 
 const n = Number(arg('n', '8'));
 const modelId = arg('model', 'palette-inpaint');
@@ -182,7 +182,7 @@ if (gridPath) {
 
 console.log(`### Inpainting on held-out images\n`);
 console.log(
-  `${n} crops of 256×256 per domain from the test split (never trained on); masks from training's generator with a fixed seed (bench/make-inpaint-eval-set.py), one of each kind per crop. Model \`${modelId}\` at its defaults (${defaults.sampler}, ${stepsLabel(defaults.steps)}, no resampling), seed 0. PSNR on the RGB values of the hole only, against the original. Plain fills: each channel's mean over the known pixels, and the harmonic fill (Laplace's equation solved in the hole, the smoothest surface meeting its border).\n`,
+  `${n} crops of 256×256 per domain from the test split (never trained on); masks from training's generator with a fixed seed (bench/make-inpaint-eval-set.py), one of each kind per crop. Model \`${modelId}\` at its defaults (${defaults.sampler}, ${countOf(defaults.steps, 'step')}, no resampling), seed 0. PSNR on the RGB values of the hole only, against the original. Plain fills: each channel's mean over the known pixels, and the harmonic fill (Laplace's equation solved in the hole, the smoothest surface meeting its border).\n`,
 );
 console.log(table(['domain', 'masks', 'hole (of image)', 'mean fill', 'harmonic fill', 'model', 'vs mean (dB)', 'vs harmonic (dB)'], rows));
 console.log(`\n### Inpainting: sampler, steps and RePaint resampling (2 crops per domain, box and stroke masks)\n`);
@@ -190,6 +190,6 @@ console.log(table(['domain', 'sampler', 'steps', 'resample', 'PSNR in hole'], cu
 console.log(`\nSpeed at the defaults: median ${fmt(median(seconds), 2)} s per 256×256 image, ${fmt(seconds.reduce((a, b) => a + b, 0) / megapixels, 1)} s per megapixel (CPU).`);
 if (gridPath) {
   const columnMean = (k) => fmt(mean(gridRows.map((r) => r.psnr[k])), 2);
-  console.log(`\nSample grid (\`${path.basename(gridPath)}\`; per domain, rows: a crop with a box at twice the trained scale, another with strokes). Columns: input with the hole in grey | harmonic fill | model at its defaults (${defaults.sampler} ${stepsLabel(defaults.steps)}) | model with ${gridSetting.sampler} ${gridSteps} steps${gridResample > 1 ? ` × resample ${gridResample}` : ''} (\`--sampler ${gridSetting.sampler} --steps ${gridSteps}${gridResample > 1 ? ` --resample ${gridResample}` : ''}\`, seed 0) | original. Hole PSNR of these ${gridRows.length} rows: harmonic ${columnMean(0)} dB, defaults ${columnMean(1)} dB, ${gridSetting.sampler} ${gridSteps} steps ${columnMean(2)} dB.`);
+  console.log(`\nSample grid (\`${path.basename(gridPath)}\`; per domain, rows: a crop with a box at twice the trained scale, another with strokes). Columns: input with the hole in grey | harmonic fill | model at its defaults (${defaults.sampler} ${countOf(defaults.steps, 'step')}) | model with ${gridSetting.sampler} ${gridSteps} steps${gridResample > 1 ? ` × resample ${gridResample}` : ''} (\`--sampler ${gridSetting.sampler} --steps ${gridSteps}${gridResample > 1 ? ` --resample ${gridResample}` : ''}\`, seed 0) | original. Hole PSNR of these ${gridRows.length} rows: harmonic ${columnMean(0)} dB, defaults ${columnMean(1)} dB, ${gridSetting.sampler} ${gridSteps} steps ${columnMean(2)} dB.`);
   console.log(`\n![inpainting samples: input with the hole in grey, harmonic fill, output at the defaults, output with ${gridSetting.sampler} ${gridSteps} steps, original](${path.relative(path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'docs'), path.resolve(gridPath))})`);
 }

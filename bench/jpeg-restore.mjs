@@ -8,7 +8,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { createRuntime, decodeImage, readImageFile } from '@diffusekit/core';
 import { palettePlugin } from '@diffusekit/palette';
-import { arg, defaultsOf, fmt, mean, median, modelFoldersFromEnv, table, stepsLabel } from './lib.mjs';
+import { arg, defaultsOf, fmt, mean, median, modelFoldersFromEnv, table, countOf } from './lib.mjs';
 import { psnrY, ssimY } from './sr-metrics.mjs';
 
 const n = Number(arg('n', '8'));
@@ -68,7 +68,7 @@ for (const domain of ['aerial', 'photo']) {
 await runtime.close();
 
 console.log(`### JPEG artifact removal on held-out images\n`);
-console.log(`${n} crops of 256×256 per domain from the test split (never trained on), JPEG-encoded by libjpeg (sharp) at each quality with 4:2:0 chroma. Model \`${modelId}\` at its defaults (${defaults.sampler}, ${stepsLabel(defaults.steps)}), seed 0. PSNR/SSIM on Y (BT.601), 4-pixel border cropped.\n`);
+console.log(`${n} crops of 256×256 per domain from the test split (never trained on), JPEG-encoded by libjpeg (sharp) at each quality with 4:2:0 chroma. Model \`${modelId}\` at its defaults (${defaults.sampler}, ${countOf(defaults.steps, 'step')}), seed 0. PSNR/SSIM on Y (BT.601), 4-pixel border cropped.\n`);
 console.log(table(['domain', 'JPEG quality', 'JPEG PSNR-Y', 'JPEG SSIM-Y', 'restored PSNR-Y', 'restored SSIM-Y', 'gain (dB)'], rows));
 console.log(`\n### JPEG restoration: steps against quality (quality 10, 2 crops per domain, DDIM)\n`);
 console.log(table(['domain', 'steps', 'JPEG PSNR-Y', 'restored PSNR-Y', 'restored SSIM-Y'], curveRows));

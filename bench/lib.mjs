@@ -63,5 +63,5 @@ export function defaultsOf(task) {
   return { sampler: defaultSampler, steps: defaultSteps };
 }
 
-/** "1 step", "4 steps". */
-export const stepsLabel = (n) => `${n} step${n === 1 ? '' : 's'}`;
+/** "1 step", "4 steps", "1 crop". */
+export const countOf = (n, noun) => `${n} ${noun}${n === 1 ? '' : 's'}`;

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { createRng, createRuntime, readImageFile, rasterToTensor, volumeSlice } from '@diffusekit/core';
 import { sr3Plugin } from '@diffusekit/sr3';
 import { ConfusionMatrix, EnsembleClassifier, Segmenter, openFeatureBackbone, segmentPlugin, selectReadout, trainEnsemble, trainSegmenter, voteEnsemble } from '@diffusekit/segment';
-import { arg, defaultsOf, fmt, mean, median, table, stepsLabel } from './lib.mjs';
+import { arg, defaultsOf, fmt, mean, median, table, countOf } from './lib.mjs';
 import { medicalData } from './medical-data.mjs';
 import { bicubicUpscale, psnrY, ssimY } from './sr-metrics.mjs';
 
@@ -86,7 +86,7 @@ async function srTable(pairs, W, H) {
       outs.push(grey3(W, H, out.raster.data));
     }
     const s = score(outs);
-    rows.push([`${model} (${defaults.sampler}, ${stepsLabel(defaults.steps)})`, fmt(s.psnr, 2), fmt(s.ssim, 4), fmt(median(seconds), 2)]);
+    rows.push([`${model} (${defaults.sampler}, ${countOf(defaults.steps, 'step')})`, fmt(s.psnr, 2), fmt(s.ssim, 4), fmt(median(seconds), 2)]);
   }
   return table(['method', 'PSNR (dB)', 'SSIM', 's / slice'], rows);
 }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { cropRaster, createRuntime, readImageFile } from '@diffusekit/core';
 import { sr3Plugin } from '@diffusekit/sr3';
 import { loadEsrgan } from './esrgan.mjs';
-import { arg, defaultsOf, fmt, mean, median, table, stepsLabel } from './lib.mjs';
+import { arg, defaultsOf, fmt, mean, median, table, countOf } from './lib.mjs';
 import { bicubicUpscale, psnrY, ssimY } from './sr-metrics.mjs';
 
 const n = Number(arg('n', '8'));
@@ -76,7 +76,7 @@ for (const domain of ['aerial', 'photo']) {
       speed.totalMs += out.info.totalMs;
       ours.push(toImage(out.raster));
     }
-    methods.push([`${id} (${defaults.sampler}, ${stepsLabel(defaults.steps)})`, ours]);
+    methods.push([`${id} (${defaults.sampler}, ${countOf(defaults.steps, 'step')})`, ours]);
   }
   for (const [name, outs] of methods) {
     const s = score(outs, hrs);
@@ -111,7 +111,7 @@ console.log(`### Super-resolution x4 quality on held-out images\n`);
 console.log(`${n} crops of 256×256 per domain from the test split (never trained on); LR made by the training degradation. PSNR/SSIM on Y (BT.601), 4-pixel border cropped. Seed 0.\n`);
 console.log(table(['domain', 'method', 'PSNR-Y (dB)', 'SSIM-Y'], qualityRows));
 if (missing.length) console.log(`\nNot installed, left out: ${missing.join(', ')}.`);
-console.log(`\n### Steps against quality (centre ${curveSize}×${curveSize} of ${curveN === 1 ? '1 crop' : `${curveN} crops`} per domain)\n`);
+console.log(`\n### Steps against quality (centre ${curveSize}×${curveSize} of ${countOf(curveN, 'crop')} per domain)\n`);
 console.log(table(['domain', 'model', 'sampler', 'steps', 'PSNR-Y (dB)', 'SSIM-Y', 's / image'], curveRows));
 console.log(`\n### Super-resolution speed at the defaults (CPU)\n`);
 console.log(

@@ -52,10 +52,10 @@ def sample_sr(model_id, model, lr, shape, ac, steps, d, spacing, seed, views=1):
     """One SR sample per LR image, or with views > 1 the mean of that many dihedral views (geometric self-ensemble,
     Lim et al. 2017), each view sampled and mapped back before averaging."""
     acc = None
+    n, c, h, w = shape
     for k in range(views):
         lr_k = dihedral(lr, k)
-        n, c, h, w = shape
-        shp = (n, c, h, w) if k % 2 == 0 else (n, c, w, h)
+        shp = (n, c, h, w) if k % 2 == 0 else (n, c, w, h)  # odd k: rotated by 90 degrees
         fn, to_image = sampling_parts(model_id, model, lr_k)
         o = ddim_sample(fn, shp, ac, steps, prediction=d["prediction"], noise_kind=d["noiseInput"], clip=d["clipX0"],
                         spacing=spacing, seed=seed)

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Validation curve of palette-jpeg: PSNR-Y gain over the JPEG input against training step, at the SDK's default
-sampler (DDIM, trailing spacing, 2 steps, seed 0), for a series of weight snapshots.
+sampler (DDIM, trailing spacing, seed 0) at --steps (default 2, the SDK's default until 2026-12-04 and the step count
+of the card's curve; the SDK now runs 1), for a series of weight snapshots.
 
   /usr/bin/python3 training/jpeg_curve.py SNAPSHOT.pt [SNAPSHOT.pt ...] --out curve.json [--n 24] [--quality 10]
 

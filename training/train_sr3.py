@@ -51,8 +51,8 @@ def parse():
                    help="share of each batch drawn from aerial crops, the rest photo (recorded in history)")
     p.add_argument("--high-noise-frac", type=float, default=0.0,
                    help="share of each batch with t drawn from [--high-from, T) instead of [0, T) (recorded in history)")
-    p.add_argument("--high-from", type=int, default=500,
-                   help="first timestep of the noisy range; 900 concentrates on what 1-step DDIM queries (t = 999)")
+    p.add_argument("--high-from", type=int, default=None,
+                   help="first timestep of the noisy range (default T/2); 900 concentrates on what 1-step DDIM queries")
     p.add_argument("--eval-steps", default="1,10", help="DDIM step counts of the quick validation evaluation")
     return p.parse_args()
 
@@ -128,7 +128,7 @@ def main():
         if a.aerial_weight != 0.5:
             this_run["domain_weights"] = {"aerial": a.aerial_weight, "photo": 1 - a.aerial_weight}
         if a.high_noise_frac:
-            this_run["high_noise"] = {"frac": a.high_noise_frac, "from_t": a.high_from}
+            this_run["high_noise"] = {"frac": a.high_noise_frac, "from_t": a.high_from or len(ac) // 2}
         if a.loss != "l1":
             this_run["loss"] = a.loss
         st = {"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,

@@ -52,10 +52,11 @@ RESIDUAL_SCALE = 1.0  # srdiff: the diffused variable is HR - bicubic(lr) (image
 class SRDiff(nn.Module):
     """Training wrapper holding both exported graphs."""
 
-    def __init__(self, feat=32, base=40, mults=(1, 2, 2, 2), blocks=1, unshuffle=2):
+    def __init__(self, feat=32, base=40, mults=(1, 2, 2, 2), blocks=1, unshuffle=2, refine=0):
         super().__init__()
         self.encoder = SRDiffEncoder(scale=4, feat=feat)
-        self.denoiser = SRDiffDenoiser(feat=feat, base=base, mults=mults, blocks=blocks, unshuffle=unshuffle)
+        self.denoiser = SRDiffDenoiser(feat=feat, base=base, mults=mults, blocks=blocks, unshuffle=unshuffle,
+                                       refine=refine)
 
 
 RECIPES = {
@@ -183,6 +184,9 @@ def main():
     p.add_argument("--init", default=None, help="start a new run from a weights-only checkpoint (training/checkpoints/)")
     p.add_argument("--high-noise-frac", type=float, default=0.0,
                    help="share of each batch whose timestep is drawn from [T/2, T) instead of [0, T) (recorded in history)")
+    p.add_argument("--refine", type=int, default=0,
+                   help="refinement blocks per decoder level (dktrain/unet.py); with --init of a model without them, "
+                        "the model grows and starts out computing what it did")
     p.add_argument("--aerial-weight", type=float, default=0.0,
                    help="share of each batch drawn from aerial crops (default: an equal share per domain; recorded "
                         "in history)")
@@ -197,7 +201,7 @@ def main():
     ckpt_path = os.path.join(run_dir, "ckpt.pt")
     say = run_logger(run_dir)
 
-    cfg = rec["config"]
+    cfg = {**rec["config"], "refine": a.refine} if a.refine else rec["config"]
     model, ema = build(a.id, cfg), build(a.id, cfg)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     step, wall, history, resumed = restore_run(ckpt_path, model, ema, opt, a.init, say)

@@ -53,12 +53,16 @@ def parse():
                    help="share of each batch with t drawn from [--high-from, T) instead of [0, T) (recorded in history)")
     p.add_argument("--high-from", type=int, default=None,
                    help="first timestep of the noisy range (default T/2); 900 concentrates on what 1-step DDIM queries")
+    p.add_argument("--refine", type=int, default=0,
+                   help="refinement blocks per decoder level (dktrain/unet.py); with --init of a model without them, "
+                        "the model grows and starts out computing what it did")
     p.add_argument("--eval-steps", default="1,10", help="DDIM step counts of the quick validation evaluation")
     return p.parse_args()
 
 
 def model_config(a):
-    return dict(scale=4, prediction=a.prediction, base=40, mults=(1, 2, 2, 2), blocks=1, unshuffle=2)
+    cfg = dict(scale=4, prediction=a.prediction, base=40, mults=(1, 2, 2, 2), blocks=1, unshuffle=2)
+    return {**cfg, "refine": a.refine} if a.refine else cfg
 
 
 def target_of(a, hr, eps, g):

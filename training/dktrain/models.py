@@ -16,11 +16,12 @@ class SR3(nn.Module):
     the bicubic image and training only has to learn the residual detail.
     """
 
-    def __init__(self, scale=4, prediction="x0", base=40, mults=(1, 2, 2, 2), blocks=1, dropout=0.0, unshuffle=2):
+    def __init__(self, scale=4, prediction="x0", base=40, mults=(1, 2, 2, 2), blocks=1, dropout=0.0, unshuffle=2,
+                 refine=0):
         super().__init__()
         self.scale, self.prediction = scale, prediction
         self.unet = UNet(6, 3, base=base, mults=mults, blocks=blocks, emb_scale=1000.0, dropout=dropout,
-                         unshuffle=unshuffle)
+                         unshuffle=unshuffle, refine=refine)
 
     def forward(self, x, noise_level, lr):
         up = upsample_bicubic(lr, self.scale)
@@ -31,10 +32,12 @@ class SR3(nn.Module):
 class DDPM(nn.Module):
     """Unconditional eps-prediction DDPM; integer timestep input (float32 [N], 0-based). Returns (eps, *features)."""
 
-    def __init__(self, feature_names=("dec0", "dec1", "dec2"), base=40, mults=(1, 2, 2, 2), blocks=1, unshuffle=2):
+    def __init__(self, feature_names=("dec0", "dec1", "dec2"), base=40, mults=(1, 2, 2, 2), blocks=1, unshuffle=2,
+                 refine=0):
         super().__init__()
         self.feature_names = tuple(feature_names)
-        self.unet = UNet(3, 3, base=base, mults=mults, blocks=blocks, emb_scale=1.0, unshuffle=unshuffle)
+        self.unet = UNet(3, 3, base=base, mults=mults, blocks=blocks, emb_scale=1.0, unshuffle=unshuffle,
+                         refine=refine)
 
     def forward(self, x, timestep):
         out, feats = self.unet(x, timestep, return_features=True)
@@ -51,13 +54,13 @@ class Palette(nn.Module):
     "x0" the network learns the residual over that smooth fill and starts out equal to it."""
 
     def __init__(self, prediction="x0", inpaint=False, base=40, mults=(1, 2, 2, 2), blocks=1, unshuffle=2,
-                 fill="zero"):
+                 fill="zero", refine=0):
         super().__init__()
         if fill not in ("zero", "membrane"):
             raise ValueError(f"fill must be 'zero' or 'membrane', not {fill!r}")
         self.prediction, self.inpaint, self.fill = prediction, inpaint, fill
         self.unet = UNet(6 + (1 if inpaint else 0), 3, base=base, mults=mults, blocks=blocks, emb_scale=1000.0,
-                         unshuffle=unshuffle)
+                         unshuffle=unshuffle, refine=refine)
 
     def forward(self, x, noise_level, cond, mask=None):
         if self.inpaint:
@@ -116,9 +119,10 @@ class SRDiffEncoder(nn.Module):
 class SRDiffDenoiser(nn.Module):
     """Diffuses the residual (HR - bicubic(lr)); integer timestep input; eps prediction (SRDiff)."""
 
-    def __init__(self, feat=32, base=40, mults=(1, 2, 2, 2), blocks=1, unshuffle=2):
+    def __init__(self, feat=32, base=40, mults=(1, 2, 2, 2), blocks=1, unshuffle=2, refine=0):
         super().__init__()
-        self.unet = UNet(3 + feat, 3, base=base, mults=mults, blocks=blocks, emb_scale=1.0, unshuffle=unshuffle)
+        self.unet = UNet(3 + feat, 3, base=base, mults=mults, blocks=blocks, emb_scale=1.0, unshuffle=unshuffle,
+                         refine=refine)
 
     def forward(self, x, timestep, lr_features):
         return self.unet(torch.cat([x, lr_features], dim=1), timestep)

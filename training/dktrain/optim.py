@@ -9,8 +9,9 @@ def update_ema(ema, model, step, max_decay):
     """Decay ramps up as (1 + step) / (10 + step) so early averages are not dominated by the random initialisation;
     buffers (e.g. normalisation statistics) are copied, not averaged."""
     decay = min(max_decay, (1 + step) / (10 + step))
-    for pe, pm in zip(ema.parameters(), model.parameters()):
-        pe.mul_(decay).add_(pm.detach(), alpha=1 - decay)
+    ema_params = list(ema.parameters())
+    torch._foreach_mul_(ema_params, decay)  # one fused launch per list instead of two per tensor (GPU runs)
+    torch._foreach_add_(ema_params, [p.detach() for p in model.parameters()], alpha=1 - decay)
     for be, bm in zip(ema.buffers(), model.buffers()):
         be.copy_(bm)
 

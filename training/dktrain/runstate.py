@@ -44,9 +44,20 @@ def restore_run(ckpt_path, model, ema, opt, init, say):
     history = []
     if init:
         weights, history = load_init(init)
-        model.load_state_dict(weights)
+        load_growing(model, weights, say)
         say(f"initialised from {init} ({history})")
     return 0, 0.0, history, False
+
+
+def load_growing(model, weights, say):
+    """Loads weights into the same architecture, or into one grown by refinement blocks (dktrain/unet.py, refine):
+    those start as the identity, so the grown model computes what the weights' model did."""
+    missing, unexpected = model.load_state_dict(weights, strict=False)
+    foreign = [k for k in missing if ".refine." not in k] + list(unexpected)
+    if foreign:
+        raise SystemExit(f"--init does not fit this architecture beyond new refinement blocks: {foreign[:6]}")
+    if missing:
+        say(f"grown by refinement blocks: {len(missing)} new tensors, identity at the start")
 
 
 def move_run(dev, model, ema, opt):

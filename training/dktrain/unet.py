@@ -4,6 +4,10 @@ Design: sinusoidal noise-level/timestep embedding -> MLP; ResBlocks (GroupNorm, 
 added between the convs); strided-conv downsampling, nearest-neighbour x2 + conv upsampling; skip connections by
 concatenation. No attention, so the network runs on any N/H/W that is a multiple of 2**(levels-1).
 `forward` can also return named decoder activations ("dec<level>", finest = dec0) for segmentation features.
+
+refine > 0 appends that many ResBlocks (channels in = out, no skip input) to every decoder level. Their last conv
+starts at zero, so each starts as the identity: a trained network grows into one with these blocks
+(`load_state_dict(..., strict=False)`) and still computes exactly what it did, then trains the new capacity.
 """
 import math
 
@@ -46,7 +50,8 @@ class ResBlock(nn.Module):
 
 
 class UNet(nn.Module):
-    def __init__(self, in_ch, out_ch, base=32, mults=(1, 2, 4, 4), blocks=1, emb_scale=1.0, dropout=0.0, unshuffle=1):
+    def __init__(self, in_ch, out_ch, base=32, mults=(1, 2, 4, 4), blocks=1, emb_scale=1.0, dropout=0.0, unshuffle=1,
+                 refine=0):
         super().__init__()
         # unshuffle > 1: space-to-depth stem / depth-to-space head, so the first level already runs at 1/unshuffle
         # resolution (4x fewer full-resolution FLOPs for unshuffle=2; the CPU budget is spent on depth instead).
@@ -75,6 +80,7 @@ class UNet(nn.Module):
                 skips.append(c)
         self.mid = nn.ModuleList([ResBlock(c, c, emb_dim, dropout), ResBlock(c, c, emb_dim, dropout)])
         self.up = nn.ModuleList()
+        self.refine = nn.ModuleList()
         self.upsample = nn.ModuleList()
         for i, ch in reversed(list(enumerate(chans))):
             blks = nn.ModuleList()
@@ -82,6 +88,7 @@ class UNet(nn.Module):
                 blks.append(ResBlock(c + skips.pop(), ch, emb_dim, dropout))
                 c = ch
             self.up.append(blks)
+            self.refine.append(nn.ModuleList(ResBlock(c, c, emb_dim, dropout) for _ in range(refine)))
             if i > 0:
                 self.upsample.append(nn.Conv2d(c, c, 3, padding=1))
         self.out_norm = norm(c)
@@ -109,6 +116,8 @@ class UNet(nn.Module):
         for j, blks in enumerate(self.up):
             for b in blks:
                 h = b(torch.cat([h, hs.pop()], dim=1), emb)
+            for b in self.refine[j]:
+                h = b(h, emb)
             level = self.levels - 1 - j
             feats[f"dec{level}"] = h
             if j < self.levels - 1:

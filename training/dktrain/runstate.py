@@ -49,6 +49,15 @@ def restore_run(ckpt_path, model, ema, opt, init, say):
     return 0, 0.0, history, False
 
 
+def saved_refine(ckpt_path, init):
+    """The refinement-block count (dktrain/unet.py) of the run being resumed, else of the --init weights, else 0: a
+    grown model resumes as grown without the flag being repeated."""
+    for path in (ckpt_path, init):
+        if path and os.path.exists(path):
+            return torch.load(path, map_location="cpu").get("config", {}).get("refine", 0)
+    return 0
+
+
 def load_growing(model, weights, say):
     """Loads weights into the same architecture, or into one grown by refinement blocks (dktrain/unet.py, refine):
     those start as the identity, so the grown model computes what the weights' model did."""

@@ -133,12 +133,15 @@ def main():
         files.append({"role": g["role"], "path": g["path"], "sha256": sha256(final), "bytes": os.path.getsize(final)})
         roles_in.update(g["roles_in"])
         roles_out.update(g["roles_out"])
-    metrics = {}
+    metrics, features = {}, spec.get("features")
     old = os.path.join(out_dir, "model.json")
+    previous = json.load(open(old)) if os.path.exists(old) else {}
     if a.metrics:
         metrics = json.load(open(a.metrics))
-    elif os.path.exists(old):
-        metrics = json.load(open(old)).get("metrics", {})
+    else:
+        metrics = previous.get("metrics", {})
+    if features and previous.get("features"):
+        features = previous["features"]  # the read-out select_features.mjs chose stays until it is chosen again
     diffusion = dict(spec["diffusion"])
     diffusion["schedule"] = dict(diffusion["schedule"])
     if a.default_steps:
@@ -154,8 +157,8 @@ def main():
     manifest["diffusion"] = diffusion
     if spec.get("tile"):
         manifest["tile"] = spec["tile"]
-    if spec.get("features"):
-        manifest["features"] = spec["features"]
+    if features:
+        manifest["features"] = features
     trained_on = "nothing: PyTorch's default initialisation (seed 0), a baseline" if a.untrained else spec["trainedOn"]
     manifest.update({"trainedOn": trained_on, "license": spec["license"], "metrics": metrics})
     with open(old, "w") as f:

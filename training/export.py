@@ -133,15 +133,11 @@ def main():
         files.append({"role": g["role"], "path": g["path"], "sha256": sha256(final), "bytes": os.path.getsize(final)})
         roles_in.update(g["roles_in"])
         roles_out.update(g["roles_out"])
-    metrics, features = {}, spec.get("features")
     old = os.path.join(out_dir, "model.json")
     previous = json.load(open(old)) if os.path.exists(old) else {}
-    if a.metrics:
-        metrics = json.load(open(a.metrics))
-    else:
-        metrics = previous.get("metrics", {})
-    if features and previous.get("features"):
-        features = previous["features"]  # the read-out select_features.mjs chose stays until it is chosen again
+    metrics = json.load(open(a.metrics)) if a.metrics else previous.get("metrics", {})
+    # a backbone keeps the read-out select_features.mjs chose for it until it is chosen again
+    features = (previous.get("features") or spec["features"]) if spec.get("features") else None
     diffusion = dict(spec["diffusion"])
     diffusion["schedule"] = dict(diffusion["schedule"])
     if a.default_steps:

@@ -36,7 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dktrain import CACHE  # noqa: E402
 from dktrain.optim import LossLog, optimise  # noqa: E402
 from dktrain.runstate import (cpu_copy, move_run, pick_device, restore_run, run_logger, save_fp16,  # noqa: E402
-                              saved_refine)
+                              add_refine_argument, saved_refine)
 from dktrain.data import PatchSampler, load_split  # noqa: E402
 from dktrain.fill import membrane_fill  # noqa: E402
 from dktrain.degrade import jpeg_roundtrip, make_lr, to_pm1, to_u8, upsample_bicubic  # noqa: E402
@@ -185,10 +185,7 @@ def main():
     p.add_argument("--init", default=None, help="start a new run from a weights-only checkpoint (training/checkpoints/)")
     p.add_argument("--high-noise-frac", type=float, default=0.0,
                    help="share of each batch whose timestep is drawn from [T/2, T) instead of [0, T) (recorded in history)")
-    p.add_argument("--refine", type=int, default=None,
-                   help="refinement blocks per decoder level (dktrain/unet.py); with --init of a model without them, "
-                        "the model grows and starts out computing what it did (default: as many as the run or the "
-                        "--init weights have)")
+    add_refine_argument(p)
     p.add_argument("--aerial-weight", type=float, default=0.0,
                    help="share of each batch drawn from aerial crops (default: an equal share per domain; recorded "
                         "in history)")

@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dktrain import CACHE  # noqa: E402
 from dktrain.optim import LossLog, optimise  # noqa: E402
 from dktrain.runstate import (cpu_copy, move_run, pick_device, restore_run, run_logger, save_fp16,  # noqa: E402
-                              saved_refine)
+                              add_refine_argument, saved_refine)
 from dktrain.data import PatchSampler, load_split  # noqa: E402
 from dktrain.degrade import make_lr, to_pm1, to_u8, upsample_bicubic  # noqa: E402
 from dktrain.metrics import psnr_y  # noqa: E402
@@ -54,10 +54,7 @@ def parse():
                    help="share of each batch with t drawn from [--high-from, T) instead of [0, T) (recorded in history)")
     p.add_argument("--high-from", type=int, default=None,
                    help="first timestep of the noisy range (default T/2); 900 concentrates on what 1-step DDIM queries")
-    p.add_argument("--refine", type=int, default=None,
-                   help="refinement blocks per decoder level (dktrain/unet.py); with --init of a model without them, "
-                        "the model grows and starts out computing what it did (default: as many as the run or the "
-                        "--init weights have)")
+    add_refine_argument(p)
     p.add_argument("--eval-steps", default="1,10", help="DDIM step counts of the quick validation evaluation")
     return p.parse_args()
 

@@ -49,6 +49,14 @@ def restore_run(ckpt_path, model, ema, opt, init, say):
     return 0, 0.0, history, False
 
 
+def add_refine_argument(parser):
+    """The trainers' --refine option (dktrain/unet.py's refinement blocks; resolved by saved_refine when absent)."""
+    parser.add_argument("--refine", type=int, default=None,
+                        help="refinement blocks per decoder level (dktrain/unet.py); with --init of a model without "
+                             "them, the model grows and starts out computing what it did (default: as many as the run "
+                             "or the --init weights have)")
+
+
 def saved_refine(ckpt_path, init):
     """The refinement-block count (dktrain/unet.py) of the run being resumed, else of the --init weights, else 0: a
     grown model resumes as grown without the flag being repeated."""

@@ -36,7 +36,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dktrain import CACHE  # noqa: E402
 from dktrain.optim import LossLog, optimise  # noqa: E402
 from dktrain.runstate import (cpu_copy, move_run, pick_device, restore_run, run_logger, save_fp16,  # noqa: E402
-                              add_refine_argument, saved_refine)
+                              add_refine_argument, saved_refine, add_high_noise_arguments,
+                              high_noise_record)
 from dktrain.data import PatchSampler, load_split  # noqa: E402
 from dktrain.fill import membrane_fill  # noqa: E402
 from dktrain.degrade import jpeg_roundtrip, make_lr, to_pm1, to_u8, upsample_bicubic  # noqa: E402
@@ -84,11 +85,11 @@ def jpeg_batch(u8, rng, qmin=5, qmax=40):
     return np.stack([jpeg_roundtrip(np.ascontiguousarray(im), rng.integers(qmin, qmax + 1)) for im in u8])
 
 
-def loss_for(mid, model, u8, ac, rng, high_noise_frac=0.0):
+def loss_for(mid, model, u8, ac, rng, high_noise_frac=0.0, high_from=None):
     dev = next(model.parameters()).device
     hr = to_pm1(u8).to(dev)
     n = len(hr)
-    t = draw_timesteps(rng, n, len(ac), high_noise_frac)
+    t = draw_timesteps(rng, n, len(ac), high_noise_frac, high_from)
     eps = torch.randn_like(hr)
     if mid in ("palette-jpeg", "palette-inpaint"):
         ac_prev = np.concatenate([[1.0], ac[:-1]])
@@ -183,8 +184,7 @@ def main():
                         "(e.g. after the recipe changed what the output is a residual over); WHY is recorded in history")
     p.add_argument("--hardware", default="2 CPU threads (Debian PyTorch 1.13)", help="recorded in the run history")
     p.add_argument("--init", default=None, help="start a new run from a weights-only checkpoint (training/checkpoints/)")
-    p.add_argument("--high-noise-frac", type=float, default=0.0,
-                   help="share of each batch whose timestep is drawn from [T/2, T) instead of [0, T) (recorded in history)")
+    add_high_noise_arguments(p)
     add_refine_argument(p)
     p.add_argument("--aerial-weight", type=float, default=0.0,
                    help="share of each batch drawn from aerial crops (default: an equal share per domain; recorded "
@@ -234,8 +234,9 @@ def main():
         nonlocal t_ck
         this_run = {"hardware": a.hardware, "steps": step - first_step, "batch": a.batch,
                     "minutes": round((time.time() - t_start) / 60, 1), "lr": a.lr}
-        if a.high_noise_frac:
-            this_run["high_noise_frac"] = a.high_noise_frac
+        high_noise = high_noise_record(a, len(ac))
+        if high_noise:
+            this_run["high_noise"] = high_noise
         if head_reset:
             this_run["output_layer_zeroed_at_start"] = head_reset
         if weights:
@@ -254,7 +255,7 @@ def main():
         say("eval", json.dumps(r))
 
     while time.time() - t_start < a.minutes * 60 and not stop["now"]:
-        loss = loss_for(a.id, model, sampler.batch(a.batch), ac, rng, a.high_noise_frac)
+        loss = loss_for(a.id, model, sampler.batch(a.batch), ac, rng, a.high_noise_frac, a.high_from)
         step = optimise(model, ema, opt, loss, step, a.lr, a.warmup, a.ema)
         losses.add(step, loss.item(), wall + time.time() - t_start)
         if time.time() - t_ck > a.ckpt_min * 60:

@@ -21,7 +21,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dktrain import CACHE  # noqa: E402
 from dktrain.optim import LossLog, optimise  # noqa: E402
 from dktrain.runstate import (cpu_copy, move_run, pick_device, restore_run, run_logger, save_fp16,  # noqa: E402
-                              add_refine_argument, saved_refine)
+                              add_refine_argument, saved_refine, add_high_noise_arguments,
+                              high_noise_record)
 from dktrain.data import PatchSampler, load_split  # noqa: E402
 from dktrain.degrade import make_lr, to_pm1, to_u8, upsample_bicubic  # noqa: E402
 from dktrain.metrics import psnr_y  # noqa: E402
@@ -50,10 +51,7 @@ def parse():
     p.add_argument("--hardware", default="2 CPU threads (Debian PyTorch 1.13)", help="recorded in the run history")
     p.add_argument("--aerial-weight", type=float, default=0.5,
                    help="share of each batch drawn from aerial crops, the rest photo (recorded in history)")
-    p.add_argument("--high-noise-frac", type=float, default=0.0,
-                   help="share of each batch with t drawn from [--high-from, T) instead of [0, T) (recorded in history)")
-    p.add_argument("--high-from", type=int, default=None,
-                   help="first timestep of the noisy range (default T/2); 900 concentrates on what 1-step DDIM queries")
+    add_high_noise_arguments(p)
     add_refine_argument(p)
     p.add_argument("--eval-steps", default="1,10", help="DDIM step counts of the quick validation evaluation")
     return p.parse_args()
@@ -132,8 +130,9 @@ def main():
                     "minutes": round((time.time() - t_start) / 60, 1)}
         if a.aerial_weight != 0.5:
             this_run["domain_weights"] = {"aerial": a.aerial_weight, "photo": 1 - a.aerial_weight}
-        if a.high_noise_frac:
-            this_run["high_noise"] = {"frac": a.high_noise_frac, "from_t": a.high_from or len(ac) // 2}
+        high_noise = high_noise_record(a, len(ac))
+        if high_noise:
+            this_run["high_noise"] = high_noise
         if a.loss != "l1":
             this_run["loss"] = a.loss
         st = {"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,

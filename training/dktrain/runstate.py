@@ -57,6 +57,23 @@ def add_refine_argument(parser):
                              "or the --init weights have)")
 
 
+def add_high_noise_arguments(parser):
+    """The trainers' --high-noise-frac / --high-from options (dktrain/schedules.py draw_timesteps)."""
+    parser.add_argument("--high-noise-frac", type=float, default=0.0,
+                        help="share of each batch with t drawn from [--high-from, T) instead of [0, T) (recorded in "
+                             "history)")
+    parser.add_argument("--high-from", type=int, default=None,
+                        help="first timestep of the noisy range (default T/2); 900 concentrates on what 1-step DDIM "
+                             "queries")
+
+
+def high_noise_record(args, steps):
+    """The run-history entry of those options, or None when unused."""
+    if not args.high_noise_frac:
+        return None
+    return {"frac": args.high_noise_frac, "from_t": args.high_from or steps // 2}
+
+
 def saved_refine(ckpt_path, init):
     """The refinement-block count (dktrain/unet.py) of the run being resumed, else of the --init weights, else 0: a
     grown model resumes as grown without the flag being repeated."""

@@ -1,17 +1,18 @@
 // JPEG artifact removal on held-out images: PSNR/SSIM of the JPEG itself against the restored output at qualities
 // 10, 20 and 30, a steps/quality curve, and seconds per megapixel.
 // Needs the held-out crops of bench/make-sr-eval-set.py (their high-resolution halves are used).
-// Usage: node bench/jpeg-restore.mjs [--n 8] [--model palette-jpeg] [--curve 1,2,4,10]
+// Usage: node bench/jpeg-restore.mjs [--n N] [--model palette-jpeg] [--curve 1,2,4,10]
 import { existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { createRuntime, decodeImage, readImageFile } from '@diffusekit/core';
 import { palettePlugin } from '@diffusekit/palette';
-import { arg, defaultsOf, fmt, mean, median, modelFoldersFromEnv, table, countOf } from './lib.mjs';
+import { arg, defaultsOf, fmt, mean, median, modelFoldersFromEnv, table, countOf, cropsLine, splitNote } from './lib.mjs';
 import { psnrY, ssimY } from './sr-metrics.mjs';
 
-const n = Number(arg('n', '8'));
+/** Crops per domain: every held-out crop of the evaluation folder (the whole test split) unless --n caps them. */
+const n = arg('n', undefined) === undefined ? undefined : Number(arg('n'));
 const modelId = arg('model', 'palette-jpeg');
 const curve = arg('curve', '1,2,4,10').split(',').map(Number);
 const evalDir = path.join(process.env.DIFFUSEKIT_CACHE ?? path.join(os.homedir(), '.cache', 'diffusekit'), 'eval', 'sr-x4');
@@ -37,11 +38,13 @@ const rows = [];
 const curveRows = [];
 const seconds = [];
 let megapixels = 0;
+const cropCounts = {};
 
 for (const domain of ['aerial', 'photo']) {
   const dir = path.join(evalDir, domain);
   const files = readdirSync(dir).filter((f) => f.endsWith('_hr.png')).sort().slice(0, n);
   const originals = await Promise.all(files.map(async (f) => (await readImageFile(path.join(dir, f))).raster));
+  cropCounts[domain] = originals.length;
   for (const quality of [10, 20, 30]) {
     const jpegs = await Promise.all(originals.map((o) => jpegOf(o, quality)));
     const restored = [];
@@ -68,7 +71,7 @@ for (const domain of ['aerial', 'photo']) {
 await runtime.close();
 
 console.log(`### JPEG artifact removal on held-out images\n`);
-console.log(`${n} crops of 256×256 per domain from the test split (never trained on), JPEG-encoded by libjpeg (sharp) at each quality with 4:2:0 chroma. Model \`${modelId}\` at its defaults (${defaults.sampler}, ${countOf(defaults.steps, 'step')}), seed 0. PSNR/SSIM on Y (BT.601), 4-pixel border cropped.\n`);
+console.log(`${cropsLine(cropCounts)} of 256×256 from the test split (never trained on; ${splitNote(evalDir)}${n === undefined ? '' : `; the first ${n} per domain here`}), JPEG-encoded by libjpeg (sharp) at each quality with 4:2:0 chroma. Model \`${modelId}\` at its defaults (${defaults.sampler}, ${countOf(defaults.steps, 'step')}), seed 0. PSNR/SSIM on Y (BT.601), 4-pixel border cropped.\n`);
 console.log(table(['domain', 'JPEG quality', 'JPEG PSNR-Y', 'JPEG SSIM-Y', 'restored PSNR-Y', 'restored SSIM-Y', 'gain (dB)'], rows));
 console.log(`\n### JPEG restoration: steps against quality (quality 10, 2 crops per domain, DDIM)\n`);
 console.log(table(['domain', 'steps', 'JPEG PSNR-Y', 'restored PSNR-Y', 'restored SSIM-Y'], curveRows));

@@ -1,4 +1,5 @@
 // Shared helpers for benchmark scripts: medians, machine description, markdown tables.
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,3 +66,17 @@ export function defaultsOf(task) {
 
 /** "1 step", "4 steps", "1 crop". */
 export const countOf = (n, noun) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
+/** "36 aerial and 26 photo crops": how many crops each domain's rows averaged. */
+export const cropsLine = (counts) => Object.entries(counts).map(([domain, count]) => `${count} ${domain}`).join(' and ') + ' crops';
+
+/** How the held-out set of bench/make-sr-eval-set.py relates to the test split (its set.json). */
+export function splitNote(evalDir) {
+  const file = path.join(evalDir, 'set.json');
+  if (!existsSync(file)) return 'a subset of unknown size; rebuild it with bench/make-sr-eval-set.py';
+  const set = JSON.parse(readFileSync(file, 'utf8'));
+  const whole = Object.values(set).every((d) => d.crops === d.split);
+  return whole
+    ? "all of its crops: the population of the model cards' test tables"
+    : `${Object.entries(set).map(([domain, d]) => `${d.crops} of ${d.split} ${domain}`).join(', ')} crops, spread over it`;
+}

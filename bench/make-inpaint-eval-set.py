@@ -1,7 +1,8 @@
 """Writes the held-out inpainting evaluation set that bench/inpaint.mjs reads.
 
 Images: N 256x256 crops of each domain's test split (never trained on), spread over the split as
-bench/make-sr-eval-set.py picks them. Masks: training's own generator (training/dktrain/masks.py) with a fixed seed,
+bench/make-sr-eval-set.py --n N picks them (inpainting runs many steps, so not the whole split). Masks: training's
+own generator (training/dktrain/masks.py) with a fixed seed,
 one box mask and one free-form stroke mask per image, drawn at the scale the model was trained on (shapes sized for
 64-pixel crops: boxes of 8-32 px, strokes 2-8 px wide), and one box mask at twice that scale (16-64 px) to show how
 the fill holds up on holes larger than any it saw.

@@ -14,7 +14,7 @@ const sr3Model = path.join(root, 'packages', 'sr3', 'models', 'sr3-x4', 'model.o
 /** Arguments each benchmark runs with when collected here. */
 const ARGS = {
   schedulers: existsSync(sr3Model) ? ['--model', sr3Model] : [],
-  'sr-quality': ['--n', '8', '--curve-n', '1'],
+  'sr-quality': ['--curve-n', '1'],
   inpaint: ['--n', '8', '--grid', path.join(root, 'docs', 'inpaint-samples.png')],
   segment: ['--fit-test'],
 };

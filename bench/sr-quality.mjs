@@ -1,7 +1,7 @@
 // Super-resolution quality and speed on held-out images: bicubic, ESRGAN (slim, medium) and our sr3 model at its
 // defaults; a steps/quality curve per sampler; seconds per output megapixel and the sampler loop's overhead.
 // Needs the evaluation pairs: /usr/bin/python3 bench/make-sr-eval-set.py (after training/data/fetch.py + prepare.py).
-// Usage: node bench/sr-quality.mjs [--n 8] [--curve-n 2] [--curve-size 128] [--max-steps 1000] [--models sr3:sr3-x4,srdiff:srdiff-x4] [--no-esrgan]
+// Usage: node bench/sr-quality.mjs [--n N] [--curve-n 2] [--curve-size 128] [--max-steps 1000] [--models sr3:sr3-x4,srdiff:srdiff-x4] [--no-esrgan]
 // The curve runs on the centre --curve-size crop of each HR image (one tile), so that DDPM at 1000 steps stays affordable.
 import { existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
@@ -9,10 +9,11 @@ import path from 'node:path';
 import { cropRaster, createRuntime, readImageFile } from '@diffusekit/core';
 import { sr3Plugin } from '@diffusekit/sr3';
 import { loadEsrgan } from './esrgan.mjs';
-import { arg, defaultsOf, fmt, mean, median, table, countOf } from './lib.mjs';
+import { arg, defaultsOf, fmt, mean, median, table, countOf, cropsLine, splitNote } from './lib.mjs';
 import { bicubicUpscale, psnrY, ssimY } from './sr-metrics.mjs';
 
-const n = Number(arg('n', '8'));
+/** Crops per domain: all pairs of the evaluation folder (the whole test split) unless --n caps them. */
+const n = arg('n', undefined) === undefined ? undefined : Number(arg('n'));
 const curveN = Number(arg('curve-n', '2'));
 const curveSize = Number(arg('curve-size', '128'));
 const maxSteps = Number(arg('max-steps', '1000'));
@@ -59,9 +60,11 @@ const score = (outs, hrs) => ({ psnr: mean(outs.map((o, i) => psnrY(o, hrs[i])))
 for (const m of models) await m.sr.run((await pairs('aerial'))[0].lr, { seed: 0 }); // warm-up: onnxruntime allocates its arenas
 
 const qualityRows = [];
+const cropCounts = {};
 const curveRows = [];
 for (const domain of ['aerial', 'photo']) {
   const set = await pairs(domain);
+  cropCounts[domain] = set.length;
   const hrs = set.map((p) => p.hr);
   const methods = [['bicubic (a = -0.75)', set.map((p) => bicubicUpscale(toImage(p.lr), 4))]];
   for (const e of esrgans) methods.push([`${e.name} x4 (TF.js)`, set.map((p) => e.upscale(toImage(p.lr)))]);
@@ -108,7 +111,7 @@ for (const domain of ['aerial', 'photo']) {
 await runtime.close();
 
 console.log(`### Super-resolution x4 quality on held-out images\n`);
-console.log(`${n} crops of 256×256 per domain from the test split (never trained on); LR made by the training degradation. PSNR/SSIM on Y (BT.601), 4-pixel border cropped. Seed 0.\n`);
+console.log(`${cropsLine(cropCounts)} of 256×256 from the test split (never trained on; ${splitNote(evalDir)}${n === undefined ? '' : `; the first ${n} per domain here`}); LR made by the training degradation. PSNR/SSIM on Y (BT.601), 4-pixel border cropped. Seed 0.\n`);
 console.log(table(['domain', 'method', 'PSNR-Y (dB)', 'SSIM-Y'], qualityRows));
 if (missing.length) console.log(`\nNot installed, left out: ${missing.join(', ')}.`);
 console.log(`\n### Steps against quality (centre ${curveSize}×${curveSize} of ${countOf(curveN, 'crop')} per domain)\n`);

@@ -8,11 +8,11 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { createRuntime, decodeImage, readImageFile } from '@diffusekit/core';
 import { palettePlugin } from '@diffusekit/palette';
-import { arg, defaultsOf, fmt, mean, median, modelFoldersFromEnv, table, countOf, cropsLine, splitNote } from './lib.mjs';
+import { arg, defaultsOf, fmt, mean, median, modelFoldersFromEnv, table, countOf, capArg, heldOutSetDescription } from './lib.mjs';
 import { psnrY, ssimY } from './sr-metrics.mjs';
 
 /** Crops per domain: every held-out crop of the evaluation folder (the whole test split) unless --n caps them. */
-const n = arg('n', undefined) === undefined ? undefined : Number(arg('n'));
+const n = capArg();
 const modelId = arg('model', 'palette-jpeg');
 const curve = arg('curve', '1,2,4,10').split(',').map(Number);
 const evalDir = path.join(process.env.DIFFUSEKIT_CACHE ?? path.join(os.homedir(), '.cache', 'diffusekit'), 'eval', 'sr-x4');
@@ -71,7 +71,7 @@ for (const domain of ['aerial', 'photo']) {
 await runtime.close();
 
 console.log(`### JPEG artifact removal on held-out images\n`);
-console.log(`${cropsLine(cropCounts)} of 256×256 from the test split (never trained on; ${splitNote(evalDir)}${n === undefined ? '' : `; the first ${n} per domain here`}), JPEG-encoded by libjpeg (sharp) at each quality with 4:2:0 chroma. Model \`${modelId}\` at its defaults (${defaults.sampler}, ${countOf(defaults.steps, 'step')}), seed 0. PSNR/SSIM on Y (BT.601), 4-pixel border cropped.\n`);
+console.log(`${heldOutSetDescription(evalDir, cropCounts, n)}, JPEG-encoded by libjpeg (sharp) at each quality with 4:2:0 chroma. Model \`${modelId}\` at its defaults (${defaults.sampler}, ${countOf(defaults.steps, 'step')}), seed 0. PSNR/SSIM on Y (BT.601), 4-pixel border cropped.\n`);
 console.log(table(['domain', 'JPEG quality', 'JPEG PSNR-Y', 'JPEG SSIM-Y', 'restored PSNR-Y', 'restored SSIM-Y', 'gain (dB)'], rows));
 console.log(`\n### JPEG restoration: steps against quality (quality 10, 2 crops per domain, DDIM)\n`);
 console.log(table(['domain', 'steps', 'JPEG PSNR-Y', 'restored PSNR-Y', 'restored SSIM-Y'], curveRows));

@@ -67,16 +67,22 @@ export function defaultsOf(task) {
 /** "1 step", "4 steps", "1 crop". */
 export const countOf = (n, noun) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
-/** "36 aerial and 26 photo crops": how many crops each domain's rows averaged. */
-export const cropsLine = (counts) => Object.entries(counts).map(([domain, count]) => `${count} ${domain}`).join(' and ') + ' crops';
+/** --n as a number, or undefined when not given (then a benchmark takes every held-out crop). */
+export const capArg = () => (arg('n', undefined) === undefined ? undefined : Number(arg('n')));
 
-/** How the held-out set of bench/make-sr-eval-set.py relates to the test split (its set.json). */
-export function splitNote(evalDir) {
+/**
+ * "36 aerial and 26 photo crops of 256×256 from the test split (never trained on; ...)": what a benchmark's rows
+ * averaged, and how bench/make-sr-eval-set.py's set (its set.json) relates to the whole split.
+ */
+export function heldOutSetDescription(evalDir, counts, cap) {
   const file = path.join(evalDir, 'set.json');
-  if (!existsSync(file)) return 'a subset of unknown size; rebuild it with bench/make-sr-eval-set.py';
-  const set = JSON.parse(readFileSync(file, 'utf8'));
-  const whole = Object.values(set).every((d) => d.crops === d.split);
-  return whole
-    ? "all of its crops: the population of the model cards' test tables"
-    : `${Object.entries(set).map(([domain, d]) => `${d.crops} of ${d.split} ${domain}`).join(', ')} crops, spread over it`;
+  let relation = 'a subset of unknown size; rebuild it with bench/make-sr-eval-set.py';
+  if (existsSync(file)) {
+    const set = JSON.parse(readFileSync(file, 'utf8'));
+    relation = Object.values(set).every((d) => d.crops === d.split)
+      ? "all of its crops: the population of the model cards' test tables"
+      : `${Object.entries(set).map(([domain, d]) => `${d.crops} of ${d.split} ${domain}`).join(', ')} crops, spread over it`;
+  }
+  const used = Object.entries(counts).map(([domain, count]) => `${count} ${domain}`).join(' and ');
+  return `${used} crops of 256×256 from the test split (never trained on; ${relation}${cap === undefined ? '' : `; the first ${cap} per domain here`})`;
 }

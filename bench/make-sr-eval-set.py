@@ -2,8 +2,9 @@
 
 HR: every 256x256 crop of each domain's test split (36 aerial, 26 photo; training/data prepares them; the images
 were never trained on), the same crops the model cards' test tables score, so that the SDK benchmarks and the cards
-measure one population. --n N keeps N crops spread over the split instead (a quicker, less representative set). LR: made by training's own degradation (antialiased Keys cubic x4, rounded to 8 bits), so the pairs are
-exactly what the models were trained to invert.
+measure one population. --n N keeps N crops spread over the split instead (a quicker, less representative set).
+LR: made by training's own degradation (antialiased Keys cubic x4, rounded to 8 bits), so the pairs are exactly what
+the models were trained to invert.
 
 Usage: /usr/bin/python3 bench/make-sr-eval-set.py [--n N]   (after `training/data/fetch.py` and `prepare.py`)
 Writes ~/.cache/diffusekit/eval/sr-x4/<domain>/<index>_hr.png and _lr.png.

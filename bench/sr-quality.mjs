@@ -9,11 +9,11 @@ import path from 'node:path';
 import { cropRaster, createRuntime, readImageFile } from '@diffusekit/core';
 import { sr3Plugin } from '@diffusekit/sr3';
 import { loadEsrgan } from './esrgan.mjs';
-import { arg, defaultsOf, fmt, mean, median, table, countOf, cropsLine, splitNote } from './lib.mjs';
+import { arg, defaultsOf, fmt, mean, median, table, countOf, capArg, heldOutSetDescription } from './lib.mjs';
 import { bicubicUpscale, psnrY, ssimY } from './sr-metrics.mjs';
 
 /** Crops per domain: all pairs of the evaluation folder (the whole test split) unless --n caps them. */
-const n = arg('n', undefined) === undefined ? undefined : Number(arg('n'));
+const n = capArg();
 const curveN = Number(arg('curve-n', '2'));
 const curveSize = Number(arg('curve-size', '128'));
 const maxSteps = Number(arg('max-steps', '1000'));
@@ -111,7 +111,7 @@ for (const domain of ['aerial', 'photo']) {
 await runtime.close();
 
 console.log(`### Super-resolution x4 quality on held-out images\n`);
-console.log(`${cropsLine(cropCounts)} of 256×256 from the test split (never trained on; ${splitNote(evalDir)}${n === undefined ? '' : `; the first ${n} per domain here`}); LR made by the training degradation. PSNR/SSIM on Y (BT.601), 4-pixel border cropped. Seed 0.\n`);
+console.log(`${heldOutSetDescription(evalDir, cropCounts, n)}; LR made by the training degradation. PSNR/SSIM on Y (BT.601), 4-pixel border cropped. Seed 0.\n`);
 console.log(table(['domain', 'method', 'PSNR-Y (dB)', 'SSIM-Y'], qualityRows));
 if (missing.length) console.log(`\nNot installed, left out: ${missing.join(', ')}.`);
 console.log(`\n### Steps against quality (centre ${curveSize}×${curveSize} of ${countOf(curveN, 'crop')} per domain)\n`);

@@ -233,7 +233,8 @@ def main():
     def save():
         nonlocal t_ck
         this_run = {"hardware": a.hardware, "steps": step - first_step, "batch": a.batch,
-                    "minutes": round((time.time() - t_start) / 60, 1), "lr": a.lr}
+                    "minutes": round((time.time() - t_start) / 60, 1), "lr": a.lr,
+                    "crop": a.crop}
         high_noise = high_noise_record(a, len(ac))
         if high_noise:
             this_run["high_noise"] = high_noise

@@ -127,7 +127,8 @@ def main():
     def save():
         nonlocal t_last_ckpt
         this_run = {"hardware": a.hardware, "steps": step - first_step, "batch": a.batch,
-                    "minutes": round((time.time() - t_start) / 60, 1)}
+                    "minutes": round((time.time() - t_start) / 60, 1),
+                    "crop": a.crop}
         if a.aerial_weight != 0.5:
             this_run["domain_weights"] = {"aerial": a.aerial_weight, "photo": 1 - a.aerial_weight}
         high_noise = high_noise_record(a, len(ac))

@@ -30,6 +30,12 @@ for (const name of names) {
   if (!existsSync(script)) throw new Error(`No benchmark ${name}. Known: ${ALL.join(', ')}`);
   process.stderr.write(`running ${name}...\n`);
   const text = execFileSync(process.execPath, [script, ...(ARGS[name] ?? [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  // A benchmark that could not run (its data is missing here) must not erase the results measured where it could.
+  const skipped = /^###[^\n]*\n+Skipped:\s*(.*)/.exec(text.trim());
+  if (skipped && sections.has(name)) {
+    process.stderr.write(`${name} skipped, previous results kept: ${skipped[1]}\n`);
+    continue;
+  }
   sections.set(name, `${text.trim()}\n\n_Measured ${new Date().toISOString().slice(0, 10)} on ${machine()}._\n`);
 }
 

@@ -85,8 +85,11 @@ def main():
     model, st, wpath = load_weights(a.id, a.weights)
     d = spec["diffusion"]
     ac = alphas_cumprod(d["schedule"]["kind"], d["schedule"]["trainSteps"])
-    res = {"weights": wpath, "step": st.get("step"), "train_minutes": round(st.get("wall", 0) / 60, 1),
-           "split": a.split, "views": a.views}
+    history = st.get("history") or []
+    # "step" counts the last run segment only; the manifest reports every segment the weights went through.
+    res = {"weights": wpath, "step": st.get("step"),
+           "total_steps": sum(h.get("steps", 0) for h in history) or st.get("step"),
+           "train_minutes": round(st.get("wall", 0) / 60, 1), "split": a.split, "views": a.views}
     grid_rows = []
     for dom in ("aerial", "photo"):
         hr_u8 = load_split(dom, a.split)

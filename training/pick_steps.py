@@ -31,6 +31,6 @@ for d in ("aerial", "photo"):
     for s in tsteps:
         m[f"psnr_y_{d}_ddim{s}"] = round(test[f"{d}_ddim{s}_trailing_psnr"], 3)
 m["metrics_steps"] = ts
-m["train_steps"] = test.get("step") or 0
+m["train_steps"] = test.get("total_steps") or test.get("step") or 0  # all segments, not just the last
 json.dump(m, open(sys.argv[3], "w"), indent=1)
 print(pick)

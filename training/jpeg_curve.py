@@ -11,8 +11,8 @@ sees where more training is heading.
 
 --qcs also scores each output after projecting its luma onto the JPEG's quantisation constraint set (every 8x8 DCT
 coefficient clamped into the interval its quantised value stands for; Zakhor 1992, Yang et al. 1993): the true image
-lies in that set, so the projection can only move the luma closer to it (up to rounding to 8 bits). The gain it adds says how far the network's
-output strays from what the JPEG file proves.
+lies in that set, so the projection can only move the luma closer to it (up to rounding to 8 bits). The gain it adds
+says how far the network's output strays from what the JPEG file proves.
 """
 import argparse
 import io
@@ -77,8 +77,8 @@ def project_luma(out_u8, jpeg_u8, table):
 
 
 @torch.no_grad()
-def gain(model, ac, hr_u8, quality, steps, batch=8, qcs=False):
-    """Gain over the JPEG in dB; with qcs, (gain, gain after the luma projection)."""
+def gain(model, ac, hr_u8, quality, steps, batch=8):
+    """(gain over the JPEG in dB, the same after the luma projection)."""
     jpeg_u8 = np.stack([jpeg_roundtrip(np.ascontiguousarray(im), quality) for im in hr_u8])
     outs = []
     for i in range(0, len(hr_u8), batch):
@@ -88,8 +88,6 @@ def gain(model, ac, hr_u8, quality, steps, batch=8, qcs=False):
                                                        noise_kind="alpha-bar", seed=0))))
     out_u8 = np.concatenate(outs)
     base = psnr_y(jpeg_u8, hr_u8)
-    if not qcs:
-        return psnr_y(out_u8, hr_u8) - base
     table = luma_table(quality)
     projected = np.stack([project_luma(o, j, table) for o, j in zip(out_u8, jpeg_u8)])
     return psnr_y(out_u8, hr_u8) - base, psnr_y(projected, hr_u8) - base
@@ -114,10 +112,10 @@ def main():
         row = {"weights": os.path.basename(w), "step": st.get("step")}
         for q in [int(v) for v in a.quality.split(",")]:
             for d, hr in data.items():
-                g = gain(model, ac, hr, q, a.steps, qcs=a.qcs)
-                if a.qcs:
-                    g, row[f"gain_q{q}_{d}_qcs"] = g[0], round(float(g[1]), 3)
+                g, g_qcs = gain(model, ac, hr, q, a.steps)
                 row[f"gain_q{q}_{d}"] = round(float(g), 3)
+                if a.qcs:
+                    row[f"gain_q{q}_{d}_qcs"] = round(float(g_qcs), 3)
         print(json.dumps(row), flush=True)
         rows.append(row)
     rows.sort(key=lambda r: r["step"] or 0)

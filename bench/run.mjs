@@ -8,7 +8,7 @@ import { machine } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const out = path.join(here, '..', 'docs', 'benchmarks.md');
-const ALL = ['event-loop', 'schedulers', 'loop-overhead', 'http-load', 'sr-quality', 'tiling', 'grid', 'torch-vs-runtime', 'large-image', 'jpeg-restore', 'inpaint', 'segment', 'medical', 'queue'];
+const ALL = ['event-loop', 'schedulers', 'loop-overhead', 'http-load', 'sr-quality', 'sr-tile', 'tiling', 'grid', 'torch-vs-runtime', 'large-image', 'jpeg-restore', 'inpaint', 'segment', 'medical', 'queue'];
 const root = path.join(here, '..');
 const sr3Model = path.join(root, 'packages', 'sr3', 'models', 'sr3-x4', 'model.onnx');
 /** Arguments each benchmark runs with when collected here. */

@@ -6,12 +6,11 @@
 // Usage: node bench/inpaint.mjs [--n 8] [--model palette-inpaint] [--grid docs/inpaint-samples.png] [--curve 1x1,2x1,10x1,10x2]
 //        [--grid-sampling ddpm:50x1]   (a setting: [SAMPLER:]STEPSxRESAMPLE, the sampler DDIM unless named)
 import { existsSync, readdirSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { createRuntime, readImageFile } from '@diffusekit/core';
 import { binariseMask, palettePlugin } from '@diffusekit/palette';
-import { arg, defaultsOf, fmt, mean, median, modelFoldersFromEnv, table, countOf } from './lib.mjs';
+import { arg, defaultsOf, fmt, mean, median, modelFoldersFromEnv, table, countOf, evalFolder } from './lib.mjs';
 
 const n = Number(arg('n', '8'));
 const modelId = arg('model', 'palette-inpaint');
@@ -27,7 +26,7 @@ const curve = arg('curve', '1x1,2x1,5x1,10x1,20x1,10x2,10x4,ddpm:50x1,ddpm:100x1
 const gridSetting = parseSetting(arg('grid-sampling', 'ddpm:50x1'));
 const gridSteps = gridSetting.steps;
 const gridResample = gridSetting.resample;
-const evalDir = path.join(process.env.DIFFUSEKIT_CACHE ?? path.join(os.homedir(), '.cache', 'diffusekit'), 'eval', 'inpaint');
+const evalDir = evalFolder('inpaint');
 if (!existsSync(evalDir)) {
   console.log(`### Inpainting\n\nSkipped: no held-out set in ${evalDir} (run bench/make-inpaint-eval-set.py).`);
   process.exit(0);

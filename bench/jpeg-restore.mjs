@@ -3,19 +3,18 @@
 // Needs the held-out crops of bench/make-sr-eval-set.py (their high-resolution halves are used).
 // Usage: node bench/jpeg-restore.mjs [--n N] [--model palette-jpeg] [--curve 1,2,4,10]
 import { existsSync, readdirSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { createRuntime, decodeImage, readImageFile } from '@diffusekit/core';
 import { palettePlugin } from '@diffusekit/palette';
-import { arg, defaultsOf, fmt, mean, median, modelFoldersFromEnv, table, countOf, capArg, heldOutSetDescription } from './lib.mjs';
+import { arg, defaultsOf, fmt, mean, median, modelFoldersFromEnv, table, countOf, capArg, heldOutSetDescription, evalFolder } from './lib.mjs';
 import { psnrY, ssimY } from './sr-metrics.mjs';
 
 /** Crops per domain: every held-out crop of the evaluation folder (the whole test split) unless --n caps them. */
 const n = capArg();
 const modelId = arg('model', 'palette-jpeg');
 const curve = arg('curve', '1,2,4,10').split(',').map(Number);
-const evalDir = path.join(process.env.DIFFUSEKIT_CACHE ?? path.join(os.homedir(), '.cache', 'diffusekit'), 'eval', 'sr-x4');
+const evalDir = evalFolder('sr-x4');
 if (!existsSync(evalDir)) {
   console.log(`### JPEG restoration\n\nSkipped: no held-out crops in ${evalDir} (run bench/make-sr-eval-set.py).`);
   process.exit(0);

@@ -86,3 +86,22 @@ export function heldOutSetDescription(evalDir, counts, cap) {
   const used = Object.entries(counts).map(([domain, count]) => `${count} ${domain}`).join(' and ');
   return `${used} crops of 256×256 from the test split (never trained on; ${relation}${cap === undefined ? '' : `; the first ${cap} per domain here`})`;
 }
+
+/** A held-out evaluation folder that the bench/make-*-eval-set.py scripts write, under the cache. */
+export function evalFolder(name) {
+  return path.join(process.env.DIFFUSEKIT_CACHE ?? path.join(os.homedir(), '.cache', 'diffusekit'), 'eval', name);
+}
+
+/** The first n (all when undefined) HR/LR pairs of one domain of a super-resolution evaluation folder; HR as plain images. */
+export async function srPairs(evalDir, domain, n) {
+  const { readdirSync } = await import('node:fs');
+  const { readImageFile } = await import('@diffusekit/core');
+  const dir = path.join(evalDir, domain);
+  const names = readdirSync(dir).filter((f) => f.endsWith('_hr.png')).sort().slice(0, n);
+  return Promise.all(
+    names.map(async (f) => {
+      const hr = (await readImageFile(path.join(dir, f))).raster;
+      return { hr: { width: hr.width, height: hr.height, data: hr.data }, lr: (await readImageFile(path.join(dir, f.replace('_hr', '_lr')))).raster };
+    }),
+  );
+}

@@ -3,13 +3,12 @@
 // Needs the evaluation pairs: /usr/bin/python3 bench/make-sr-eval-set.py (after training/data/fetch.py + prepare.py).
 // Usage: node bench/sr-quality.mjs [--n N] [--curve-n 2] [--curve-size 128] [--max-steps 1000] [--models sr3:sr3-x4,srdiff:srdiff-x4] [--no-esrgan]
 // The curve runs on the centre --curve-size crop of each HR image (one tile), so that DDPM at 1000 steps stays affordable.
-import { existsSync, readdirSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { cropRaster, createRuntime, readImageFile } from '@diffusekit/core';
+import { cropRaster, createRuntime } from '@diffusekit/core';
 import { sr3Plugin } from '@diffusekit/sr3';
 import { loadEsrgan } from './esrgan.mjs';
-import { arg, defaultsOf, fmt, mean, median, table, countOf, capArg, heldOutSetDescription } from './lib.mjs';
+import { arg, defaultsOf, fmt, mean, median, table, countOf, capArg, heldOutSetDescription, evalFolder, srPairs } from './lib.mjs';
 import { bicubicUpscale, psnrY, ssimY } from './sr-metrics.mjs';
 
 /** Crops per domain: all pairs of the evaluation folder (the whole test split) unless --n caps them. */
@@ -23,23 +22,14 @@ const modelSpecs = arg('models', 'sr3:sr3-x4,srdiff:srdiff-x4').split(',').map((
   return { task, model };
 });
 const withEsrgan = !process.argv.includes('--no-esrgan');
-const evalDir = path.join(process.env.DIFFUSEKIT_CACHE ?? path.join(os.homedir(), '.cache', 'diffusekit'), 'eval', 'sr-x4');
+const evalDir = evalFolder('sr-x4');
 if (!existsSync(evalDir)) {
   console.log(`### Super-resolution quality\n\nSkipped: no evaluation pairs in ${evalDir} (run bench/make-sr-eval-set.py).`);
   process.exit(0);
 }
 
 const toImage = (r) => ({ width: r.width, height: r.height, data: r.data });
-async function pairs(domain) {
-  const dir = path.join(evalDir, domain);
-  const names = readdirSync(dir).filter((f) => f.endsWith('_hr.png')).sort().slice(0, n);
-  return Promise.all(
-    names.map(async (f) => ({
-      hr: toImage((await readImageFile(path.join(dir, f))).raster),
-      lr: (await readImageFile(path.join(dir, f.replace('_hr', '_lr')))).raster,
-    })),
-  );
-}
+const pairs = (domain) => srPairs(evalDir, domain, n);
 
 const runtime = createRuntime({ engine: { provider: 'cpu' }, plugins: [sr3Plugin] });
 const models = [];

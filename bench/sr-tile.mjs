@@ -2,35 +2,25 @@
 // validation images larger than any tile tried (a default must be chosen on held-out data that is not the test split).
 // Needs the pairs: /usr/bin/python3 bench/make-sr-eval-set.py --split val --size 384 --per-image 4
 // Usage: node bench/sr-tile.mjs [--size 384] [--tiles 64,128,192,256,384] [--models sr3:sr3-x4,srdiff:srdiff-x4] [--n N]
-import { existsSync, readdirSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { createRuntime, readImageFile } from '@diffusekit/core';
+import { createRuntime } from '@diffusekit/core';
 import { sr3Plugin } from '@diffusekit/sr3';
-import { arg, capArg, countOf, defaultsOf, fmt, mean, median, table } from './lib.mjs';
+import { arg, capArg, countOf, defaultsOf, fmt, mean, median, table, evalFolder, srPairs } from './lib.mjs';
 import { bicubicUpscale, psnrY, ssimY } from './sr-metrics.mjs';
 
 const size = Number(arg('size', '384'));
 const tiles = arg('tiles', `64,128,192,256,${size}`).split(',').map(Number);
 const n = capArg();
 const modelSpecs = arg('models', 'sr3:sr3-x4,srdiff:srdiff-x4').split(',').map((pair) => pair.split(':'));
-const evalDir = path.join(process.env.DIFFUSEKIT_CACHE ?? path.join(os.homedir(), '.cache', 'diffusekit'), 'eval', `sr-x4-val${size}`);
+const evalDir = evalFolder(`sr-x4-val${size}`);
 if (!existsSync(evalDir)) {
   console.log(`### Super-resolution tile size\n\nSkipped: no validation pairs in ${evalDir} (run bench/make-sr-eval-set.py --split val --size ${size}).`);
   process.exit(0);
 }
 
 const toImage = (r) => ({ width: r.width, height: r.height, data: r.data });
-async function pairs(domain) {
-  const dir = path.join(evalDir, domain);
-  const names = readdirSync(dir).filter((f) => f.endsWith('_hr.png')).sort().slice(0, n);
-  return Promise.all(
-    names.map(async (f) => ({
-      hr: toImage((await readImageFile(path.join(dir, f))).raster),
-      lr: (await readImageFile(path.join(dir, f.replace('_hr', '_lr')))).raster,
-    })),
-  );
-}
+const pairs = (domain) => srPairs(evalDir, domain, n);
 
 const runtime = createRuntime({ engine: { provider: 'cpu' }, plugins: [sr3Plugin] });
 const sets = { aerial: await pairs('aerial'), photo: await pairs('photo') };

@@ -1,5 +1,5 @@
 // Shared helpers for benchmark scripts: medians, machine description, markdown tables.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,7 +94,6 @@ export function evalFolder(name) {
 
 /** The first n (all when undefined) HR/LR pairs of one domain of a super-resolution evaluation folder; HR as plain images. */
 export async function srPairs(evalDir, domain, n) {
-  const { readdirSync } = await import('node:fs');
   const { readImageFile } = await import('@diffusekit/core');
   const dir = path.join(evalDir, domain);
   const names = readdirSync(dir).filter((f) => f.endsWith('_hr.png')).sort().slice(0, n);

@@ -144,7 +144,7 @@ export function encoderResidualSampler(
       blocks ??= encoderBlocks(plan, blockSize);
       for (const tile of missing) {
         const block = blocks.get(tile.index)!;
-        if (features.has(tile.index) || block.tiles.length === 1 || block.tiles.some((t) => baseWritten.has(t.index))) continue;
+        if (block.tiles.length === 1 || block.tiles.some((t) => baseWritten.has(t.index))) continue;
         const bytes = block.tiles.length * featureChannels * plan.tileHeight * plan.tileWidth * 4;
         if (featureChannels > 0 && heldBytes + bytes > cacheBytes) continue;
         for (const [index, tileFeatures] of await encode(plan, [block])) {

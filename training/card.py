@@ -14,8 +14,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dktrain import CACHE  # noqa: E402
 
 
-def plot(ax_box, draw, series, title, logy=False, zero_line=False):
-    """series: [(xs, ys, colour)], drawn on one shared y range."""
+def plot(ax_box, draw, series, title, logy=False, zero_line=False, xlabel="step", ref=None, marks=False):
+    """series: [(xs, ys, colour)], drawn on one shared y range; ref: a horizontal reference line (black) at that y;
+    marks: a dot and the value at every point (for a few measured points rather than a dense log)."""
     x0, y0, x1, y1 = ax_box
     draw.rectangle(ax_box, outline="black")
     draw.text((x0 + 4, y0 - 14), title, fill="black")
@@ -24,23 +25,37 @@ def plot(ax_box, draw, series, title, logy=False, zero_line=False):
         return
     tr = (lambda v: np.log10(v)) if logy else (lambda v: v)
     allv = np.concatenate([tr(ys) for _, ys, _ in series])
-    lo, hi = np.percentile(allv, 1), np.percentile(allv, 99)
+    lo, hi = (allv.min(), allv.max()) if marks else (np.percentile(allv, 1), np.percentile(allv, 99))
     if zero_line:
         lo, hi = min(lo, 0.0), max(hi, 0.0)
+    if ref is not None:
+        lo, hi = min(lo, ref), max(hi, ref)
     if hi <= lo:
         hi = lo + 1e-6
+    if marks:  # room for the value labels, and a reference line at the edge stays visible
+        pad = 0.1 * (hi - lo)
+        lo, hi = lo - pad, hi + pad
     xmin = min(xs.min() for xs, _, _ in series)
     xmax = max(xs.max() for xs, _, _ in series)
     fy = lambda v: y1 - (np.clip(v, lo, hi) - lo) / (hi - lo) * (y1 - y0)  # noqa: E731
     if zero_line:
         draw.line([(x0, float(fy(0.0))), (x1, float(fy(0.0)))], fill="gray")
+    if ref is not None:
+        draw.line([(x0, float(fy(ref))), (x1, float(fy(ref)))], fill="black")
+        draw.text((x1 - 70, float(fy(ref)) + 2), f"goal {ref:+.2f}", fill="black")
     for xs, ys, col in series:
         px = x0 + (xs - xmin) / max(xmax - xmin, 1) * (x1 - x0)
-        draw.line(list(zip(px.tolist(), fy(tr(ys)).tolist())), fill=col, width=2)
+        py = fy(tr(ys))
+        draw.line(list(zip(px.tolist(), py.tolist())), fill=col, width=2)
+        if marks:
+            for u, v in zip(px.tolist(), py.tolist()):
+                draw.ellipse((u - 3, v - 3, u + 3, v + 3), fill=col)
+            for u, v, y in zip(px.tolist(), py.tolist(), ys.tolist()):
+                draw.text((min(u + 4, x1 - 36), v - 13), f"{y:+.2f}", fill=col)
     fmt = (lambda v: f"{10 ** v:.4f}") if logy else (lambda v: f"{v:+.2f}")
     draw.text((x0 + 4, y0 + 2), fmt(hi), fill="gray")
     draw.text((x0 + 4, y1 - 12), fmt(lo), fill="gray")
-    draw.text((x1 - 80, y1 + 2), f"step {int(xmax)}", fill="gray")
+    draw.text((x1 - 120, y1 + 2), f"{xlabel} {int(xmax)}", fill="gray")
 
 
 def main():

@@ -64,6 +64,46 @@ def sample_sr(model_id, model, lr, shape, ac, steps, d, spacing, seed, views=1):
     return acc / views
 
 
+def load_crops(dom, split, n=0, crop=0):
+    """The 8-bit HR crops of one domain and split: every n-th for n > 0, centre-cropped to crop px when crop > 0."""
+    hr_u8 = load_split(dom, split)
+    if n:
+        hr_u8 = hr_u8[:: max(1, len(hr_u8) // n)][:n]
+    if crop:
+        y0, x0 = (hr_u8.shape[1] - crop) // 2, (hr_u8.shape[2] - crop) // 2
+        hr_u8 = np.ascontiguousarray(hr_u8[:, y0:y0 + crop, x0:x0 + crop])
+    return hr_u8
+
+
+def score_domain(model_id, model, hr_u8, steps, spacings, batch=8, seed=0, views=1):
+    """PSNR-Y / SSIM-Y of bicubic and of DDIM at each step count and spacing on these HR crops.
+    Returns (metrics keyed "n", "bicubic_psnr", "ddim{s}_{spacing}_psnr", ..., the first spacing's outputs per step
+    count, the LR batch, the bicubic outputs)."""
+    d = MODELS[model_id]["diffusion"]
+    ac = alphas_cumprod(d["schedule"]["kind"], d["schedule"]["trainSteps"])
+    hr = to_pm1(hr_u8)
+    lr = make_lr(hr)
+    bic = to_u8(upsample_bicubic(lr))
+    m = {"n": len(hr_u8), "bicubic_psnr": psnr_y(bic, hr_u8), "bicubic_ssim": ssim_y(bic, hr_u8)}
+    by_steps = {}
+    for spacing in spacings:
+        for s in steps:
+            t0 = time.time()
+            outs = []
+            for i in range(0, len(hr), batch):
+                lr_b = lr[i:i + batch]
+                with torch.no_grad():
+                    outs.append(sample_sr(model_id, model, lr_b, (len(lr_b), 3, hr.shape[2], hr.shape[3]), ac, s, d,
+                                          spacing, seed + i, views))
+            out_u8 = to_u8(torch.from_numpy(np.concatenate(outs)))
+            key = f"ddim{s}_{spacing}"
+            m[key + "_psnr"], m[key + "_ssim"] = psnr_y(out_u8, hr_u8), ssim_y(out_u8, hr_u8)
+            print(f"{key}: PSNR {m[key + '_psnr']:.3f} (bicubic {m['bicubic_psnr']:.3f}) "
+                  f"SSIM {m[key + '_ssim']:.4f} (bicubic {m['bicubic_ssim']:.4f}) [{time.time() - t0:.0f}s]", flush=True)
+            by_steps.setdefault(s, out_u8)
+    return m, by_steps, lr, bic
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("id", choices=sorted(MODELS))
@@ -81,10 +121,7 @@ def main():
     p.add_argument("--grid", default=None, help="sample grid PNG (LR | bicubic | fewest | most steps | HR)")
     a = p.parse_args()
     torch.set_num_threads(2)
-    spec = MODELS[a.id]
     model, st, wpath = load_weights(a.id, a.weights)
-    d = spec["diffusion"]
-    ac = alphas_cumprod(d["schedule"]["kind"], d["schedule"]["trainSteps"])
     history = st.get("history") or []
     # "step" counts the last run segment only; the manifest reports every segment the weights went through.
     res = {"weights": wpath, "step": st.get("step"),
@@ -92,37 +129,11 @@ def main():
            "train_minutes": round(st.get("wall", 0) / 60, 1), "split": a.split, "views": a.views}
     grid_rows = []
     for dom in ("aerial", "photo"):
-        hr_u8 = load_split(dom, a.split)
-        if a.n:
-            hr_u8 = hr_u8[:: max(1, len(hr_u8) // a.n)][: a.n]
-        if a.crop:
-            y0, x0 = (hr_u8.shape[1] - a.crop) // 2, (hr_u8.shape[2] - a.crop) // 2
-            hr_u8 = np.ascontiguousarray(hr_u8[:, y0:y0 + a.crop, x0:x0 + a.crop])
-        hr = to_pm1(hr_u8)
-        lr = make_lr(hr)
-        bic = to_u8(upsample_bicubic(lr))
-        res[f"{dom}_n"] = len(hr_u8)
-        res[f"{dom}_bicubic_psnr"] = psnr_y(bic, hr_u8)
-        res[f"{dom}_bicubic_ssim"] = ssim_y(bic, hr_u8)
-        by_steps = {}
-        for spacing in a.spacing.split(","):
-            for s in [int(x) for x in a.steps.split(",")]:
-                t0 = time.time()
-                outs = []
-                for i in range(0, len(hr), a.batch):
-                    lr_b = lr[i:i + a.batch]
-                    with torch.no_grad():
-                        o = sample_sr(a.id, model, lr_b, (len(lr_b), 3, hr.shape[2], hr.shape[3]), ac, s, d,
-                                      spacing, a.seed + i, a.views)
-                    outs.append(o)
-                out_u8 = to_u8(torch.from_numpy(np.concatenate(outs)))
-                key = f"{dom}_ddim{s}_{spacing}"
-                res[key + "_psnr"] = psnr_y(out_u8, hr_u8)
-                res[key + "_ssim"] = ssim_y(out_u8, hr_u8)
-                print(f"{key}: PSNR {res[key + '_psnr']:.3f} (bicubic {res[f'{dom}_bicubic_psnr']:.3f}) "
-                      f"SSIM {res[key + '_ssim']:.4f} (bicubic {res[f'{dom}_bicubic_ssim']:.4f}) "
-                      f"[{time.time() - t0:.0f}s]", flush=True)
-                by_steps.setdefault(s, out_u8)
+        print(dom, flush=True)
+        hr_u8 = load_crops(dom, a.split, a.n, a.crop)
+        metrics, by_steps, lr, bic = score_domain(a.id, model, hr_u8, [int(x) for x in a.steps.split(",")],
+                                                  a.spacing.split(","), a.batch, a.seed, a.views)
+        res.update({f"{dom}_{k}": v for k, v in metrics.items()})
         if a.grid:  # columns: LR (nearest) | bicubic | fewest steps | most steps | HR; 128 px centre crops
             lr_u8 = to_u8(lr)
             cols = [by_steps[min(by_steps)], by_steps[max(by_steps)]]

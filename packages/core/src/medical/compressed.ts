@@ -1,14 +1,16 @@
 import { createRequire } from 'node:module';
 import { DiffusekitError } from '../errors.js';
+import { decodeRleFrame } from './rle.js';
 
 type WasmCodec = 'openjpeg' | 'charls' | 'libjpeg-turbo';
 
 /**
  * Compressed DICOM transfer syntaxes decoded with maintained npm codec packages: JPEG 2000 with OpenJPEG, JPEG-LS with
  * CharLS, 8-bit JPEG baseline with libjpeg-turbo (WebAssembly builds of the reference libraries), and JPEG lossless
- * (process 14) with jpeg-lossless-decoder-js. Each codec is loaded on first use only.
+ * (process 14) with jpeg-lossless-decoder-js. Each codec is loaded on first use only. RLE Lossless, which no package
+ * decodes on its own, with ours (rle.ts).
  */
-export const CODEC_SYNTAXES: Record<string, { name: string; codec: WasmCodec | 'jpeg-lossless' }> = {
+export const CODEC_SYNTAXES: Record<string, { name: string; codec: WasmCodec | 'jpeg-lossless' | 'rle' }> = {
   '1.2.840.10008.1.2.4.90': { name: 'JPEG 2000 Lossless', codec: 'openjpeg' },
   '1.2.840.10008.1.2.4.91': { name: 'JPEG 2000', codec: 'openjpeg' },
   '1.2.840.10008.1.2.4.80': { name: 'JPEG-LS Lossless', codec: 'charls' },
@@ -16,6 +18,7 @@ export const CODEC_SYNTAXES: Record<string, { name: string; codec: WasmCodec | '
   '1.2.840.10008.1.2.4.50': { name: 'JPEG Baseline (Process 1)', codec: 'libjpeg-turbo' },
   '1.2.840.10008.1.2.4.57': { name: 'JPEG Lossless, Non-Hierarchical (Process 14)', codec: 'jpeg-lossless' },
   '1.2.840.10008.1.2.4.70': { name: 'JPEG Lossless, First-Order Prediction (Process 14, SV1)', codec: 'jpeg-lossless' },
+  '1.2.840.10008.1.2.5': { name: 'RLE Lossless', codec: 'rle' },
 };
 
 const WASM_PACKAGES: Record<WasmCodec, { module: string; decoder: string }> = {
@@ -67,6 +70,7 @@ export async function decodeCompressedFrame(syntax: string, encoded: Uint8Array,
   const spec = CODEC_SYNTAXES[syntax];
   if (!spec) throw new DiffusekitError('UNSUPPORTED_TRANSFER_SYNTAX', `No codec for transfer syntax ${syntax}`, { details: { transferSyntax: syntax } });
   if (spec.codec === 'jpeg-lossless') return decodeLossless(spec.name, encoded, expected, where, syntax);
+  if (spec.codec === 'rle') return decodeRleFrame(encoded, expected, where);
   const module = await codecModule(spec.codec);
   const decoder = new module[WASM_PACKAGES[spec.codec].decoder]!();
   try {

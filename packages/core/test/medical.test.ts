@@ -8,6 +8,7 @@ import * as niftiReader from 'nifti-reader-js';
 import {
   decodeImage,
   detectFormat,
+  encodeImage,
   mapVolumeSlices,
   readImageFile,
   readImageFileHeader,
@@ -267,6 +268,43 @@ describe('NIfTI reading', () => {
     await expect(decodeImage(gzipSync(huge))).rejects.toMatchObject({ code: 'IMAGE_TOO_LARGE', details: { voxels: 2 ** 31 } });
     expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
     expect((await readImageHeader(huge)).depth).toBe(1024);
+  });
+
+  it('reads NIfTI-2 (64-bit sizes, double transforms) as the same volume as its NIfTI-1 twin, and writes it back as NIfTI-1', async () => {
+    const nii = Buffer.from(gunzipSync(medical('ch2-small.nii.gz')));
+    const v1 = niftiReader.readHeader(nii.slice().buffer) as niftiReader.NIFTI1;
+    // The NIfTI-2 twin is serialised by nifti-reader-js, an independent writer.
+    const h2 = new niftiReader.NIFTI2();
+    for (const key of ['littleEndian', 'dims', 'datatypeCode', 'numBitsPerVoxel', 'pixDims', 'scl_slope', 'scl_inter', 'xyzt_units', 'cal_max', 'cal_min', 'description',
+      'qform_code', 'sform_code', 'quatern_b', 'quatern_c', 'quatern_d', 'qoffset_x', 'qoffset_y', 'qoffset_z', 'affine'] as const) {
+      (h2 as unknown as Record<string, unknown>)[key] = v1[key];
+    }
+    h2.vox_offset = 544;
+    h2.magic = 'n+2';
+    const header = new Uint8Array(h2.toArrayBuffer());
+    expect(header.length).toBe(544);
+    const twin = Buffer.concat([header, nii.subarray(v1.vox_offset)]);
+    for (const bytes of [twin, gzipSync(twin)]) {
+      expect(detectFormat(bytes)).toBe('nifti');
+      expect((await readImageHeader(bytes)).medical!.nifti!.version).toBe(2);
+      const [one, two] = [(await decodeImage(nii)).volume!, (await decodeImage(bytes)).volume!];
+      expect([two.width, two.height, two.depth, two.dtype]).toEqual([one.width, one.height, one.depth, one.dtype]);
+      expect(Buffer.from(two.data.buffer).equals(Buffer.from(one.data.buffer))).toBe(true);
+      expect(two.medical.spacing).toEqual(one.medical.spacing);
+      two.medical.affine.forEach((x, i) => expect(x).toBeCloseTo(one.medical.affine[i]!, 4));
+      const file = join(folder, 'back.nii');
+      await writeVolumeFile(file, two);
+      const back = (await readImageFile(file)).volume!;
+      expect(back.medical.nifti!.version).toBe(1);
+      expect(Buffer.from(back.data.buffer).equals(Buffer.from(one.data.buffer))).toBe(true);
+    }
+    // A NIfTI-2 header cut short is refused by name, not read past its end.
+    await expect(decodeImage(twin.subarray(0, 541))).rejects.toMatchObject({ code: 'DECODE_FAILED', message: expect.stringContaining('544-byte header') });
+  });
+
+  it('refuses to write a volume wider than NIfTI-1 stores, naming the limit', async () => {
+    const raster = { width: 40000, height: 1, bands: 1, dtype: 'uint8' as const, data: new Uint8Array(40000) };
+    await expect(encodeImage(raster, { format: 'nifti' })).rejects.toMatchObject({ code: 'ENCODE_FAILED', message: expect.stringContaining('32767') });
   });
 
   it('refuses datatypes and 4-D files it does not read, naming them', async () => {

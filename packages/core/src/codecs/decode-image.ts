@@ -12,7 +12,7 @@ import { decodeVolume } from '../medical/codec.js';
 import { volumeSlice } from '../medical/volume.js';
 
 /**
- * Decodes PNG, JPEG, WebP, TIFF, GeoTIFF, DICOM or NIfTI-1 bytes (format judged from the content) into a planar Raster. The pixel
+ * Decodes PNG, JPEG, WebP, TIFF, GeoTIFF, DICOM or NIfTI bytes (format judged from the content) into a planar Raster. The pixel
  * limit is checked from the header before decoding (IMAGE_TOO_LARGE); corrupt data gives DECODE_FAILED.
  */
 export async function decodeImage(bytes: ImageBytes, options: DecodeOptions = {}): Promise<DecodedImage> {

@@ -1,7 +1,7 @@
 import { DiffusekitError, isDiffusekitError } from '../errors.js';
 import { toByteView } from './input-bytes.js';
 import { isDicom } from '../medical/dicom.js';
-import { gunzipPrefix, isGzip, looksLikeNifti1 } from '../medical/nifti.js';
+import { gunzipPrefix, isGzip, looksLikeNifti } from '../medical/nifti.js';
 import { readTiffDirectory } from './tiff/directory.js';
 import { GEO_TAGS } from './tiff/tags.js';
 import type { ImageBytes, ImageFormat } from './types.js';
@@ -17,9 +17,9 @@ const ascii = (text: string) => Array.from(text, (c) => c.charCodeAt(0));
 function containerOf(view: Uint8Array): 'png' | 'jpeg' | 'webp' | 'tiff' | 'dicom' | 'nifti' | undefined {
   if (startsWith(view, PNG_SIGNATURE)) return 'png';
   if (isDicom(view)) return 'dicom';
-  if (looksLikeNifti1(view)) return 'nifti';
-  // A gzip stream is a .nii.gz when what it starts with is a NIfTI-1 header (only a bounded prefix is inflated).
-  if (isGzip(view) && looksLikeNifti1(gunzipPrefix(view, 1024))) return 'nifti';
+  if (looksLikeNifti(view)) return 'nifti';
+  // A gzip stream is a .nii.gz when what it starts with is a NIfTI header (only a bounded prefix is inflated).
+  if (isGzip(view) && looksLikeNifti(gunzipPrefix(view, 1024))) return 'nifti';
   if (startsWith(view, [0xff, 0xd8, 0xff])) return 'jpeg';
   if (startsWith(view, ascii('RIFF')) && startsWith(view, ascii('WEBP'), 8)) return 'webp';
   if (startsWith(view, [0x49, 0x49, 0x2a, 0x00]) || startsWith(view, [0x4d, 0x4d, 0x00, 0x2a])) return 'tiff';
@@ -29,7 +29,7 @@ function containerOf(view: Uint8Array): 'png' | 'jpeg' | 'webp' | 'tiff' | 'dico
 
 /**
  * The image format, judged from the content (magic bytes), never from a file name. A TIFF whose first image carries
- * georeferencing tags is 'geotiff'. DICOM is recognised by "DICM" at byte 128, NIfTI-1 by sizeof_hdr 348 and its
+ * georeferencing tags is 'geotiff'. DICOM is recognised by "DICM" at byte 128, NIfTI by sizeof_hdr 348 or 540 and its
  * magic, also inside gzip. EMPTY_INPUT for no bytes, UNSUPPORTED_FORMAT for anything unrecognised.
  */
 export function detectFormat(bytes: ImageBytes): ImageFormat {
@@ -37,7 +37,7 @@ export function detectFormat(bytes: ImageBytes): ImageFormat {
   const container = containerOf(view);
   if (container === undefined) {
     const head = Array.from(view.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
-    throw new DiffusekitError('UNSUPPORTED_FORMAT', `Unrecognised image data (first bytes: ${head}); accepted: PNG, JPEG, WebP, TIFF, GeoTIFF, DICOM (Part 10), NIfTI-1 (.nii, .nii.gz)`, {
+    throw new DiffusekitError('UNSUPPORTED_FORMAT', `Unrecognised image data (first bytes: ${head}); accepted: PNG, JPEG, WebP, TIFF, GeoTIFF, DICOM (Part 10), NIfTI-1/NIfTI-2 (.nii, .nii.gz)`, {
       details: { firstBytes: head },
     });
   }

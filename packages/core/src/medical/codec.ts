@@ -5,12 +5,12 @@ import { decodeNifti, encodeNifti, readNiftiHeader } from './nifti.js';
 import type { Affine, MedicalInfo, Volume, VolumeHeader } from './types.js';
 import { inPlaneAxes, valueRangeOf, voxelToWorld } from './volume.js';
 
-/** The header of a DICOM file or NIfTI-1 volume (the caller has detected which), without voxels. */
+/** The header of a DICOM file or NIfTI volume (the caller has detected which), without voxels. */
 export function readVolumeHeader(view: Uint8Array): VolumeHeader {
   return isDicom(view) ? readDicomHeader(view) : readNiftiHeader(view);
 }
 
-/** Decodes a DICOM file or NIfTI-1 volume (the caller has detected which). */
+/** Decodes a DICOM file or NIfTI volume (the caller has detected which). */
 export async function decodeVolume(view: Uint8Array, maxPixels: number): Promise<Volume> {
   return isDicom(view) ? decodeDicom(view, maxPixels) : decodeNifti(view, maxPixels);
 }

@@ -10,6 +10,9 @@ import { valueRangeOf } from './volume.js';
 const HEADER_BYTES = 348;
 /** 348 header bytes plus the 4-byte extension flag: where the voxels of a single-file NIfTI-1 start at the earliest. */
 const MIN_VOX_OFFSET = 352;
+const NIFTI2_HEADER_BYTES = 540;
+/** The same for NIfTI-2 (540 header bytes with 64-bit sizes and double transforms). */
+const NIFTI2_MIN_VOX_OFFSET = 544;
 
 const DATATYPES: Record<number, DType> = { 2: 'uint8', 4: 'int16', 512: 'uint16', 16: 'float32' };
 const CODES: Record<DType, { datatype: number; bitpix: number }> = {
@@ -26,13 +29,22 @@ export function isGzip(view: Uint8Array): boolean {
   return view.length >= 2 && view[0] === 0x1f && view[1] === 0x8b;
 }
 
-/** True when the bytes start like a single-file NIfTI-1 (sizeof_hdr 348 in either byte order and the magic "n+1"). */
-export function looksLikeNifti1(view: Uint8Array): boolean {
-  if (view.length < HEADER_BYTES) return false;
+/**
+ * 1 or 2 when the bytes start like a NIfTI-1 or NIfTI-2 header: sizeof_hdr 348 or 540 in either byte order and the
+ * magic of that version ("n+1" / "ni1" at byte 344, "n+2" / "ni2" at byte 4); undefined otherwise.
+ */
+export function niftiVersion(view: Uint8Array): 1 | 2 | undefined {
+  if (view.length < HEADER_BYTES) return undefined;
   const dv = new DataView(view.buffer, view.byteOffset, view.byteLength);
-  const size = dv.getInt32(0, true);
-  if (size !== HEADER_BYTES && dv.getInt32(0, false) !== HEADER_BYTES) return false;
-  return view[344] === 0x6e && (view[345] === 0x2b || view[345] === 0x69) && view[346] === 0x31 && view[347] === 0;
+  const sized = (n: number) => dv.getInt32(0, true) === n || dv.getInt32(0, false) === n;
+  const magic = (at: number, version: number) => view[at] === 0x6e && (view[at + 1] === 0x2b || view[at + 1] === 0x69) && view[at + 2] === 0x30 + version && view[at + 3] === 0;
+  if (sized(HEADER_BYTES) && magic(344, 1)) return 1;
+  if (view.length >= NIFTI2_HEADER_BYTES && sized(NIFTI2_HEADER_BYTES) && magic(4, 2)) return 2;
+  return undefined;
+}
+
+export function looksLikeNifti(view: Uint8Array): boolean {
+  return niftiVersion(view) !== undefined;
 }
 
 /**
@@ -62,16 +74,19 @@ interface ParsedHeader {
   dataBytes: number;
 }
 
-/** Reads and checks a NIfTI-1 header from (at least) its first 352 bytes: everything but the voxels. */
+/** Reads and checks a NIfTI-1 or NIfTI-2 header from (at least) its first 352 or 544 bytes: everything but the voxels. */
 function parseHeader(head: Uint8Array): ParsedHeader {
-  if (!looksLikeNifti1(head)) {
-    throw new DiffusekitError('UNSUPPORTED_FORMAT', 'Not a single-file NIfTI-1 image (expected sizeof_hdr 348 and the magic "n+1"); NIfTI-2 and .hdr/.img pairs are not read', {
+  const version = niftiVersion(head);
+  if (version === undefined) {
+    throw new DiffusekitError('UNSUPPORTED_FORMAT', 'Not a single-file NIfTI-1 or NIfTI-2 image (expected sizeof_hdr 348 and the magic "n+1", or 540 and "n+2"); .hdr/.img pairs are not read', {
       details: { format: 'nifti' },
     });
   }
-  let h: niftiReader.NIFTI1;
+  const minVoxOffset = version === 1 ? MIN_VOX_OFFSET : NIFTI2_MIN_VOX_OFFSET;
+  if (head.length < minVoxOffset) throw decodeFailed(`The NIfTI-${version} file is ${head.length} bytes, shorter than its ${minVoxOffset}-byte header`);
+  let h: niftiReader.NIFTI1 | niftiReader.NIFTI2;
   try {
-    h = niftiReader.readHeader(toExactArrayBuffer(head.subarray(0, Math.max(head.length, MIN_VOX_OFFSET)))) as niftiReader.NIFTI1;
+    h = niftiReader.readHeader(toExactArrayBuffer(head));
   } catch (error) {
     throw decodeFailed(`The NIfTI header could not be read: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -93,7 +108,7 @@ function parseHeader(head: Uint8Array): ParsedHeader {
   if (h.numBitsPerVoxel !== CODES[dtype].bitpix) throw decodeFailed(`The NIfTI header says datatype ${dtype} but bitpix ${h.numBitsPerVoxel}`);
   const [width, height, depth] = [dim[1]!, rank >= 2 ? dim[2]! : 1, rank >= 3 ? dim[3]! : 1];
   const voxOffset = h.vox_offset;
-  if (!Number.isInteger(voxOffset) || voxOffset < MIN_VOX_OFFSET) throw decodeFailed(`The NIfTI header has vox_offset ${voxOffset}; expected a whole number >= 352`);
+  if (!Number.isInteger(voxOffset) || voxOffset < minVoxOffset) throw decodeFailed(`The NIfTI header has vox_offset ${voxOffset}; expected a whole number >= ${minVoxOffset}`);
   const pixdim = h.pixDims.slice(0, 8).map((v) => (Number.isFinite(v) ? v : 0));
   const spacing = [1, 2, 3].map((a) => (Math.abs(pixdim[a] ?? 0) > 0 ? Math.abs(pixdim[a]!) : 1)) as [number, number, number];
   const qfac = pixdim[0] === -1 ? -1 : 1;
@@ -104,6 +119,7 @@ function parseHeader(head: Uint8Array): ParsedHeader {
   // NIfTI's rule: the sform when it is set, else the qform, else voxel sizes alone (method 1).
   const affine = sform ?? qform ?? ([spacing[0], 0, 0, 0, 0, spacing[1], 0, 0, 0, 0, spacing[2], 0, 0, 0, 0, 1] as Affine);
   const nifti: NiftiInfo = {
+    version,
     dim,
     pixdim,
     datatype: h.datatypeCode,
@@ -132,13 +148,13 @@ function headBytes(view: Uint8Array): Uint8Array {
   return isGzip(view) ? gunzipPrefix(view) : view.subarray(0, 4096);
 }
 
-/** Size, dtype, spacing, affines and the rest of a NIfTI-1 header (.nii or .nii.gz), without reading the voxels. */
+/** Size, dtype, spacing, affines and the rest of a NIfTI-1 or NIfTI-2 header (.nii or .nii.gz), without reading the voxels. */
 export function readNiftiHeader(view: Uint8Array): VolumeHeader {
   return parseHeader(headBytes(view)).header;
 }
 
 /**
- * Decodes a NIfTI-1 volume (.nii or .nii.gz). The header is checked first: the voxel count against `maxPixels`
+ * Decodes a NIfTI-1 or NIfTI-2 volume (.nii or .nii.gz). The header is checked first: the voxel count against `maxPixels`
  * (IMAGE_TOO_LARGE) and the file's length against what the header states (DECODE_FAILED), before the voxels are
  * inflated or allocated; a .nii.gz is inflated with a hard cap at the size the header states.
  */
@@ -215,60 +231,62 @@ export function flipXY(affine: Affine): Affine {
   return out;
 }
 
-function writeText(dv: DataView, offset: number, length: number, text: string): void {
-  const bytes = Buffer.from(text, 'latin1');
-  for (let i = 0; i < Math.min(length - 1, bytes.length); i++) dv.setUint8(offset + i, bytes[i]!);
-}
+/** NIfTI-1 stores sizes as int16. */
+const MAX_NIFTI1_DIM = 32767;
 
 /**
  * Encodes a volume as single-file NIfTI-1 (little-endian, voxels at offset 352), gzip-compressed when `gzip` is set.
- * dim, pixdim, datatype, scl_slope/scl_inter, the sform and the qform come from the volume's medical metadata; a DICOM
- * source's patient (LPS) affine becomes a scanner-anatomical (RAS) sform.
+ * The header is serialised by nifti-reader-js; dim, pixdim, datatype, scl_slope/scl_inter, the sform and the qform
+ * come from the volume's medical metadata, and a DICOM source's patient (LPS) affine becomes a scanner-anatomical
+ * (RAS) sform.
  */
 export function encodeNifti(volume: Volume, gzip: boolean): Buffer {
   const { width, height, depth, dtype } = volume;
   const medical = volume.medical;
-  const code = CODES[dtype];
-  const dataBytes = width * height * depth * bytesPerSample(dtype);
-  const buffer = new ArrayBuffer(MIN_VOX_OFFSET + dataBytes);
-  const dv = new DataView(buffer);
-  const le = true;
-  const n = medical.format === 'nifti' ? medical.nifti : undefined;
-  dv.setInt32(0, HEADER_BYTES, le);
-  dv.setUint8(38, 0x72); // regular = 'r'
-  const dim = [depth > 1 ? 3 : 2, width, height, depth, 1, 1, 1, 1];
-  dim.forEach((d, i) => dv.setInt16(40 + i * 2, d, le));
-  dv.setInt16(70, code.datatype, le);
-  dv.setInt16(72, code.bitpix, le);
-  const qfac = n?.quaternion?.qfac ?? 1;
-  const pixdim = [qfac, medical.spacing[0], medical.spacing[1], medical.spacing[2], n?.pixdim[4] ?? 0, n?.pixdim[5] ?? 0, n?.pixdim[6] ?? 0, n?.pixdim[7] ?? 0];
-  pixdim.forEach((p, i) => dv.setFloat32(76 + i * 4, p, le));
-  dv.setFloat32(108, MIN_VOX_OFFSET, le);
-  dv.setFloat32(112, medical.rescale?.slope ?? 0, le);
-  dv.setFloat32(116, medical.rescale?.intercept ?? 0, le);
-  dv.setUint8(123, n?.xyztUnits ?? 2); // 2 = millimetres
-  if (medical.window) {
-    dv.setFloat32(124, medical.window.center + medical.window.width / 2, le);
-    dv.setFloat32(128, medical.window.center - medical.window.width / 2, le);
+  const largest = Math.max(width, height, depth);
+  if (largest > MAX_NIFTI1_DIM) {
+    throw new DiffusekitError('ENCODE_FAILED', `NIfTI-1 stores sizes up to ${MAX_NIFTI1_DIM} voxels per axis; this volume is ${width}x${height}x${depth}. Write it as TIFF or in slices`, {
+      details: { width, height, depth, max: MAX_NIFTI1_DIM },
+    });
   }
-  writeText(dv, 148, 80, n?.description ?? (medical.modality ? `diffusekit from DICOM ${medical.modality}` : 'diffusekit'));
+  const code = CODES[dtype];
+  const n = medical.format === 'nifti' ? medical.nifti : undefined;
+  const h = new niftiReader.NIFTI1();
+  h.littleEndian = true;
+  h.dims = [depth > 1 ? 3 : 2, width, height, depth, 1, 1, 1, 1];
+  h.datatypeCode = code.datatype;
+  h.numBitsPerVoxel = code.bitpix;
+  const qfac = n?.quaternion?.qfac ?? 1;
+  h.pixDims = [qfac, medical.spacing[0], medical.spacing[1], medical.spacing[2], n?.pixdim[4] ?? 0, n?.pixdim[5] ?? 0, n?.pixdim[6] ?? 0, n?.pixdim[7] ?? 0];
+  h.vox_offset = MIN_VOX_OFFSET;
+  h.scl_slope = medical.rescale?.slope ?? 0;
+  h.scl_inter = medical.rescale?.intercept ?? 0;
+  h.xyzt_units = n?.xyztUnits ?? 2; // 2 = millimetres
+  if (medical.window) {
+    h.cal_max = medical.window.center + medical.window.width / 2;
+    h.cal_min = medical.window.center - medical.window.width / 2;
+  }
+  // descrip is 80 bytes, NUL-terminated; the library encodes UTF-8, so keep it to printable ASCII.
+  h.description = (n?.description ?? (medical.modality ? `diffusekit from DICOM ${medical.modality}` : 'diffusekit')).replace(/[^\x20-\x7e]/g, '?').slice(0, 79);
   // A NIfTI source keeps its own sform/qform (scaled with the image); any other volume writes its affine as the sform.
   const sform = medical.format !== 'nifti' ? flipXY(medical.affine) : n ? n.sform : medical.affine;
   const sformCode = medical.format !== 'nifti' || !n ? 1 : n.sformCode ?? 0;
   if (n?.qform && n.quaternion && n.qformCode > 0) {
-    dv.setInt16(252, n.qformCode, le);
-    dv.setFloat32(256, n.quaternion.b, le);
-    dv.setFloat32(260, n.quaternion.c, le);
-    dv.setFloat32(264, n.quaternion.d, le);
-    dv.setFloat32(268, n.qform[3], le);
-    dv.setFloat32(272, n.qform[7], le);
-    dv.setFloat32(276, n.qform[11], le);
+    h.qform_code = n.qformCode;
+    [h.quatern_b, h.quatern_c, h.quatern_d] = [n.quaternion.b, n.quaternion.c, n.quaternion.d];
+    [h.qoffset_x, h.qoffset_y, h.qoffset_z] = [n.qform[3], n.qform[7], n.qform[11]];
   }
-  if (sform && sformCode > 0) {
-    dv.setInt16(254, sformCode, le);
-    for (let r = 0; r < 3; r++) for (let c = 0; c < 4; c++) dv.setFloat32(280 + r * 16 + c * 4, sform[r * 4 + c]!, le);
-  }
-  writeText(dv, 344, 4, 'n+1');
+  const writeSform = sform !== undefined && sformCode > 0;
+  if (writeSform) h.sform_code = sformCode;
+  h.affine = [0, 1, 2, 3].map((r) => [0, 1, 2, 3].map((c) => (writeSform && r < 3 ? sform[r * 4 + c]! : 0)));
+  h.magic = 'n+1';
+  const header = new Uint8Array(h.toArrayBuffer());
+  if (header.length !== MIN_VOX_OFFSET) throw new Error(`nifti-reader-js wrote a ${header.length}-byte header; expected ${MIN_VOX_OFFSET}`);
+  header[38] = 0x72; // regular = 'r', which ANALYZE 7.5 readers still check
+  const le = true;
+  const dataBytes = width * height * depth * bytesPerSample(dtype);
+  const buffer = new ArrayBuffer(MIN_VOX_OFFSET + dataBytes);
+  new Uint8Array(buffer).set(header);
   const samples = new Uint8Array(buffer, MIN_VOX_OFFSET);
   const source = volume.data;
   if (dtype === 'uint8') samples.set(source as Uint8Array);

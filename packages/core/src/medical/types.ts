@@ -27,8 +27,10 @@ export interface DicomInfo {
   datasets: Record<string, unknown>[];
 }
 
-/** What NIfTI-1 states beside the voxels. */
+/** What a NIfTI-1 or NIfTI-2 header states beside the voxels. */
 export interface NiftiInfo {
+  /** The header version read (volumes are always written as NIfTI-1). */
+  version: 1 | 2;
   /** dim[0..7] as stored. */
   dim: number[];
   /** pixdim[0..7] as stored (pixdim[0] is qfac). */

@@ -18,7 +18,7 @@ describe('diffusekit info on DICOM and NIfTI', () => {
     const [series, nifti, ct] = jsonLines(stdout);
     expect(series).toMatchObject({ format: 'dicom', width: 64, height: 64, depth: 4, dtype: 'int16', medical: { modality: 'MR', transferSyntax: '1.2.840.10008.1.2.1', sliceThickness: 5 } });
     expect((series!.medical as { orientation: number[] }).orientation).toHaveLength(6);
-    expect(nifti).toMatchObject({ format: 'nifti', width: 45, height: 54, depth: 45, dtype: 'uint8', medical: { spacing: [4, 4, 4], sformCode: 4, coordinates: 'RAS (NIfTI world)' } });
+    expect(nifti).toMatchObject({ format: 'nifti', width: 45, height: 54, depth: 45, dtype: 'uint8', medical: { niftiVersion: 1, spacing: [4, 4, 4], sformCode: 4, coordinates: 'RAS (NIfTI world)' } });
     // A compressed file is described (its header is not compressed) even though its pixels cannot be decoded.
     expect(ct).toMatchObject({ width: 512, depth: 1, medical: { modality: 'CT', rescale: { slope: 1, intercept: -1024 }, transferSyntax: '1.2.840.10008.1.2.4.91' } });
     const text = await cli('info', path.join(MEDICAL, 'brain-series'));

@@ -95,7 +95,7 @@ function medicalSummary(m: MedicalInfo) {
         }
       : {}),
     ...(m.nifti
-      ? { dim: m.nifti.dim, pixdim: m.nifti.pixdim, qformCode: m.nifti.qformCode, sformCode: m.nifti.sformCode, qform: m.nifti.qform ?? null, sform: m.nifti.sform ?? null }
+      ? { niftiVersion: m.nifti.version, dim: m.nifti.dim, pixdim: m.nifti.pixdim, qformCode: m.nifti.qformCode, sformCode: m.nifti.sformCode, qform: m.nifti.qform ?? null, sform: m.nifti.sform ?? null }
       : {}),
   };
 }

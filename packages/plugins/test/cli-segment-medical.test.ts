@@ -1,4 +1,6 @@
-import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readImageFile, readImageFileHeader, writeVolumeFile } from '@diffusekit/core';
@@ -64,6 +66,45 @@ describe('diffusekit segment on volumes', () => {
     const [result] = jsonLines(evaluated.stdout);
     expect(result).toMatchObject({ images: 2 });
     expect(result!.meanIou).toBeGreaterThan(0);
+  });
+
+  it('predicts on a DICOM series as a DICOM Segmentation referencing its images, frame for frame the NIfTI labels', async () => {
+    const out = path.join(dir, 'predicted-dicom');
+    const series = path.join(MEDICAL, 'brain-series');
+    const { code, stdout } = await cli('segment', 'predict', ensemble(), series, '-o', out, '--json');
+    expect(code).toBe(0);
+    expect((await readdir(out)).sort()).toEqual(['brain-series.labels.nii.gz', 'brain-series.seg.dcm']);
+    expect(jsonLines(stdout).find((e) => e.type === 'file-done')).toMatchObject({ info: { outputs: [path.join(out, 'brain-series.seg.dcm'), path.join(out, 'brain-series.labels.nii.gz')] } });
+    const labels = (await readImageFile(path.join(out, 'brain-series.labels.nii.gz'))).volume!;
+    const bytes = await readFile(path.join(out, 'brain-series.seg.dcm'));
+    const dcmjs = createRequire(path.join(REPO_ROOT, 'packages', 'core', 'package.json'))('dcmjs');
+    const dict = dcmjs.data.DicomMessage.readFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    const seg = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dict.dict);
+    expect(seg).toMatchObject({ SOPClassUID: '1.2.840.10008.5.1.4.1.1.66.4', Modality: 'SEG', SegmentationType: 'BINARY', Rows: 64, Columns: 64, NumberOfFrames: 3 * 4 });
+    expect(seg.SegmentSequence.map((s: { SegmentLabel: string }) => s.SegmentLabel)).toEqual(['class 0', 'class 1', 'class 2']);
+    const sources = (await readImageFile(series)).volume!.medical;
+    const sourceUids = sources.dicom!.datasets.map((d) => d.SOPInstanceUID);
+    const packed = new Uint8Array(seg.PixelData[0]);
+    let mismatches = 0;
+    seg.PerFrameFunctionalGroupsSequence.forEach((frame: Record<string, any>, f: number) => {
+      const segment = frame.SegmentIdentificationSequence.ReferencedSegmentNumber;
+      const [, z] = frame.FrameContentSequence.DimensionIndexValues;
+      expect(frame.PlanePositionSequence.ImagePositionPatient).toEqual(sources.dicom!.positions![z - 1]);
+      expect(frame.DerivationImageSequence.SourceImageSequence.ReferencedSOPInstanceUID).toBe(sourceUids[z - 1]);
+      for (let i = 0; i < 64 * 64; i++) {
+        const bit = f * 64 * 64 + i;
+        if ((((packed[bit >> 3]! >> (bit & 7)) & 1) === 1) !== (labels.data[(z - 1) * 64 * 64 + i] === segment - 1)) mismatches++;
+      }
+    });
+    expect(mismatches).toBe(0);
+    expect(new Set(labels.data).size).toBeGreaterThan(1);
+    // dciodvfy (dicom3tools) checks the object against the Segmentation IOD where it is installed; the only errors it
+    // may report are about the UIDs of the test series itself (root 0.0.0.0), which the SEG references.
+    const check = spawnSync('dciodvfy', [path.join(out, 'brain-series.seg.dcm')], { encoding: 'utf8' });
+    if (!check.error) {
+      const problems = check.stderr.split('\n').filter((l) => /^(Error|Warning)/.test(l) && !/Illegal root for UID - "0\.0\.0\.0\./.test(l));
+      expect(problems).toEqual([]);
+    }
   });
 
   it('refuses a label volume on another grid and slices outside the volume', async () => {

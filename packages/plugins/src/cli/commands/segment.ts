@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DiffusekitError, labelVolumeInfo, type FeatureSelection, mapVolumeSlices, volumeFromSlices, readImageFile, writeImageFile, writeVolumeFile, type Progress, type Raster, type Runtime, type Volume, type VolumeAxis } from '@diffusekit/core';
+import { DiffusekitError, encodeDicomSeg, labelVolumeInfo, writeFileAtomic, type FeatureSelection, mapVolumeSlices, volumeFromSlices, readImageFile, writeImageFile, writeVolumeFile, type Progress, type Raster, type Runtime, type Volume, type VolumeAxis } from '@diffusekit/core';
 import {
   ConfusionMatrix,
   IGNORE_INDEX,
@@ -264,9 +264,21 @@ export async function segmentPredictCommand(runtime: Runtime, flags: SegmentPred
       const unc = volumeFromSlices(entropy, flags.axis ?? 2, medical);
       written.push((await writeVolumeFile(`${stem}.uncertainty.nii.gz`, { ...unc, medical }, { format: 'nifti', signal: context.signal })).path);
     }
+    const labelVolume = { ...labels, medical: { ...medical, dims: labels.medical.dims } };
+    // A DICOM source also gets a DICOM Segmentation that references its images, for PACS viewers; a source without
+    // plane geometry (orientation and a position per slice) cannot be referenced by one and keeps the NIfTI only.
+    let dicomSeg: string | undefined;
+    if (volume.medical.format === 'dicom') {
+      const geometry = volume.medical.dicom?.orientation && volume.medical.dicom.positions?.length === labels.depth;
+      if (geometry) {
+        const segPath = `${stem}.seg.dcm`;
+        await writeFileAtomic(segPath, encodeDicomSeg(labelVolume, { classes, algorithm: `diffusekit segment ${path.basename(flags.ensemble)}` }), context.signal);
+        written.push(segPath);
+      } else dicomSeg = 'not written: the source states no ImageOrientationPatient and ImagePositionPatient per slice';
+    }
     // The label volume is written last: its presence marks the file as complete for --resume.
-    written.push((await writeVolumeFile(volumeLabelsPath(stem), { ...labels, medical: { ...medical, dims: labels.medical.dims } }, { format: 'nifti', signal: context.signal })).path);
-    return { outputs: written, slices: labels.medical.dims[flags.axis ?? 2], pixelsPerClass: Object.fromEntries(classes.map((c, i) => [c.name, counts[i]])), meanEntropy: Math.round((entropySum / entropyCount) * 1e4) / 1e4 };
+    written.push((await writeVolumeFile(volumeLabelsPath(stem), labelVolume, { format: 'nifti', signal: context.signal })).path);
+    return { outputs: written, ...(dicomSeg ? { dicomSeg } : {}), slices: labels.medical.dims[flags.axis ?? 2], pixelsPerClass: Object.fromEntries(classes.map((c, i) => [c.name, counts[i]])), meanEntropy: Math.round((entropySum / entropyCount) * 1e4) / 1e4 };
   };
   const summary = await runBatch({
     items,

@@ -59,6 +59,12 @@ function rewrite(meta: Record<string, unknown>, ds: Record<string, unknown>): Bu
 
 const RLE_LOSSLESS = '1.2.840.10008.1.2.5';
 
+interface HtEncoder {
+  getDecodedBuffer(info: Record<string, number | boolean>): Uint8Array;
+  encode(): void;
+  getEncodedBuffer(): Uint8Array;
+}
+
 /**
  * One RLE Lossless frame (PS3.5 Annex G) of little-endian samples of `bytes` each: the 64-byte header, then one
  * PackBits segment per byte of a sample, most significant first, each padded to an even length. Runs of three or
@@ -184,6 +190,31 @@ describe('DICOM reading', () => {
     }
   });
 
+  it('decodes HTJ2K with OpenJPH, 16-bit signed and multi-frame 8-bit, exactly, and reports a damaged stream', async () => {
+    const openjph = await (createRequire(join(FIXTURES_DIR, '..', '..', 'packages', 'core', 'package.json'))('@cornerstonejs/codec-openjph/wasmjs') as (o: object) => Promise<Record<string, new () => HtEncoder>>)({ print: () => undefined, printErr: () => undefined });
+    for (const name of ['mr-implicit.dcm', 'xa-cine.dcm']) {
+      const source = medical(name);
+      const v = (await decodeImage(source)).volume!;
+      const bytes = v.dtype === 'uint8' ? 1 : 2;
+      const plane = v.width * v.height;
+      const samples = new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength);
+      const frames = Array.from({ length: v.depth }, (_, f) => {
+        const encoder = new openjph.HTJ2KEncoder!();
+        encoder.getDecodedBuffer({ width: v.width, height: v.height, bitsPerSample: bytes * 8, componentCount: 1, isSigned: v.dtype === 'int16', isUsingColorTransform: false }).set(samples.subarray(f * plane * bytes, (f + 1) * plane * bytes));
+        encoder.encode();
+        return Uint8Array.from(encoder.getEncodedBuffer()).buffer as ArrayBuffer;
+      });
+      const { meta, ds } = naturalized(source);
+      const htj2k = (await decodeImage(rewrite({ ...meta, TransferSyntaxUID: '1.2.840.10008.1.2.4.201' }, { ...ds, PixelData: frames }))).volume!;
+      expect([htj2k.width, htj2k.height, htj2k.depth, htj2k.dtype]).toEqual([v.width, v.height, v.depth, v.dtype]);
+      expect(Buffer.from(htj2k.data.buffer, htj2k.data.byteOffset, htj2k.data.byteLength).equals(Buffer.from(samples))).toBe(true);
+      if (name === 'mr-implicit.dcm') {
+        const damaged = rewrite({ ...meta, TransferSyntaxUID: '1.2.840.10008.1.2.4.201' }, { ...ds, PixelData: [frames[0]!.slice(0, 40)] });
+        await expect(decodeImage(damaged)).rejects.toMatchObject({ code: 'DECODE_FAILED', message: expect.stringContaining('HTJ2K') });
+      }
+    }
+  });
+
   it('reports damaged RLE frames: truncated segments, a segment count that is not the sample size, bad offsets', async () => {
     const source = medical('mr-implicit.dcm');
     const { volume } = await decodeImage(source);
@@ -206,7 +237,7 @@ describe('DICOM reading', () => {
 
   it('refuses transfer syntaxes without a codec by name, while their header stays readable', async () => {
     const { meta, ds } = naturalized(medical('mr-implicit.dcm'));
-    for (const [uid, name] of [['1.2.840.10008.1.2.4.201', 'HTJ2K Lossless'], ['1.2.840.10008.1.2.4.51', 'JPEG Extended'], ['1.2.3.4.5', 'unknown']] as const) {
+    for (const [uid, name] of [['1.2.840.10008.1.2.4.100', 'MPEG2'], ['1.2.840.10008.1.2.4.51', 'JPEG Extended'], ['1.2.3.4.5', 'unknown']] as const) {
       const bytes = rewrite({ ...meta, TransferSyntaxUID: uid }, ds);
       expect((await readImageHeader(bytes)).medical!.dicom!.transferSyntax).toBe(uid);
       await expect(decodeImage(bytes)).rejects.toMatchObject({ code: 'UNSUPPORTED_TRANSFER_SYNTAX', message: expect.stringContaining(name), details: { transferSyntax: uid } });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readImageFile, readImageFileHeader, writeImageFile, type Raster } from '@diffusekit/core';
 import { FIXTURES, REPO_ROOT, cli, jsonLines } from './cli-helpers.js';
-import { htj2kLabelled } from './medical-helpers.js';
+import { unsupportedLabelled } from './medical-helpers.js';
 
 process.env.DIFFUSEKIT_MODELS = path.join(REPO_ROOT, 'test', 'models');
 const MODEL = ['--model', 'tiny-sr3-x2', '--steps', '2', '--threads', '1'];
@@ -30,12 +30,12 @@ describe('diffusekit info on DICOM and NIfTI', () => {
 describe('diffusekit upscale and restore on volumes', () => {
   it('upscales a series folder, a NIfTI volume and a single DICOM in kind, and reports a syntax without codec', async () => {
     const out = await tmp();
-    const htj2k = await htj2kLabelled(path.join(await tmp(), 'htj2k.dcm'));
-    const inputs = [...['brain-series', 'ch2-small.nii.gz', 'mr-implicit.dcm'].map((n) => path.join(MEDICAL, n)), htj2k];
+    const unsupported = await unsupportedLabelled(path.join(await tmp(), 'jpeg-extended.dcm'));
+    const inputs = [...['brain-series', 'ch2-small.nii.gz', 'mr-implicit.dcm'].map((n) => path.join(MEDICAL, n)), unsupported];
     const { code, stdout } = await cli('upscale', ...inputs, '-o', out, '--json', ...MODEL);
     expect(code).toBe(1);
     const events = jsonLines(stdout);
-    expect(events.find((e) => e.type === 'file-error')).toMatchObject({ code: 'UNSUPPORTED_TRANSFER_SYNTAX', file: inputs[3], message: expect.stringContaining('HTJ2K Lossless') });
+    expect(events.find((e) => e.type === 'file-error')).toMatchObject({ code: 'UNSUPPORTED_TRANSFER_SYNTAX', file: inputs[3], message: expect.stringContaining('JPEG Extended') });
     expect(events.filter((e) => e.type === 'file-done').map((e) => (e.info as { slices: number }).slices)).toEqual([4, 45, 1]);
     expect((await readdir(out)).sort()).toEqual(['brain-series', 'ch2-small.nii.gz', 'mr-implicit.dcm']);
 

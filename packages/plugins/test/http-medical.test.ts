@@ -7,7 +7,7 @@ import { binaryParser, testApp } from './http-helpers.js';
 import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { htj2kLabelled } from './medical-helpers.js';
+import { unsupportedLabelled } from './medical-helpers.js';
 
 let runtime: Runtime;
 beforeAll(() => {
@@ -59,9 +59,9 @@ describe('HTTP with DICOM and NIfTI uploads', () => {
 
   it('answers a DICOM without codec with UNSUPPORTED_TRANSFER_SYNTAX and keeps serving', async () => {
     const { app } = testApp(runtime);
-    const htj2k = await htj2kLabelled(path.join(await mkdtemp(path.join(tmpdir(), 'diffusekit-http-medical-')), 'htj2k.dcm'));
-    const res = await request(app).post('/v1/tasks/sr3?model=tiny-sr3-x2&steps=2').set('Content-Type', 'application/octet-stream').send(readFileSync(htj2k)).expect(415);
-    expect(res.body).toMatchObject({ code: 'UNSUPPORTED_TRANSFER_SYNTAX', message: expect.stringContaining('HTJ2K Lossless') });
+    const unsupported = await unsupportedLabelled(path.join(await mkdtemp(path.join(tmpdir(), 'diffusekit-http-medical-')), 'jpeg-extended.dcm'));
+    const res = await request(app).post('/v1/tasks/sr3?model=tiny-sr3-x2&steps=2').set('Content-Type', 'application/octet-stream').send(readFileSync(unsupported)).expect(415);
+    expect(res.body).toMatchObject({ code: 'UNSUPPORTED_TRANSFER_SYNTAX', message: expect.stringContaining('JPEG Extended') });
     await request(app).get('/v1/health').expect(200);
   });
 });

@@ -2,17 +2,20 @@ import { createRequire } from 'node:module';
 import { DiffusekitError } from '../errors.js';
 import { decodeRleFrame } from './rle.js';
 
-type WasmCodec = 'openjpeg' | 'charls' | 'libjpeg-turbo';
+type WasmCodec = 'openjpeg' | 'openjph' | 'charls' | 'libjpeg-turbo';
 
 /**
- * Compressed DICOM transfer syntaxes decoded with maintained npm codec packages: JPEG 2000 with OpenJPEG, JPEG-LS with
- * CharLS, 8-bit JPEG baseline with libjpeg-turbo (WebAssembly builds of the reference libraries), and JPEG lossless
- * (process 14) with jpeg-lossless-decoder-js. Each codec is loaded on first use only. RLE Lossless, which no package
+ * Compressed DICOM transfer syntaxes decoded with maintained npm codec packages: JPEG 2000 with OpenJPEG,
+ * High-Throughput JPEG 2000 (HTJ2K) with OpenJPH, JPEG-LS with CharLS, 8-bit JPEG baseline with libjpeg-turbo
+ * (WebAssembly builds of the reference libraries), and JPEG lossless (process 14) with jpeg-lossless-decoder-js. Each codec is loaded on first use only. RLE Lossless, which no package
  * decodes on its own, with ours (rle.ts).
  */
 export const CODEC_SYNTAXES: Record<string, { name: string; codec: WasmCodec | 'jpeg-lossless' | 'rle' }> = {
   '1.2.840.10008.1.2.4.90': { name: 'JPEG 2000 Lossless', codec: 'openjpeg' },
   '1.2.840.10008.1.2.4.91': { name: 'JPEG 2000', codec: 'openjpeg' },
+  '1.2.840.10008.1.2.4.201': { name: 'HTJ2K Lossless', codec: 'openjph' },
+  '1.2.840.10008.1.2.4.202': { name: 'HTJ2K Lossless RPCL', codec: 'openjph' },
+  '1.2.840.10008.1.2.4.203': { name: 'HTJ2K', codec: 'openjph' },
   '1.2.840.10008.1.2.4.80': { name: 'JPEG-LS Lossless', codec: 'charls' },
   '1.2.840.10008.1.2.4.81': { name: 'JPEG-LS Near-Lossless', codec: 'charls' },
   '1.2.840.10008.1.2.4.50': { name: 'JPEG Baseline (Process 1)', codec: 'libjpeg-turbo' },
@@ -23,6 +26,7 @@ export const CODEC_SYNTAXES: Record<string, { name: string; codec: WasmCodec | '
 
 const WASM_PACKAGES: Record<WasmCodec, { module: string; decoder: string }> = {
   openjpeg: { module: '@cornerstonejs/codec-openjpeg/decodewasmjs', decoder: 'J2KDecoder' },
+  openjph: { module: '@cornerstonejs/codec-openjph/wasmjs', decoder: 'HTJ2KDecoder' },
   charls: { module: '@cornerstonejs/codec-charls/decodewasmjs', decoder: 'JpegLSDecoder' },
   'libjpeg-turbo': { module: '@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs', decoder: 'JPEGDecoder' },
 };

@@ -1,16 +1,15 @@
 import { createRequire } from 'node:module';
 import type DcmjsModule from 'dcmjs';
 import { DiffusekitError } from '../errors.js';
-import { IMPLEMENTATION_CLASS_UID } from './dicom.js';
+import { writePart10 } from './dicom.js';
 import type { Volume } from './types.js';
 
 const dcmjs = createRequire(import.meta.url)('dcmjs') as typeof DcmjsModule;
-const { DicomMetaDictionary, DicomDict } = dcmjs.data;
+const { DicomMetaDictionary } = dcmjs.data;
 
 type Dataset = Record<string, unknown>;
 
 const SEGMENTATION_STORAGE = '1.2.840.10008.5.1.4.1.1.66.4';
-const EXPLICIT_LITTLE = '1.2.840.10008.1.2.1';
 /** Attributes of the Patient, General Study, Frame of Reference and Clinical Trial modules, copied from the source. */
 const COPIED = [
   'PatientName', 'PatientID', 'IssuerOfPatientID', 'PatientBirthDate', 'PatientSex', 'PatientAge', 'PatientWeight', 'PatientIdentityRemoved',
@@ -156,19 +155,5 @@ export function encodeDicomSeg(labels: Volume, options: DicomSegOptions): Buffer
     PixelData: [bits.buffer],
     _vrMap: { PixelData: 'OB' },
   };
-  const meta = {
-    FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
-    MediaStorageSOPClassUID: SEGMENTATION_STORAGE,
-    MediaStorageSOPInstanceUID: sopUid,
-    TransferSyntaxUID: EXPLICIT_LITTLE,
-    ImplementationClassUID: IMPLEMENTATION_CLASS_UID,
-    ImplementationVersionName: 'DIFFUSEKIT',
-  };
-  try {
-    const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(meta));
-    dict.dict = DicomMetaDictionary.denaturalizeDataset(ds);
-    return Buffer.from(dict.write({ allowInvalidVRLength: true }));
-  } catch (error) {
-    throw new DiffusekitError('ENCODE_FAILED', `Could not write the DICOM Segmentation: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-  }
+  return writePart10(ds, SEGMENTATION_STORAGE, sopUid, 'the DICOM Segmentation');
 }

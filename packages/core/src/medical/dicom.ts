@@ -456,6 +456,28 @@ const STALE_ATTRIBUTES = [
  * metadata, patient and study attributes copied unchanged. A source series gives one file per slice, a multi-frame
  * source one multi-frame file.
  */
+/**
+ * A Part-10 file (Explicit VR Little Endian) of a naturalised data set, encoded by dcmjs. Values copied from a source
+ * file are written as they were, even where an old file breaks a VR length rule.
+ */
+export function writePart10(ds: Dataset, sopClassUid: string, sopInstanceUid: string, what: string): Buffer {
+  const meta = {
+    FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
+    MediaStorageSOPClassUID: sopClassUid,
+    MediaStorageSOPInstanceUID: sopInstanceUid,
+    TransferSyntaxUID: EXPLICIT_LITTLE,
+    ImplementationClassUID: IMPLEMENTATION_CLASS_UID,
+    ImplementationVersionName: 'DIFFUSEKIT',
+  };
+  try {
+    const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(meta));
+    dict.dict = DicomMetaDictionary.denaturalizeDataset(ds);
+    return Buffer.from(dict.write({ allowInvalidVRLength: true }));
+  } catch (error) {
+    throw new DiffusekitError('ENCODE_FAILED', `Could not write ${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+
 export function encodeDicom(volume: Volume, options: DicomEncodeOptions = {}): Buffer[] {
   quietDcmjs();
   const medical = volume.medical;
@@ -535,22 +557,7 @@ export function encodeDicom(volume: Volume, options: DicomEncodeOptions = {}): B
     if (dicom.layout === 'multiframe') updateFunctionalGroups(ds, source, depth, [rowSpacing, colSpacing], medical.sliceThickness, dicom.positions);
     ds.PixelData = [pixels];
     ds._vrMap = { ...((source._vrMap as Record<string, string> | undefined) ?? {}), PixelData: bits.bits === 8 ? 'OB' : 'OW' };
-    const meta = {
-      FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
-      MediaStorageSOPClassUID: str(source.SOPClassUID) ?? dicom.sopClassUid ?? '1.2.840.10008.5.1.4.1.1.7',
-      MediaStorageSOPInstanceUID: sopUid,
-      TransferSyntaxUID: EXPLICIT_LITTLE,
-      ImplementationClassUID: IMPLEMENTATION_CLASS_UID,
-      ImplementationVersionName: 'DIFFUSEKIT',
-    };
-    try {
-      const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(meta));
-      dict.dict = DicomMetaDictionary.denaturalizeDataset(ds);
-      // Values copied from the source are written as they were, even where an old file breaks a VR length rule.
-      out.push(Buffer.from(dict.write({ allowInvalidVRLength: true })));
-    } catch (error) {
-      throw new DiffusekitError('ENCODE_FAILED', `Could not write the derived DICOM: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-    }
+    out.push(writePart10(ds, str(source.SOPClassUID) ?? dicom.sopClassUid ?? '1.2.840.10008.5.1.4.1.1.7', sopUid, 'the derived DICOM'));
   }
   return out;
 }

@@ -107,6 +107,22 @@ describe('diffusekit segment on volumes', () => {
     }
   });
 
+  it('writes a DICOM Segmentation beside the label PNG for a single 2-D DICOM file', async () => {
+    const out = path.join(dir, 'predicted-dicom-file');
+    const { code } = await cli('segment', 'predict', ensemble(), path.join(MEDICAL, 'mr-implicit.dcm'), '-o', out, '--json');
+    expect(code).toBe(0);
+    expect((await readdir(out)).sort()).toEqual(['mr-implicit.labels.png', 'mr-implicit.overlay.png', 'mr-implicit.seg.dcm']);
+    const bytes = await readFile(path.join(out, 'mr-implicit.seg.dcm'));
+    const dcmjs = createRequire(path.join(REPO_ROOT, 'packages', 'core', 'package.json'))('dcmjs');
+    const seg = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)).dict);
+    expect(seg).toMatchObject({ Modality: 'SEG', Rows: 64, Columns: 64, NumberOfFrames: 3 });
+    const labels = (await readImageFile(path.join(out, 'mr-implicit.labels.png'))).raster;
+    const packed = new Uint8Array(seg.PixelData[0]);
+    let mismatches = 0;
+    for (let f = 0; f < 3; f++) for (let i = 0; i < 64 * 64; i++) if ((((packed[(f * 4096 + i) >> 3]! >> ((f * 4096 + i) & 7)) & 1) === 1) !== (labels.data[i] === f)) mismatches++;
+    expect(mismatches).toBe(0);
+  });
+
   it('refuses a label volume on another grid and slices outside the volume', async () => {
     const masks = path.join(dir, 'bad-masks');
     await mkdir(masks);

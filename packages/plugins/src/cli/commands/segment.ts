@@ -237,6 +237,20 @@ export async function segmentPredictCommand(runtime: Runtime, flags: SegmentPred
   const countClasses = (labels: Uint8Array, counts: number[]): void => {
     for (const v of labels) if (v < counts.length) counts[v]!++;
   };
+  /**
+   * A DICOM source also gets a DICOM Segmentation that references its images, for PACS viewers. A source without plane
+   * geometry (orientation and a position per slice) cannot be referenced by one: the reason is returned instead.
+   */
+  const writeDicomSeg = async (labels: Volume, stem: string, written: string[], signal: AbortSignal): Promise<string | undefined> => {
+    if (labels.medical.format !== 'dicom') return undefined;
+    if (!labels.medical.dicom?.orientation || labels.medical.dicom.positions?.length !== labels.depth) {
+      return 'not written: the source states no ImageOrientationPatient and ImagePositionPatient per slice';
+    }
+    const segPath = `${stem}.seg.dcm`;
+    await writeFileAtomic(segPath, encodeDicomSeg(labels, { classes, algorithm: `diffusekit segment ${path.basename(flags.ensemble)}` }), signal);
+    written.push(segPath);
+    return undefined;
+  };
   /** A volume slice by slice: a NIfTI label volume (and uncertainty volume) on the input's grid, with its affine. */
   const segmentVolume = async (volume: Volume, stem: string, context: { signal: AbortSignal; onProgress: (p: Progress) => void }): Promise<Record<string, unknown>> => {
     const counts = new Array<number>(classes.length).fill(0);
@@ -265,17 +279,7 @@ export async function segmentPredictCommand(runtime: Runtime, flags: SegmentPred
       written.push((await writeVolumeFile(`${stem}.uncertainty.nii.gz`, { ...unc, medical }, { format: 'nifti', signal: context.signal })).path);
     }
     const labelVolume = { ...labels, medical: { ...medical, dims: labels.medical.dims } };
-    // A DICOM source also gets a DICOM Segmentation that references its images, for PACS viewers; a source without
-    // plane geometry (orientation and a position per slice) cannot be referenced by one and keeps the NIfTI only.
-    let dicomSeg: string | undefined;
-    if (volume.medical.format === 'dicom') {
-      const geometry = volume.medical.dicom?.orientation && volume.medical.dicom.positions?.length === labels.depth;
-      if (geometry) {
-        const segPath = `${stem}.seg.dcm`;
-        await writeFileAtomic(segPath, encodeDicomSeg(labelVolume, { classes, algorithm: `diffusekit segment ${path.basename(flags.ensemble)}` }), context.signal);
-        written.push(segPath);
-      } else dicomSeg = 'not written: the source states no ImageOrientationPatient and ImagePositionPatient per slice';
-    }
+    const dicomSeg = await writeDicomSeg(labelVolume, stem, written, context.signal);
     // The label volume is written last: its presence marks the file as complete for --resume.
     written.push((await writeVolumeFile(volumeLabelsPath(stem), labelVolume, { format: 'nifti', signal: context.signal })).path);
     return { outputs: written, ...(dicomSeg ? { dicomSeg } : {}), slices: labels.medical.dims[flags.axis ?? 2], pixelsPerClass: Object.fromEntries(classes.map((c, i) => [c.name, counts[i]])), meanEntropy: Math.round((entropySum / entropyCount) * 1e4) / 1e4 };
@@ -297,6 +301,9 @@ export async function segmentPredictCommand(runtime: Runtime, flags: SegmentPred
       const labels = labelRaster(seg, geo);
       const written: string[] = [];
       written.push((await writeImageFile(`${stem}.overlay.png`, overlayRaster(raster, seg, classes), { format: 'png', signal: context.signal })).path);
+      const dicomSeg = volume
+        ? await writeDicomSeg({ ...volume, dtype: 'uint8', data: labels.data as Uint8Array, medical: labelVolumeInfo(volume.medical) }, stem, written, context.signal)
+        : undefined;
       if (flags.uncertainty) {
         written.push((await writeImageFile(`${stem}.uncertainty.${geo ? 'tif' : 'png'}`, uncertaintyRaster(seg, classes.length, geo), { format: geo ? 'geotiff' : 'png', signal: context.signal })).path);
       }
@@ -305,7 +312,7 @@ export async function segmentPredictCommand(runtime: Runtime, flags: SegmentPred
       const counts = new Array<number>(classes.length).fill(0);
       for (const v of seg.labels) if (v < classes.length) counts[v]!++;
       const meanEntropy = seg.entropy.reduce((a, b) => a + b, 0) / seg.entropy.length;
-      return { outputs: written, pixelsPerClass: Object.fromEntries(classes.map((c, i) => [c.name, counts[i]])), meanEntropy: Math.round(meanEntropy * 1e4) / 1e4 };
+      return { outputs: written, ...(dicomSeg ? { dicomSeg } : {}), pixelsPerClass: Object.fromEntries(classes.map((c, i) => [c.name, counts[i]])), meanEntropy: Math.round(meanEntropy * 1e4) / 1e4 };
     },
   });
   return summary.failed === 0 && !summary.aborted ? 0 : 1;

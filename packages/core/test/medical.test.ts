@@ -8,7 +8,9 @@ import * as niftiReader from 'nifti-reader-js';
 import {
   decodeImage,
   detectFormat,
+  encodeDicomSeg,
   encodeImage,
+  labelVolumeInfo,
   mapVolumeSlices,
   readImageFile,
   readImageFileHeader,
@@ -457,6 +459,36 @@ describe('writing', () => {
     expect(frames).toHaveLength(16);
     expect(frames[5]!.PlanePositionSequence![0]!.ImagePositionPatient.map(Number)).toEqual([-10.125, -20.125, 15]);
     expect((await readImageFile(file)).volume!.medical.spacing).toEqual([0.25, 0.25, 3]);
+  });
+
+  it('writes a DICOM Segmentation of an enhanced multi-frame volume, one frame per segment and slice, or says what it lacks', async () => {
+    const { meta, ds } = naturalized(medical('xa-cine.dcm'));
+    const { PixelSpacing: _s, ImageOrientationPatient: _o, ImagePositionPatient: _p, ...rest } = ds;
+    const enhanced = {
+      ...rest,
+      SharedFunctionalGroupsSequence: [{ PixelMeasuresSequence: [{ PixelSpacing: [0.5, 0.5], SliceThickness: 2 }], PlaneOrientationSequence: [{ ImageOrientationPatient: [1, 0, 0, 0, 1, 0] }] }],
+      PerFrameFunctionalGroupsSequence: Array.from({ length: 16 }, (_, f) => ({ PlanePositionSequence: [{ ImagePositionPatient: [-10, -20, 3 * f] }] })),
+    };
+    const volume = (await decodeImage(rewrite(meta, enhanced))).volume!;
+    const bright = Uint8Array.from(volume.data, (v) => (v > 128 ? 1 : 0));
+    const labels: Volume = { ...volume, dtype: 'uint8', data: bright, medical: labelVolumeInfo(volume.medical) };
+    const bytes = encodeDicomSeg(labels, { classes: [{ name: 'dark' }, { name: 'bright' }] });
+    const seg = naturalized(bytes).ds as Record<string, any>;
+    expect(seg).toMatchObject({ SOPClassUID: '1.2.840.10008.5.1.4.1.1.66.4', NumberOfFrames: 32, Rows: 32, Columns: 32 });
+    const frames = seg.PerFrameFunctionalGroupsSequence as Record<string, any>[];
+    // Frame 16 + 5 is segment 2 ("bright") at slice 6: it references frame 6 of the one source instance.
+    expect(frames[21]!.SegmentIdentificationSequence[0].ReferencedSegmentNumber).toBe(2);
+    expect(frames[21]!.DerivationImageSequence[0].SourceImageSequence[0]).toMatchObject({ ReferencedSOPInstanceUID: ds.SOPInstanceUID, ReferencedFrameNumber: 6 });
+    expect(frames[21]!.PlanePositionSequence[0].ImagePositionPatient.map(Number)).toEqual([-10, -20, 15]);
+    const packed = new Uint8Array((seg.PixelData as ArrayBuffer[])[0]!);
+    let ones = 0;
+    for (let b = 16 * 1024; b < 32 * 1024; b++) ones += (packed[b >> 3]! >> (b & 7)) & 1;
+    expect(ones).toBe(bright.reduce((n, v) => n + v, 0));
+    expect(ones).toBeGreaterThan(0);
+    // Without plane geometry there is nothing a Segmentation could reference.
+    const flat = (await decodeImage(medical('xa-cine.dcm'))).volume!;
+    expect(() => encodeDicomSeg({ ...flat, dtype: 'uint8', data: new Uint8Array(flat.data.length), medical: labelVolumeInfo(flat.medical) }, { classes: [{ name: 'x' }] }))
+      .toThrow(expect.objectContaining({ code: 'ENCODE_FAILED', message: expect.stringContaining('ImagePositionPatient') }));
   });
 
   it('writes one slice through writeImageFile, refusing DICOM for a non-DICOM source', async () => {

@@ -17,6 +17,8 @@ const COPIED = [
   'FrameOfReferenceUID', 'PositionReferenceIndicator', 'SpecificCharacterSet',
   'ClinicalTrialSponsorName', 'ClinicalTrialProtocolID', 'ClinicalTrialSubjectID', 'ClinicalTrialSiteID',
 ];
+/** Type 2 attributes of those modules: present in every file, empty where the source has no value. */
+const TYPE_2 = ['PatientName', 'PatientID', 'PatientBirthDate', 'PatientSex', 'StudyDate', 'StudyTime', 'StudyID', 'AccessionNumber', 'ReferringPhysicianName', 'PositionReferenceIndicator'];
 const code = (value: string, scheme: string, meaning: string) => [{ CodeValue: value, CodingSchemeDesignator: scheme, CodeMeaning: meaning }];
 
 export interface DicomSegOptions {
@@ -99,7 +101,10 @@ export function encodeDicomSeg(labels: Volume, options: DicomSegOptions): Buffer
   const algorithm = options.algorithm ?? 'diffusekit segment';
   const sopUid = DicomMetaDictionary.uid();
   const ds: Dataset = {
+    ...Object.fromEntries(TYPE_2.map((key) => [key, ''])),
     ...Object.fromEntries(COPIED.filter((key) => source[key] !== undefined).map((key) => [key, source[key]])),
+    // A source without a frame of reference still needs one here (type 1); its images are referenced by instance.
+    FrameOfReferenceUID: str(source.FrameOfReferenceUID) ?? DicomMetaDictionary.uid(),
     SOPClassUID: SEGMENTATION_STORAGE,
     SOPInstanceUID: sopUid,
     Modality: 'SEG',

@@ -1,4 +1,5 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
@@ -88,6 +89,26 @@ describe('the segment task over HTTP', () => {
     const segmenter = await Segmenter.load(runtime.engine, runtime.catalog, path.join(dir, 'trees'));
     const first = await segmenter.segment(answer.volume ? { ...raster, bands: 1, data: grey } : raster);
     expect(Buffer.from(labels.data.buffer, labels.data.byteOffset, n).equals(Buffer.from(first.labels))).toBe(true);
+  });
+
+  it('answers a DICOM with a DICOM Segmentation of it (labels), and with a derived image when asked for uncertainty', async () => {
+    const source = await readFile(path.join(FIXTURES, 'medical', 'mr-implicit.dcm'));
+    const res = await post('model=tiny-ddpm').send(source).expect(200);
+    expect(res.headers['content-type']).toMatch(/dicom/);
+    const dcmjs = createRequire(path.join(REPO_ROOT, 'packages', 'core', 'package.json'))('dcmjs');
+    const body = res.body as Buffer;
+    const seg = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength)).dict);
+    const segmenter = await Segmenter.load(runtime.engine, runtime.catalog, path.join(dir, 'trees'));
+    const classes = segmenter.manifest.classes;
+    expect(seg).toMatchObject({ Modality: 'SEG', SegmentationType: 'BINARY', Rows: 64, Columns: 64, NumberOfFrames: classes.length });
+    expect(seg.SegmentSequence.map((x: { SegmentLabel: string }) => x.SegmentLabel)).toEqual(classes.map((c) => c.name));
+    const expected = (await segmenter.segment((await decodeImage(source)).raster)).labels;
+    const packed = new Uint8Array(seg.PixelData[0]);
+    let mismatches = 0;
+    for (let k = 0; k < classes.length; k++) for (let i = 0; i < 4096; i++) if ((((packed[(k * 4096 + i) >> 3]! >> ((k * 4096 + i) & 7)) & 1) === 1) !== (expected[i] === k)) mismatches++;
+    expect(mismatches).toBe(0);
+    const uncertainty = await post('model=tiny-ddpm&output=uncertainty').send(source).expect(200);
+    expect((await decodeImage(uncertainty.body as Buffer)).volume!.medical.dicom!.sopClassUid).not.toBe('1.2.840.10008.5.1.4.1.1.66.4');
   });
 
   it('refuses an unknown ensemble and a path with 400 before any work, naming the installed ones', async () => {

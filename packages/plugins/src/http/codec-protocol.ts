@@ -5,7 +5,8 @@ export type CodecRequest =
   | { id: number; op: 'header'; bytes: Uint8Array; maxPixels: number }
   | { id: number; op: 'decode'; bytes: Uint8Array; maxPixels: number }
   | { id: number; op: 'encode'; raster: Raster; format: ImageFormat }
-  | { id: number; op: 'encode-volume'; volume: Volume; format: 'dicom' | 'nifti'; derivation?: string };
+  | { id: number; op: 'encode-volume'; volume: Volume; format: 'dicom' | 'nifti'; derivation?: string }
+  | { id: number; op: 'encode-segmentation'; labels: Volume; classes: string[]; algorithm: string };
 
 /**
  * A coded error keeps its code and its details as JSON text (what they become in the answer anyway; parsed on arrival

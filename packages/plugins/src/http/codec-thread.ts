@@ -45,6 +45,13 @@ export class CodecThread {
     return reply.bytes;
   }
 
+  /** A label volume read from DICOM as a DICOM Segmentation of its source images, one segment per class. */
+  async encodeSegmentation(labels: Volume, classes: string[], algorithm: string): Promise<Uint8Array> {
+    const reply = await this.#request({ op: 'encode-segmentation', labels, classes, algorithm });
+    if (!('bytes' in reply)) throw unexpected();
+    return reply.bytes;
+  }
+
   async encode(raster: Raster, format: ImageFormat): Promise<Uint8Array> {
     const reply = await this.#request({ op: 'encode', raster, format });
     if (!('bytes' in reply)) throw unexpected();

@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import { decodeImage, encodeImage, encodeVolume, isDiffusekitError, type Raster } from '@diffusekit/core';
+import { decodeImage, encodeDicomSeg, encodeImage, encodeVolume, isDiffusekitError, type Raster } from '@diffusekit/core';
 import type { CodecFailure, CodecReply, CodecRequest } from './codec-protocol.js';
 import { checkImageHeader } from './image-io.js';
 
@@ -34,6 +34,10 @@ async function handle(request: CodecRequest): Promise<{ reply: CodecReply; trans
       // An uploaded volume is one file, so its result is one file too (a multi-frame DICOM or a NIfTI volume).
       const [bytes] = encodeVolume(request.volume, { format: request.format, ...(request.derivation ? { derivation: request.derivation } : {}) });
       return { reply: { id: request.id, ok: true, bytes: bytes! }, transfer: transferable(bytes!) };
+    }
+    case 'encode-segmentation': {
+      const bytes = encodeDicomSeg(request.labels, { classes: request.classes.map((name) => ({ name })), algorithm: request.algorithm });
+      return { reply: { id: request.id, ok: true, bytes }, transfer: transferable(bytes) };
     }
   }
 }

@@ -243,7 +243,13 @@ async function volumeResult(
   // Class indices and uncertainty levels are not the scanner's values: no rescale or display window of the input.
   if (info?.output === 'labels' || info?.output === 'uncertainty') out.medical = { ...labelVolumeInfo(out.medical), dims: out.medical.dims };
   const model = typeof info?.model === 'string' ? info.model : run.taskId;
-  const bytes = await codecs.encodeVolume(out, format, `diffusekit ${model}${scale > 1 ? ` x${scale}` : ''}`);
+  // Labels of a DICOM with plane geometry come back as a DICOM Segmentation of its images, which viewers overlay on
+  // the source; without geometry (nothing a Segmentation could reference) as a derived image of class indices.
+  const dicom = out.medical.dicom;
+  const asSegmentation = format === 'dicom' && info?.output === 'labels' && Array.isArray(info.classes) && Boolean(dicom?.orientation) && dicom?.positions?.length === out.depth;
+  const bytes = asSegmentation
+    ? await codecs.encodeSegmentation(out, (info.classes as unknown[]).map(String), `diffusekit segment ${String(info.ensemble ?? '')}`.trim())
+    : await codecs.encodeVolume(out, format, `diffusekit ${model}${scale > 1 ? ` x${scale}` : ''}`);
   return {
     bytes,
     format,
@@ -253,6 +259,6 @@ async function volumeResult(
     bands: 1,
     dtype: out.dtype,
     depth: out.depth,
-    info: { ...info, slices: out.depth },
+    info: { ...info, slices: out.depth, ...(asSegmentation ? { dicomObject: 'segmentation' } : {}) },
   };
 }

@@ -134,7 +134,7 @@ def main():
     p.add_argument("--goal", type=float, default=1.0, help="gain over bicubic the test split must reach (dB)")
     p.add_argument("--out", required=True)
     p.add_argument("--png", default=None)
-    a = p.parse_args()
+    a = p.parse_intermixed_args()  # snapshots may follow the options
     torch.set_num_threads(2)
     splits = a.split.split(",")
     cache = {r["sha256"]: r for r in (json.load(open(a.out))["points"] if os.path.exists(a.out) else [])}

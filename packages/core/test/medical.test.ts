@@ -107,6 +107,21 @@ function rleFrame(samples: Uint8Array, bytes: number): Uint8Array {
   return frame;
 }
 
+/**
+ * The XA cine fixture restated as an enhanced multi-frame object: spacing, orientation and each frame's position only
+ * in its functional groups (0.5 mm pixels, frames 3 mm apart).
+ */
+function enhancedCine(): { meta: Record<string, unknown>; ds: Record<string, unknown>; enhanced: Record<string, unknown> } {
+  const { meta, ds } = naturalized(medical('xa-cine.dcm'));
+  const { PixelSpacing: _s, ImageOrientationPatient: _o, ImagePositionPatient: _p, ...rest } = ds;
+  const enhanced = {
+    ...rest,
+    SharedFunctionalGroupsSequence: [{ PixelMeasuresSequence: [{ PixelSpacing: [0.5, 0.5], SliceThickness: 2 }], PlaneOrientationSequence: [{ ImageOrientationPatient: [1, 0, 0, 0, 1, 0] }] }],
+    PerFrameFunctionalGroupsSequence: Array.from({ length: 16 }, (_, f) => ({ PlanePositionSequence: [{ ImagePositionPatient: [-10, -20, 3 * f] }] })),
+  };
+  return { meta, ds, enhanced };
+}
+
 /** A nearest-neighbour x`scale` resize, standing in for a super-resolution task in the volume tests. */
 function nearest(raster: Raster, scale: number): Raster {
   const width = raster.width * scale;
@@ -437,13 +452,7 @@ describe('writing', () => {
   });
 
   it('reads and restates the geometry of an enhanced multi-frame object in its functional groups', async () => {
-    const { meta, ds } = naturalized(medical('xa-cine.dcm'));
-    const { PixelSpacing: _s, ImageOrientationPatient: _o, ImagePositionPatient: _p, ...rest } = ds;
-    const enhanced = {
-      ...rest,
-      SharedFunctionalGroupsSequence: [{ PixelMeasuresSequence: [{ PixelSpacing: [0.5, 0.5], SliceThickness: 2 }], PlaneOrientationSequence: [{ ImageOrientationPatient: [1, 0, 0, 0, 1, 0] }] }],
-      PerFrameFunctionalGroupsSequence: Array.from({ length: 16 }, (_, f) => ({ PlanePositionSequence: [{ ImagePositionPatient: [-10, -20, 3 * f] }] })),
-    };
+    const { meta, enhanced } = enhancedCine();
     const { volume } = await decodeImage(rewrite(meta, enhanced));
     expect(volume!.medical.spacing).toEqual([0.5, 0.5, 3]);
     expect(volume!.medical.affine).toEqual([0.5, 0, 0, -10, 0, 0.5, 0, -20, 0, 0, 3, 0, 0, 0, 0, 1]);
@@ -462,13 +471,7 @@ describe('writing', () => {
   });
 
   it('writes a DICOM Segmentation of an enhanced multi-frame volume, one frame per segment and slice, or says what it lacks', async () => {
-    const { meta, ds } = naturalized(medical('xa-cine.dcm'));
-    const { PixelSpacing: _s, ImageOrientationPatient: _o, ImagePositionPatient: _p, ...rest } = ds;
-    const enhanced = {
-      ...rest,
-      SharedFunctionalGroupsSequence: [{ PixelMeasuresSequence: [{ PixelSpacing: [0.5, 0.5], SliceThickness: 2 }], PlaneOrientationSequence: [{ ImageOrientationPatient: [1, 0, 0, 0, 1, 0] }] }],
-      PerFrameFunctionalGroupsSequence: Array.from({ length: 16 }, (_, f) => ({ PlanePositionSequence: [{ ImagePositionPatient: [-10, -20, 3 * f] }] })),
-    };
+    const { meta, ds, enhanced } = enhancedCine();
     const volume = (await decodeImage(rewrite(meta, enhanced))).volume!;
     const bright = Uint8Array.from(volume.data, (v) => (v > 128 ? 1 : 0));
     const labels: Volume = { ...volume, dtype: 'uint8', data: bright, medical: labelVolumeInfo(volume.medical) };

@@ -7,8 +7,8 @@ type WasmCodec = 'openjpeg' | 'openjph' | 'charls' | 'libjpeg-turbo';
 /**
  * Compressed DICOM transfer syntaxes decoded with maintained npm codec packages: JPEG 2000 with OpenJPEG,
  * High-Throughput JPEG 2000 (HTJ2K) with OpenJPH, JPEG-LS with CharLS, 8-bit JPEG baseline with libjpeg-turbo
- * (WebAssembly builds of the reference libraries), and JPEG lossless (process 14) with jpeg-lossless-decoder-js. Each codec is loaded on first use only. RLE Lossless, which no package
- * decodes on its own, with ours (rle.ts).
+ * (WebAssembly builds of the reference libraries), and JPEG lossless (process 14) with jpeg-lossless-decoder-js.
+ * Each codec is loaded on first use only. RLE Lossless, which no package decodes on its own, with ours (rle.ts).
  */
 export const CODEC_SYNTAXES: Record<string, { name: string; codec: WasmCodec | 'jpeg-lossless' | 'rle' }> = {
   '1.2.840.10008.1.2.4.90': { name: 'JPEG 2000 Lossless', codec: 'openjpeg' },

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type DcmjsModule from 'dcmjs';
 import { DiffusekitError } from '../errors.js';
-import { writePart10 } from './dicom.js';
+import { str, writePart10 } from './dicom.js';
 import type { Volume } from './types.js';
 
 const dcmjs = createRequire(import.meta.url)('dcmjs') as typeof DcmjsModule;
@@ -30,14 +30,22 @@ export interface DicomSegOptions {
   softwareVersion?: string;
 }
 
-const str = (value: unknown): string | undefined => {
-  const v = Array.isArray(value) ? value[0] : value;
-  return typeof v === 'string' ? v : undefined;
-};
-
 function dicomDateTime(now: Date): { date: string; time: string } {
   const iso = now.toISOString();
   return { date: iso.slice(0, 10).replace(/-/g, ''), time: iso.slice(11, 19).replace(/:/g, '') };
+}
+
+/**
+ * Why a label volume cannot become a DICOM Segmentation, or undefined when it can: it must lie on a grid read from
+ * DICOM whose orientation and per-slice positions are known, since the Segmentation references those images.
+ */
+export function dicomSegBlocker(labels: Volume): string | undefined {
+  const dicom = labels.medical.dicom;
+  if (labels.medical.format !== 'dicom' || !dicom || dicom.datasets.length === 0) return 'the label volume is not on a grid read from DICOM';
+  if (!dicom.orientation || dicom.positions?.length !== labels.depth) {
+    return `the source states no ImageOrientationPatient and one ImagePositionPatient per slice (${dicom.positions?.length ?? 0} for ${labels.depth} slices)`;
+  }
+  return undefined;
 }
 
 /**
@@ -47,22 +55,16 @@ function dicomDateTime(now: Date): { date: string; time: string } {
  * order, with the source's medical metadata (its DICOM data sets). The data set is encoded by dcmjs.
  */
 export function encodeDicomSeg(labels: Volume, options: DicomSegOptions): Buffer {
-  const medical = labels.medical;
-  const dicom = medical.dicom;
-  if (medical.format !== 'dicom' || !dicom || dicom.datasets.length === 0) {
-    throw new DiffusekitError('ENCODE_FAILED', 'A DICOM Segmentation needs a label volume on a grid read from DICOM (it references the source images); write NIfTI for other sources', {
-      details: { format: 'dicom-seg' },
-    });
+  const blocker = dicomSegBlocker(labels);
+  if (blocker) {
+    throw new DiffusekitError('ENCODE_FAILED', `A DICOM Segmentation references its source images, but ${blocker}; write NIfTI instead`, { details: { format: 'dicom-seg' } });
   }
   if (labels.dtype !== 'uint8') throw new DiffusekitError('ENCODE_FAILED', `A DICOM Segmentation is made of class indices (uint8), not ${labels.dtype}`, { details: { dtype: labels.dtype } });
+  const medical = labels.medical;
+  const dicom = medical.dicom!;
   const { width, height, depth } = labels;
-  const positions = dicom.positions;
-  const orientation = dicom.orientation;
-  if (!positions || positions.length !== depth || !orientation) {
-    throw new DiffusekitError('ENCODE_FAILED', `A DICOM Segmentation needs the source's ImageOrientationPatient and one ImagePositionPatient per slice (${positions?.length ?? 0} for ${depth} slices)`, {
-      details: { slices: depth, positions: positions?.length ?? 0 },
-    });
-  }
+  const positions = dicom.positions!;
+  const orientation = dicom.orientation!;
   const source = dicom.datasets[0]!;
   const perSlice = dicom.layout === 'series';
   const reference = (z: number): Dataset => {

@@ -99,7 +99,7 @@ function numbers(value: unknown, length: number): number[] | undefined {
   const out = value.slice(0, length).map(Number);
   return out.every(Number.isFinite) ? out : undefined;
 }
-const str = (value: unknown): string | undefined => (typeof first(value) === 'string' ? (first(value) as string) : undefined);
+export const str = (value: unknown): string | undefined => (typeof first(value) === 'string' ? (first(value) as string) : undefined);
 
 function cross(a: number[], b: number[]): [number, number, number] {
   return [a[1]! * b[2]! - a[2]! * b[1]!, a[2]! * b[0]! - a[0]! * b[2]!, a[0]! * b[1]! - a[1]! * b[0]!];
@@ -451,12 +451,6 @@ const STALE_ATTRIBUTES = [
 ];
 
 /**
- * Encodes a volume that came from DICOM as a derived series in Explicit VR Little Endian: new Series and SOP Instance
- * UIDs, ImageType DERIVED\SECONDARY, Rows/Columns, PixelSpacing, positions and slice thickness from the (scaled)
- * metadata, patient and study attributes copied unchanged. A source series gives one file per slice, a multi-frame
- * source one multi-frame file.
- */
-/**
  * A Part-10 file (Explicit VR Little Endian) of a naturalised data set, encoded by dcmjs. Values copied from a source
  * file are written as they were, even where an old file breaks a VR length rule.
  */
@@ -478,6 +472,12 @@ export function writePart10(ds: Dataset, sopClassUid: string, sopInstanceUid: st
   }
 }
 
+/**
+ * Encodes a volume that came from DICOM as a derived series in Explicit VR Little Endian: new Series and SOP Instance
+ * UIDs, ImageType DERIVED\SECONDARY, Rows/Columns, PixelSpacing, positions and slice thickness from the (scaled)
+ * metadata, patient and study attributes copied unchanged. A source series gives one file per slice, a multi-frame
+ * source one multi-frame file.
+ */
 export function encodeDicom(volume: Volume, options: DicomEncodeOptions = {}): Buffer[] {
   quietDcmjs();
   const medical = volume.medical;

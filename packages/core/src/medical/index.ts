@@ -17,7 +17,7 @@ export {
 } from './volume.js';
 export { decodeVolume, encodeVolume, rasterAsVolume, readVolumeHeader, type VolumeEncodeOptions } from './codec.js';
 export { decodeDicom, decodeDicomSeries, encodeDicom, readDicomHeader, readDicomSeriesHeader, type DicomEncodeOptions } from './dicom.js';
-export { encodeDicomSeg, type DicomSegOptions } from './dicom-seg.js';
+export { dicomSegBlocker, encodeDicomSeg, type DicomSegOptions } from './dicom-seg.js';
 export { decodeNifti, encodeNifti, readNiftiHeader } from './nifti.js';
 export { readDicomSeriesFolder, readDicomSeriesFolderHeader, volumeFormatFor, writeVolumeFile, type WriteVolumeFileOptions } from './files.js';
 export { CODEC_SYNTAXES } from './compressed.js';

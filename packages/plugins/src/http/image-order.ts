@@ -2,6 +2,7 @@ import {
   DiffusekitError,
   MODEL_ID_PATTERN,
   asDiffusekitError,
+  dicomSegBlocker,
   labelVolumeInfo,
   throwIfAborted,
   type DType,
@@ -245,8 +246,7 @@ async function volumeResult(
   const model = typeof info?.model === 'string' ? info.model : run.taskId;
   // Labels of a DICOM with plane geometry come back as a DICOM Segmentation of its images, which viewers overlay on
   // the source; without geometry (nothing a Segmentation could reference) as a derived image of class indices.
-  const dicom = out.medical.dicom;
-  const asSegmentation = format === 'dicom' && info?.output === 'labels' && Array.isArray(info.classes) && Boolean(dicom?.orientation) && dicom?.positions?.length === out.depth;
+  const asSegmentation = format === 'dicom' && info?.output === 'labels' && Array.isArray(info.classes) && dicomSegBlocker(out) === undefined;
   const bytes = asSegmentation
     ? await codecs.encodeSegmentation(out, (info.classes as unknown[]).map(String), `diffusekit segment ${String(info.ensemble ?? '')}`.trim())
     : await codecs.encodeVolume(out, format, `diffusekit ${model}${scale > 1 ? ` x${scale}` : ''}`);

@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DiffusekitError, encodeDicomSeg, labelVolumeInfo, writeFileAtomic, type FeatureSelection, mapVolumeSlices, volumeFromSlices, readImageFile, writeImageFile, writeVolumeFile, type Progress, type Raster, type Runtime, type Volume, type VolumeAxis } from '@diffusekit/core';
+import { DiffusekitError, dicomSegBlocker, encodeDicomSeg, labelVolumeInfo, writeFileAtomic, type FeatureSelection, mapVolumeSlices, volumeFromSlices, readImageFile, writeImageFile, writeVolumeFile, type Progress, type Raster, type Runtime, type Volume, type VolumeAxis } from '@diffusekit/core';
 import {
   ConfusionMatrix,
   IGNORE_INDEX,
@@ -243,9 +243,8 @@ export async function segmentPredictCommand(runtime: Runtime, flags: SegmentPred
    */
   const writeDicomSeg = async (labels: Volume, stem: string, written: string[], signal: AbortSignal): Promise<string | undefined> => {
     if (labels.medical.format !== 'dicom') return undefined;
-    if (!labels.medical.dicom?.orientation || labels.medical.dicom.positions?.length !== labels.depth) {
-      return 'not written: the source states no ImageOrientationPatient and ImagePositionPatient per slice';
-    }
+    const blocker = dicomSegBlocker(labels);
+    if (blocker) return `not written: ${blocker}`;
     const segPath = `${stem}.seg.dcm`;
     await writeFileAtomic(segPath, encodeDicomSeg(labels, { classes, algorithm: `diffusekit segment ${path.basename(flags.ensemble)}` }), signal);
     written.push(segPath);

@@ -5,6 +5,7 @@ import { readImageFile, type Runtime } from '@diffusekit/core';
 import { createDefaultRuntime, startQueueWorker, type QueueWorker } from '@diffusekit/plugins';
 import { FIXTURES, REPO_ROOT, cli, jsonLines } from './cli-helpers.js';
 import { describeWithRedis, startTestRedis, type TestRedis } from './redis-helpers.js';
+import { fourDNifti } from './medical-helpers.js';
 
 process.env.DIFFUSEKIT_MODELS = path.join(REPO_ROOT, 'test', 'models');
 const MODEL = ['--model', 'tiny-sr3-x2', '--steps', '2', '--threads', '1'];
@@ -113,5 +114,20 @@ describeWithRedis('diffusekit upscale --queue', () => {
     const series = await cli('upscale', path.join(FIXTURES, 'medical', 'brain-series'), '-o', await tmp(), ...MODEL, ...queueArgs);
     expect(series.code).toBe(2);
     expect(series.stderr).toContain('DICOM series folder');
+  });
+
+  it('runs the volume --volume names of a 4-D NIfTI on the workers, and fails that file alone without one', async () => {
+    const dir = await tmp();
+    const input = path.join(dir, 'bold.nii.gz');
+    await writeFile(input, fourDNifti().fourD);
+    const [local, queued] = [await tmp(), await tmp()];
+    expect((await cli('upscale', input, '-o', local, '--volume', '1', ...MODEL)).code).toBe(0);
+    expect((await cli('upscale', input, '-o', queued, '--volume', '1', ...MODEL, ...queueArgs)).code).toBe(0);
+    const [l, q] = [(await readImageFile(path.join(local, 'bold.nii.gz'))).volume!, (await readImageFile(path.join(queued, 'bold.nii.gz'))).volume!];
+    expect([q.width, q.height, q.depth]).toEqual([90, 108, 6]);
+    expect(Buffer.from(q.data.buffer).equals(Buffer.from(l.data.buffer))).toBe(true);
+    const missing = await cli('upscale', input, '-o', await tmp(), '--json', ...MODEL, ...queueArgs);
+    expect(missing.code).toBe(1);
+    expect(jsonLines(missing.stdout).find((e) => e.type === 'file-error')).toMatchObject({ code: 'INVALID_OPTION', message: expect.stringContaining('holds 2 volumes') });
   });
 });

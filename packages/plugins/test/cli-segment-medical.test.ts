@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readImageFile, readImageFileHeader, writeVolumeFile } from '@diffusekit/core';
 import { FIXTURES, REPO_ROOT, cli, jsonLines } from './cli-helpers.js';
+import { fourDNifti } from './medical-helpers.js';
 
 const MEDICAL = path.join(FIXTURES, 'medical');
 let dir: string;
@@ -66,6 +67,20 @@ describe('diffusekit segment on volumes', () => {
     const [result] = jsonLines(evaluated.stdout);
     expect(result).toMatchObject({ images: 2 });
     expect(result!.meanIou).toBeGreaterThan(0);
+  });
+
+  it('predicts volume --volume of a 4-D NIfTI as the labels of that volume alone', async () => {
+    const fourD = path.join(dir, 'bold.nii.gz');
+    const single = path.join(dir, 'vol1.nii.gz');
+    const { fourD: bytes, volume1 } = fourDNifti();
+    await writeFile(fourD, bytes);
+    await writeFile(single, volume1);
+    const out = path.join(dir, 'predicted-4d');
+    expect((await cli('segment', 'predict', ensemble(), fourD, '-o', out, '--volume', '1')).code).toBe(0);
+    expect((await cli('segment', 'predict', ensemble(), single, '-o', out)).code).toBe(0);
+    const [picked, alone] = [(await readImageFile(path.join(out, 'bold.labels.nii.gz'))).volume!, (await readImageFile(path.join(out, 'vol1.labels.nii.gz'))).volume!];
+    expect([picked.width, picked.height, picked.depth]).toEqual([45, 54, 6]);
+    expect(Buffer.from(picked.data.buffer).equals(Buffer.from(alone.data.buffer))).toBe(true);
   });
 
   it('predicts on a DICOM series as a DICOM Segmentation referencing its images, frame for frame the NIfTI labels', async () => {

@@ -8,7 +8,7 @@ import { checkPixelLimit, resolveMaxPixels } from './limits.js';
 import { decodeWithSharp, readSharpHeader } from './sharp-decode.js';
 import { decodeTiff, readTiffHeader } from './tiff-decode.js';
 import type { DecodedImage, DecodeOptions, ImageBytes } from './types.js';
-import { decodeVolume } from '../medical/codec.js';
+import { checkSingleVolume, decodeVolume } from '../medical/codec.js';
 import { volumeSlice } from '../medical/volume.js';
 
 /**
@@ -19,17 +19,18 @@ export async function decodeImage(bytes: ImageBytes, options: DecodeOptions = {}
   if (typeof options !== 'object' || options === null) throw invalidOption('options', 'an object', options);
   const view = toByteView(bytes);
   const maxPixels = resolveMaxPixels(options.maxPixels);
-  const { window, signal } = options;
+  const { window, signal, volumeIndex } = options;
   throwIfAborted(signal);
   const format = detectFormat(view);
 
   if (format === 'dicom' || format === 'nifti') {
     if (window !== undefined) throw invalidOption('window', `no window for ${format === 'dicom' ? 'DICOM' : 'NIfTI'} input (volumes are read whole; crop slices with cropRaster)`, window);
-    const volume = await decodeVolume(view, maxPixels);
+    const volume = await decodeVolume(view, maxPixels, volumeIndex === undefined ? {} : { volumeIndex });
     throwIfAborted(signal);
     return { raster: volumeSlice(volume, 2, 0), format, volume };
   }
 
+  checkSingleVolume(volumeIndex, `a ${format.toUpperCase()} image`);
   if (format === 'tiff' || format === 'geotiff') {
     if (window !== undefined) {
       const header = await readTiffHeader(view);

@@ -8,6 +8,7 @@ import { decodeImage } from './decode-image.js';
 import { encodeImage } from './encode-image.js';
 import { readImageHeader, volumeImageHeader } from './read-header.js';
 import { isFolder, readDicomSeriesFolder, readDicomSeriesFolderHeader } from '../medical/files.js';
+import { checkSingleVolume } from '../medical/codec.js';
 import { volumeSlice } from '../medical/volume.js';
 import { IMAGE_FORMATS } from './types.js';
 import type { DecodedImage, DecodeOptions, ImageFormat, ImageHeader, WriteImageFileOptions } from './types.js';
@@ -42,6 +43,7 @@ function ioError(action: string, path: string, error: unknown): DiffusekitError 
 export async function readImageFile(path: string, options: DecodeOptions = {}): Promise<DecodedImage> {
   if (typeof path === 'string' && path !== '' && (await isFolder(path))) {
     if (options.window !== undefined) throw invalidOption('window', 'no window for a DICOM series folder', options.window);
+    checkSingleVolume(options.volumeIndex, 'a DICOM series');
     const volume = await readDicomSeriesFolder(path, options);
     return { raster: volumeSlice(volume, 2, 0), format: 'dicom', volume };
   }

@@ -22,6 +22,8 @@ export interface ImageHeader {
   geo?: GeoInfo;
   /** DICOM and NIfTI: slices along k (frames of a multi-frame DICOM); width and height are one slice's. */
   depth?: number;
+  /** NIfTI: 3-D volumes in the file (more than 1 for fMRI, diffusion and other 4-D data; see DecodeOptions.volumeIndex). */
+  volumes?: number;
   /** DICOM and NIfTI: the medical metadata, as the decoded volume will carry it. */
   medical?: MedicalInfo;
 }
@@ -31,6 +33,11 @@ export interface DecodeOptions {
   maxPixels?: number;
   /** Only this rectangle: read directly from a GeoTIFF, cropped after decoding for other formats. */
   window?: Rect;
+  /**
+   * NIfTI files with several 3-D volumes (fMRI time points, diffusion directions): which one to read, from 0. Required
+   * for such files; any other input accepts only 0.
+   */
+  volumeIndex?: number;
   signal?: AbortSignal;
 }
 

@@ -1,7 +1,7 @@
-import { DiffusekitError } from '../errors.js';
+import { DiffusekitError, invalidOption } from '../errors.js';
 import type { Raster } from '../raster/types.js';
 import { decodeDicom, encodeDicom, isDicom, readDicomHeader } from './dicom.js';
-import { decodeNifti, encodeNifti, readNiftiHeader } from './nifti.js';
+import { chooseNiftiVolume, decodeNifti, encodeNifti, readNiftiHeader, type NiftiDecodeOptions } from './nifti.js';
 import type { Affine, MedicalInfo, Volume, VolumeHeader } from './types.js';
 import { inPlaneAxes, valueRangeOf, voxelToWorld } from './volume.js';
 
@@ -10,9 +10,31 @@ export function readVolumeHeader(view: Uint8Array): VolumeHeader {
   return isDicom(view) ? readDicomHeader(view) : readNiftiHeader(view);
 }
 
-/** Decodes a DICOM file or NIfTI volume (the caller has detected which). */
-export async function decodeVolume(view: Uint8Array, maxPixels: number): Promise<Volume> {
-  return isDicom(view) ? decodeDicom(view, maxPixels) : decodeNifti(view, maxPixels);
+/**
+ * Decodes a DICOM file or NIfTI volume (the caller has detected which); of a NIfTI file with several 3-D volumes, the
+ * one `volumeIndex` names. A DICOM file is one volume: it accepts volumeIndex 0 only.
+ */
+export async function decodeVolume(view: Uint8Array, maxPixels: number, options: NiftiDecodeOptions = {}): Promise<Volume> {
+  if (isDicom(view)) {
+    checkSingleVolume(options.volumeIndex, 'a DICOM file');
+    return decodeDicom(view, maxPixels);
+  }
+  return decodeNifti(view, maxPixels, options);
+}
+
+/**
+ * Checks `volumeIndex` against what a header states, before any voxel is read: of a NIfTI file with several volumes one
+ * must be named; every other input holds one volume (0 or nothing).
+ */
+export function checkVolumeIndex(header: { format: string; medical?: MedicalInfo }, volumeIndex: number | undefined): void {
+  const nifti = header.medical?.nifti;
+  if (header.format === 'nifti' && nifti) chooseNiftiVolume(nifti.volumes, nifti.dim, volumeIndex);
+  else checkSingleVolume(volumeIndex, header.format === 'dicom' ? 'a DICOM file' : `a ${header.format.toUpperCase()} image`);
+}
+
+/** volumeIndex for a source that holds one volume (DICOM, or a format without volumes): undefined or 0. */
+export function checkSingleVolume(volumeIndex: number | undefined, what: string): void {
+  if (volumeIndex !== undefined && volumeIndex !== 0) throw invalidOption('volumeIndex', `0 or nothing (${what} holds one volume; volumeIndex picks a volume of a 4-D NIfTI file)`, volumeIndex);
 }
 
 export interface VolumeEncodeOptions {

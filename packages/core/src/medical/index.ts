@@ -15,9 +15,9 @@ export {
   voxelToWorld,
   volumeStretch,
 } from './volume.js';
-export { decodeVolume, encodeVolume, rasterAsVolume, readVolumeHeader, type VolumeEncodeOptions } from './codec.js';
+export { checkVolumeIndex, decodeVolume, encodeVolume, rasterAsVolume, readVolumeHeader, type VolumeEncodeOptions } from './codec.js';
 export { decodeDicom, decodeDicomSeries, encodeDicom, readDicomHeader, readDicomSeriesHeader, type DicomEncodeOptions } from './dicom.js';
 export { dicomSegBlocker, encodeDicomSeg, type DicomSegOptions } from './dicom-seg.js';
-export { decodeNifti, encodeNifti, readNiftiHeader } from './nifti.js';
+export { decodeNifti, encodeNifti, readNiftiHeader, type NiftiDecodeOptions } from './nifti.js';
 export { readDicomSeriesFolder, readDicomSeriesFolderHeader, volumeFormatFor, writeVolumeFile, type WriteVolumeFileOptions } from './files.js';
 export { CODEC_SYNTAXES } from './compressed.js';

@@ -1,6 +1,6 @@
-import { constants as zlibConstants, gunzipSync, gzipSync } from 'node:zlib';
+import { constants as zlibConstants, createGunzip, gunzipSync, gzipSync } from 'node:zlib';
 import * as niftiReader from 'nifti-reader-js';
-import { DiffusekitError } from '../errors.js';
+import { DiffusekitError, invalidOption } from '../errors.js';
 import { toExactArrayBuffer } from '../codecs/input-bytes.js';
 import { allocateSamples, bytesPerSample } from '../raster/dtype.js';
 import type { DType } from '../raster/types.js';
@@ -71,7 +71,10 @@ interface ParsedHeader {
   header: VolumeHeader;
   littleEndian: boolean;
   voxOffset: number;
-  dataBytes: number;
+  /** Bytes of one 3-D volume. */
+  volumeBytes: number;
+  /** 3-D volumes stored one after another (the product of dim[4..dim[0]]). */
+  volumes: number;
 }
 
 /** Reads and checks a NIfTI-1 or NIfTI-2 header from (at least) its first 352 or 544 bytes: everything but the voxels. */
@@ -96,10 +99,8 @@ function parseHeader(head: Uint8Array): ParsedHeader {
   for (let a = 1; a <= rank; a++) {
     if (!Number.isInteger(dim[a]) || dim[a]! < 1) throw decodeFailed(`The NIfTI header has dim[${a}] = ${dim[a]}; expected a positive size`, { dim });
   }
-  const extra = dim.slice(4, rank + 1).reduce((p, d) => p * d, 1);
-  if (extra > 1) {
-    throw new DiffusekitError('UNSUPPORTED_FORMAT', `The NIfTI image has ${extra} volumes (dim = ${dim.slice(0, rank + 1).join(', ')}); accepted: one 2-D or 3-D volume`, { details: { dim } });
-  }
+  // dim[4..7] (time points, diffusion directions, echoes...) are stored as consecutive 3-D volumes.
+  const volumes = dim.slice(4, rank + 1).reduce((p, d) => p * d, 1);
   const dtype = DATATYPES[h.datatypeCode];
   if (!dtype) {
     const name = DATATYPE_NAMES[h.datatypeCode] ?? `code ${h.datatypeCode}`;
@@ -121,6 +122,7 @@ function parseHeader(head: Uint8Array): ParsedHeader {
   const nifti: NiftiInfo = {
     version,
     dim,
+    volumes,
     pixdim,
     datatype: h.datatypeCode,
     qformCode: h.qform_code,
@@ -139,8 +141,8 @@ function parseHeader(head: Uint8Array): ParsedHeader {
     ...(h.cal_max > h.cal_min ? { window: { center: (h.cal_max + h.cal_min) / 2, width: h.cal_max - h.cal_min } } : {}),
     nifti,
   };
-  const dataBytes = width * height * depth * bytesPerSample(dtype);
-  return { header: { format: 'nifti', width, height, depth, dtype, medical }, littleEndian: h.littleEndian, voxOffset, dataBytes };
+  const volumeBytes = width * height * depth * bytesPerSample(dtype);
+  return { header: { format: 'nifti', width, height, depth, dtype, medical }, littleEndian: h.littleEndian, voxOffset, volumeBytes, volumes };
 }
 
 /** The uncompressed bytes a NIfTI header sits in: the file itself, or the first inflated bytes of a .nii.gz. */
@@ -153,53 +155,107 @@ export function readNiftiHeader(view: Uint8Array): VolumeHeader {
   return parseHeader(headBytes(view)).header;
 }
 
+export interface NiftiDecodeOptions {
+  /**
+   * Which 3-D volume of a file that holds several (dim[4..7] > 1: fMRI time points, diffusion directions, echoes), from 0
+   * in storage order. Required for such files; a file of one volume accepts only 0.
+   */
+  volumeIndex?: number;
+}
+
+/** Which stored volume to read: the option checked against the count the header states. */
+export function chooseNiftiVolume(volumes: number, dim: number[], volumeIndex: number | undefined): number {
+  const accepted = volumes === 1 ? '0 (the file holds one volume)' : `an integer in [0, ${volumes - 1}]`;
+  if (volumeIndex === undefined) {
+    if (volumes === 1) return 0;
+    throw new DiffusekitError('INVALID_OPTION', `The NIfTI image holds ${volumes} volumes (dim = ${dim.slice(0, dim[0]! + 1).join(', ')}); choose one with volumeIndex (--volume in the CLI), ${accepted}`, {
+      details: { option: 'volumeIndex', expected: accepted, volumes, dim },
+    });
+  }
+  if (!Number.isInteger(volumeIndex) || volumeIndex < 0 || volumeIndex >= volumes) throw invalidOption('volumeIndex', accepted, volumeIndex);
+  return volumeIndex;
+}
+
 /**
- * Decodes a NIfTI-1 or NIfTI-2 volume (.nii or .nii.gz). The header is checked first: the voxel count against `maxPixels`
- * (IMAGE_TOO_LARGE) and the file's length against what the header states (DECODE_FAILED), before the voxels are
- * inflated or allocated; a .nii.gz is inflated with a hard cap at the size the header states.
+ * Bytes [start, end) of a gzip stream's inflated data, and whether it inflates to more than `end` bytes (checked only when
+ * `checkTrailing`). Inflates in chunks and keeps only that range, so a large 4-D file costs one volume of memory and a
+ * bomb cannot make it allocate more; stops early unless the trailing check needs the rest.
  */
-export function decodeNifti(view: Uint8Array, maxPixels: number): Volume {
+function inflateRange(view: Uint8Array, start: number, end: number, checkTrailing: boolean): Promise<{ bytes: Uint8Array; inflated: number; trailing: boolean; error?: Error }> {
+  return new Promise((resolve) => {
+    const out = new Uint8Array(end - start);
+    let inflated = 0;
+    let settled = false;
+    const gunzip = createGunzip({ finishFlush: zlibConstants.Z_SYNC_FLUSH, chunkSize: 1 << 20 });
+    const finish = (error?: Error) => {
+      if (settled) return;
+      settled = true;
+      gunzip.destroy();
+      resolve({ bytes: out, inflated: Math.min(inflated, end), trailing: checkTrailing && inflated > end, ...(error ? { error } : {}) });
+    };
+    gunzip.on('data', (chunk: Buffer) => {
+      const from = inflated;
+      inflated += chunk.length;
+      const a = Math.max(start, from);
+      const b = Math.min(end, inflated);
+      if (b > a) out.set(chunk.subarray(a - from, b - from), a - start);
+      if (inflated > end || (inflated === end && !checkTrailing)) finish();
+    });
+    gunzip.on('end', () => finish());
+    gunzip.on('error', (error) => finish(error));
+    gunzip.end(view);
+  });
+}
+
+/**
+ * Decodes a NIfTI-1 or NIfTI-2 volume (.nii or .nii.gz); of a file with several 3-D volumes, the one `volumeIndex`
+ * names. The header is checked first: the voxel count of one volume against `maxPixels` (IMAGE_TOO_LARGE) and the
+ * file's length against what the header states (DECODE_FAILED), before the voxels are inflated or allocated; a .nii.gz
+ * is inflated in chunks, keeping only the chosen volume's bytes.
+ */
+export async function decodeNifti(view: Uint8Array, maxPixels: number, options: NiftiDecodeOptions = {}): Promise<Volume> {
   const parsed = parseHeader(headBytes(view));
-  const { header, voxOffset, dataBytes } = parsed;
+  const { header, volumeBytes, volumes } = parsed;
+  const index = chooseNiftiVolume(volumes, header.medical.nifti!.dim, options.volumeIndex);
   const voxels = header.width * header.height * header.depth;
   if (voxels > maxPixels) {
     throw new DiffusekitError('IMAGE_TOO_LARGE', `The NIfTI volume is ${header.width}x${header.height}x${header.depth} = ${voxels} voxels, more than the limit of ${maxPixels}; raise maxPixels if this input is trusted`, {
       details: { width: header.width, height: header.height, depth: header.depth, voxels, maxPixels },
     });
   }
+  const stated = parsed.voxOffset + volumes * volumeBytes;
+  const voxOffset = parsed.voxOffset + index * volumeBytes;
+  const dataBytes = volumeBytes;
   const needed = voxOffset + dataBytes;
-  let bytes: Uint8Array;
+  // The chosen volume's bytes, from offset 0, and how many bytes the data held up to its end.
+  let samples: Uint8Array;
+  let available: number;
   if (isGzip(view)) {
-    try {
-      bytes = gunzipSync(view, { maxOutputLength: needed });
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ERR_BUFFER_TOO_LARGE') {
-        throw decodeFailed(`The .nii.gz inflates to more than the ${needed} bytes its header states (${header.width}x${header.height}x${header.depth} ${header.dtype} at offset ${voxOffset})`);
-      }
-      // A stream cut short still yields what it had; report the size mismatch below when it is the cause.
-      try {
-        bytes = gunzipSync(view, { maxOutputLength: needed, finishFlush: zlibConstants.Z_SYNC_FLUSH });
-      } catch {
-        throw decodeFailed(`The .nii.gz data is corrupt: ${error instanceof Error ? error.message : String(error)}`);
-      }
+    const range = await inflateRange(view, voxOffset, needed, needed === stated);
+    // A stream cut short yields what it had (the size check below names the shortfall); other errors mean corruption.
+    if (range.error && (range.error as NodeJS.ErrnoException).code !== 'Z_BUF_ERROR') throw decodeFailed(`The .nii.gz data is corrupt: ${range.error.message}`);
+    if (range.trailing) {
+      throw decodeFailed(`The .nii.gz inflates to more than the ${stated} bytes its header states (${volumes > 1 ? `${volumes} volumes of ` : ''}${header.width}x${header.height}x${header.depth} ${header.dtype} at offset ${parsed.voxOffset})`);
     }
+    samples = range.bytes;
+    available = range.inflated;
   } else {
-    bytes = view;
+    samples = view.subarray(Math.min(voxOffset, view.length), Math.min(needed, view.length));
+    available = view.length;
   }
-  if (bytes.length < needed) {
-    throw decodeFailed(`The NIfTI header states ${header.width}x${header.height}x${header.depth} ${header.dtype} voxels at offset ${voxOffset} (${needed} bytes) but the data holds ${bytes.length} bytes`, {
-      expectedBytes: needed,
-      actualBytes: bytes.length,
+  if (available < needed) {
+    throw decodeFailed(`The NIfTI header states ${volumes > 1 ? `${volumes} volumes of ` : ''}${header.width}x${header.height}x${header.depth} ${header.dtype} voxels at offset ${parsed.voxOffset} (${stated} bytes) but the data holds ${available} bytes`, {
+      expectedBytes: stated,
+      actualBytes: available,
     });
   }
   const data = allocateSamples(header.dtype, voxels);
   const size = bytesPerSample(header.dtype);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset + voxOffset, dataBytes);
+  const dv = new DataView(samples.buffer, samples.byteOffset, dataBytes);
   const le = parsed.littleEndian;
   switch (header.dtype) {
     case 'uint8':
-      data.set(bytes.subarray(voxOffset, voxOffset + dataBytes) as never);
+      data.set(samples as never);
       break;
     case 'int16':
       for (let i = 0; i < voxels; i++) data[i] = dv.getInt16(i * size, le);
@@ -217,7 +273,7 @@ export function decodeNifti(view: Uint8Array, maxPixels: number): Volume {
     depth: header.depth,
     dtype: header.dtype,
     data,
-    medical: { ...header.medical, valueRange: valueRangeOf(data) },
+    medical: { ...header.medical, ...(volumes > 1 ? { nifti: { ...header.medical.nifti!, volumeIndex: index } } : {}), valueRange: valueRangeOf(data) },
   };
 }
 

@@ -33,6 +33,10 @@ export interface NiftiInfo {
   version: 1 | 2;
   /** dim[0..7] as stored. */
   dim: number[];
+  /** 3-D volumes in the file: the product of dim[4..dim[0]] (time points, diffusion directions, ...); 1 for a 3-D image. */
+  volumes: number;
+  /** Of a file with several volumes: the one decoded (0-based, storage order). Written output holds that volume alone. */
+  volumeIndex?: number;
   /** pixdim[0..7] as stored (pixdim[0] is qfac). */
   pixdim: number[];
   datatype: number;

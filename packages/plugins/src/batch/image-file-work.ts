@@ -33,6 +33,8 @@ export interface ImageWorkOptions {
   window?: Rect;
   /** DICOM and NIfTI volumes: the axis slices are cut across (default 2, k: the acquisition plane). */
   axis?: VolumeAxis;
+  /** NIfTI files with several 3-D volumes (fMRI, diffusion): which one to run (see DecodeOptions.volumeIndex). */
+  volumeIndex?: number;
 }
 
 /** Decode, run the task, write atomically (nothing is written when anything fails or the run is aborted). */
@@ -43,6 +45,7 @@ export function imageFileWork(options: ImageWorkOptions) {
       signal: context.signal,
       ...(options.maxPixels ? { maxPixels: options.maxPixels } : {}),
       ...(options.window ? { window: options.window } : {}),
+      ...(options.volumeIndex !== undefined ? { volumeIndex: options.volumeIndex } : {}),
     });
     const { raster } = decoded;
     if (decoded.volume) return volumeWork(options, decoded.volume, output, context);
@@ -78,7 +81,8 @@ async function volumeWork(options: ImageWorkOptions, volume: Volume, output: str
     ...(format ? { format } : {}),
     derivation: `diffusekit ${model}${scale > 1 ? ` x${scale}` : ''}`,
   });
-  return { ...first, ...timing, slices: result.medical.dims[axis], axis, ...(scale > 1 ? { scale } : {}), files: written.files };
+  const volumeIndex = volume.medical.nifti?.volumeIndex;
+  return { ...first, ...timing, slices: result.medical.dims[axis], axis, ...(volumeIndex !== undefined ? { volumeIndex } : {}), ...(scale > 1 ? { scale } : {}), files: written.files };
 }
 
 /**

@@ -11,6 +11,7 @@ export interface QueueFileWorkOptions {
   taskOptions: Record<string, unknown>;
   format?: ImageFormat;
   maxPixels?: number;
+  volumeIndex?: number;
 }
 
 /**
@@ -36,6 +37,7 @@ export function queueFileWork(options: QueueFileWorkOptions) {
       input: bytes,
       format,
       ...(options.maxPixels ? { maxPixels: options.maxPixels } : {}),
+      ...(options.volumeIndex !== undefined ? { volumeIndex: options.volumeIndex } : {}),
     });
     const cancel = (): void => job.cancel('the batch was aborted');
     if (context.signal.aborted) cancel();

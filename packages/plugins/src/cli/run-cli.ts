@@ -12,7 +12,7 @@ import { segmentCommand } from './commands/segment-cli.js';
 import { serveCommand } from './commands/serve.js';
 import { workerCommand } from './commands/worker.js';
 import { processIo, writeLine, type CliIo } from './io.js';
-import { parseAxis, parsePositiveInteger } from './parse-flags.js';
+import { parseAxis, parseCount, parsePositiveInteger } from './parse-flags.js';
 import { UsageError } from './usage-error.js';
 import { redact } from '../queue/connection.js';
 
@@ -50,6 +50,7 @@ Upscale and restore options:
   --stretch KIND        dtype | minmax | percentile (default: dtype for 8-bit, percentile otherwise)
   --format FMT          output format png | jpeg | webp | tiff | geotiff | dicom | nifti (default: from -o, else the input's)
   --axis i|j|k          DICOM/NIfTI volumes: slice across this voxel axis (default k, the acquisition plane)
+  --volume N            4-D NIfTI (fMRI, diffusion): run 3-D volume N, from 0 (required for such files; "info" shows the count)
 Restore options:
   --task NAME           jpeg | inpaint (default jpeg)
   --mask FILE|DIR       inpaint: mask image, white = fill (a folder: masks with the inputs' relative paths)
@@ -88,7 +89,8 @@ Segment options:
   --seed N; --bands LIST (e.g. 0,1,2); --tile N (backbone tile, default 256); --uncertainty (predict: entropy map)
   Masks: class-index PNGs (255 = unlabelled) or colour PNGs with --palette, with the same names as the images.
   Volumes: NIfTI/DICOM images with NIfTI label volumes of the same name as masks; --axis i|j|k (default k) and
-  --slices LIST (e.g. 60,90; default all) choose the labelled slices; predict writes <name>.labels.nii.gz.
+  --slices LIST (e.g. 60,90; default all) choose the labelled slices; predict writes <name>.labels.nii.gz
+  (--volume N: volume N of a 4-D NIfTI).
 
 Environment:
   DIFFUSEKIT_MODELS     extra folders holding <id>/model.json, searched before the bundled models
@@ -140,6 +142,7 @@ const UPSCALE_FLAGS = {
   bands: { type: 'string' },
   stretch: { type: 'string' },
   axis: { type: 'string' },
+  volume: { type: 'string' },
 } as const;
 
 /** CLI flag name -> task option name; values stay strings and the task validates them. */
@@ -203,6 +206,7 @@ function imageCommand(plan: (values: Values) => ImageCommandPlan, extraFlags: Re
           ...(values.window !== undefined ? { window: parseWindow(values.window) } : {}),
           ...(values.grid !== undefined ? { grid: parseGrid(values.grid, values) } : {}),
           ...(values.axis !== undefined ? { axis: parseAxis('--axis', values.axis) } : {}),
+          ...(values.volume !== undefined ? { volumeIndex: parseCount('--volume', values.volume, 0) } : {}),
         },
         io,
         signal,
@@ -315,6 +319,7 @@ const COMMANDS: Record<string, Command> = {
       tile: { type: 'string' },
       uncertainty: { type: 'boolean', default: false },
       axis: { type: 'string' },
+      volume: { type: 'string' },
       slices: { type: 'string' },
       outputs: { type: 'string' },
       timesteps: { type: 'string' },

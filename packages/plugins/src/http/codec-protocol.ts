@@ -3,7 +3,7 @@ import type { ImageFormat, ImageHeader, Raster, Volume } from '@diffusekit/core'
 /** What the codec thread is asked to do: check a header against the pixel limit, decode, or encode. */
 export type CodecRequest =
   | { id: number; op: 'header'; bytes: Uint8Array; maxPixels: number }
-  | { id: number; op: 'decode'; bytes: Uint8Array; maxPixels: number }
+  | { id: number; op: 'decode'; bytes: Uint8Array; maxPixels: number; volumeIndex?: number }
   | { id: number; op: 'encode'; raster: Raster; format: ImageFormat }
   | { id: number; op: 'encode-volume'; volume: Volume; format: 'dicom' | 'nifti'; derivation?: string }
   | { id: number; op: 'encode-segmentation'; labels: Volume; classes: string[]; algorithm: string };

@@ -31,9 +31,9 @@ export class CodecThread {
     return reply.header;
   }
 
-  /** The decoded image; for DICOM and NIfTI also the whole volume. */
-  async decode(bytes: Uint8Array, maxPixels: number): Promise<{ raster: Raster; volume?: Volume }> {
-    const reply = await this.#request({ op: 'decode', bytes, maxPixels });
+  /** The decoded image; for DICOM and NIfTI also the whole volume (of a 4-D NIfTI, volume `volumeIndex`). */
+  async decode(bytes: Uint8Array, maxPixels: number, volumeIndex?: number): Promise<{ raster: Raster; volume?: Volume }> {
+    const reply = await this.#request({ op: 'decode', bytes, maxPixels, ...(volumeIndex !== undefined ? { volumeIndex } : {}) });
     if (!('raster' in reply)) throw unexpected();
     return reply.volume ? { raster: reply.raster, volume: reply.volume } : { raster: reply.raster };
   }

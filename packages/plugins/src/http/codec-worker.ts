@@ -21,7 +21,7 @@ async function handle(request: CodecRequest): Promise<{ reply: CodecReply; trans
     case 'header':
       return { reply: { id: request.id, ok: true, header: await checkImageHeader(request.bytes, request.maxPixels) }, transfer: [] };
     case 'decode': {
-      const { raster, volume } = await decodeImage(request.bytes, { maxPixels: request.maxPixels });
+      const { raster, volume } = await decodeImage(request.bytes, { maxPixels: request.maxPixels, ...(request.volumeIndex !== undefined ? { volumeIndex: request.volumeIndex } : {}) });
       // A DICOM or NIfTI volume travels whole (its first slice is a copy, so both can move).
       if (volume) return { reply: { id: request.id, ok: true, raster, volume }, transfer: [...transferable(raster.data), ...transferable(volume.data)] };
       return { reply: { id: request.id, ok: true, raster }, transfer: transferable(raster.data) };

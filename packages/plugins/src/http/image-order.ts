@@ -2,7 +2,9 @@ import {
   DiffusekitError,
   MODEL_ID_PATTERN,
   asDiffusekitError,
+  checkVolumeIndex,
   dicomSegBlocker,
+  invalidOption,
   labelVolumeInfo,
   throwIfAborted,
   type DType,
@@ -32,6 +34,8 @@ export interface ImageOrder {
   options: Record<string, unknown>;
   format: ImageFormat;
   bytes: Buffer;
+  /** 4-D NIfTI uploads: the 3-D volume to run (the "volume" field). */
+  volumeIndex?: number;
 }
 
 /** The encoded result of an image task. */
@@ -116,7 +120,7 @@ export interface OrderInput {
 /** Validates task, model, format, options and the image header, then loads the task (cached by the runtime). */
 export async function prepareImageOrder(runtime: Runtime, input: OrderInput): Promise<ImageOrder> {
   const fields = mergeFields(queryToFields(input.query), input.upload.fields);
-  const { task: taskField, model: modelField, format: formatField, ...optionFields } = fields;
+  const { task: taskField, model: modelField, format: formatField, volume: volumeField, ...optionFields } = fields;
   const taskText = singleText('task', taskField);
   if (input.taskId !== undefined && taskText !== undefined) {
     throw new DiffusekitError('INVALID_OPTION', 'The task is named in the path; do not also send a "task" field', { details: { option: 'task' } });
@@ -131,6 +135,7 @@ export async function prepareImageOrder(runtime: Runtime, input: OrderInput): Pr
   const task = findServedTask(runtime, taskId);
   const modelId = parseModelId(singleText('model', modelField));
   const requestedFormat = parseOutputFormat(singleText('format', formatField));
+  const volumeIndex = parseVolumeIndex(singleText('volume', volumeField));
   const options = coerceTaskOptions(task.id, task.options, optionFields);
   task.parseOptions(options); // INVALID_OPTION now rather than after waiting in the queue
 
@@ -140,6 +145,8 @@ export async function prepareImageOrder(runtime: Runtime, input: OrderInput): Pr
   }
   const header = await input.codecs.header(input.upload.image, input.maxPixels);
   if (header.depth !== undefined) checkVolumeFormat(header.format, requestedFormat);
+  checkVolumeIndex(header, volumeIndex);
+  const volume = volumeIndex !== undefined ? { volumeIndex } : {};
   const format = requestedFormat ?? header.format;
   if (input.remote) {
     const model = await runtime.catalog.resolve(modelId ?? task.defaultModel);
@@ -148,10 +155,17 @@ export async function prepareImageOrder(runtime: Runtime, input: OrderInput): Pr
         details: { task: task.id, model: model.manifest.id },
       });
     }
-    return { task, modelId: model.manifest.id, options, format, bytes: input.upload.image };
+    return { task, modelId: model.manifest.id, options, format, bytes: input.upload.image, ...volume };
   }
   const loaded = await runtime.load<Raster, unknown, ImageTaskResult>(task.id, modelId === undefined ? {} : { model: modelId });
-  return { task, modelId: loaded.model.manifest.id, loaded, options, format, bytes: input.upload.image };
+  return { task, modelId: loaded.model.manifest.id, loaded, options, format, bytes: input.upload.image, ...volume };
+}
+
+/** The "volume" field: a whole number (which 3-D volume of a 4-D NIfTI upload to run). */
+function parseVolumeIndex(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw invalidOption('volume', 'a whole number (the 3-D volume of a 4-D NIfTI upload, from 0)', value);
+  return Number(value);
 }
 
 /** A DICOM or NIfTI upload is answered in kind: DICOM from DICOM (the patient and study come from it), or NIfTI. */
@@ -168,13 +182,13 @@ function checkVolumeFormat(source: ImageFormat, requested: ImageFormat | undefin
  */
 export function imageWork(order: ImageOrder, maxPixels: number, codecs: CodecThread): JobWork<ImageResult> {
   const holder: { bytes?: Buffer } = { bytes: order.bytes };
-  const { loaded, options, format, task } = order;
+  const { loaded, options, format, task, volumeIndex } = order;
   if (!loaded) throw new DiffusekitError('INVALID_ARGUMENT', 'This image order was prepared for queue workers; it has no loaded task');
   return async ({ signal, onProgress }) => {
     const bytes = holder.bytes;
     delete holder.bytes;
     if (!bytes) throw new DiffusekitError('INVALID_ARGUMENT', 'This image order has already been run');
-    return runImageBytes({ bytes, maxPixels, loaded, taskId: task.id, options, format }, codecs, signal, onProgress);
+    return runImageBytes({ bytes, maxPixels, loaded, taskId: task.id, options, format, ...(volumeIndex !== undefined ? { volumeIndex } : {}) }, codecs, signal, onProgress);
   };
 }
 
@@ -187,6 +201,8 @@ export interface ImageRun {
   options: unknown;
   /** The output format; the input's when left out. */
   format?: ImageFormat;
+  /** 4-D NIfTI input: the 3-D volume to run. */
+  volumeIndex?: number;
 }
 
 /**
@@ -196,7 +212,7 @@ export interface ImageRun {
 export async function runImageBytes(run: ImageRun, codecs: CodecThread, signal: AbortSignal, onProgress: (p: Progress) => void): Promise<ImageResult> {
   throwIfAborted(signal);
   onProgress({ kind: 'stage', stage: 'decode' });
-  const { raster, volume } = await codecs.decode(run.bytes, run.maxPixels);
+  const { raster, volume } = await codecs.decode(run.bytes, run.maxPixels, run.volumeIndex);
   throwIfAborted(signal);
   onProgress({ kind: 'stage', stage: 'infer' });
   if (volume) return volumeResult(run, volume, codecs, signal, onProgress);

@@ -78,6 +78,7 @@ export class InferenceService {
       options: order.options,
       input: order.bytes,
       format: order.format,
+      ...(order.volumeIndex !== undefined ? { volumeIndex: order.volumeIndex } : {}),
       maxPixels: this.options.maxPixels,
       maxWaiting: this.options.maxQueued,
     });

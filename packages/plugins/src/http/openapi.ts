@@ -54,6 +54,7 @@ function imageRequestBody(withTask: boolean, limits: string): Json {
     ...(withTask ? { task: { type: 'string', description: 'Task id (GET /v1/tasks)' } } : {}),
     model: { type: 'string', description: "Model id (GET /v1/models); the task's default when left out" },
     format: { type: 'string', enum: [...IMAGE_FORMATS], description: "Result format; the input's when left out" },
+    volume: { type: 'string', pattern: '^[0-9]+$', description: 'A 4-D NIfTI upload: the 3-D volume to run, from 0 (required for such files)' },
   };
   return {
     required: true,
@@ -73,6 +74,7 @@ function queryParameters(withTask: boolean): Json[] {
     ...(withTask ? [{ name: 'task', in: 'query', description: 'Task id, when the body is the raw image', schema: { type: 'string' } }] : []),
     { name: 'model', in: 'query', description: 'Model id (ids only; never a path)', schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' } },
     { name: 'format', in: 'query', description: "Result format; the input's when left out", schema: { type: 'string', enum: [...IMAGE_FORMATS] } },
+    { name: 'volume', in: 'query', description: 'A 4-D NIfTI upload: the 3-D volume to run, from 0 (required for such files)', schema: { type: 'integer', minimum: 0 } },
     {
       name: 'options',
       in: 'query',

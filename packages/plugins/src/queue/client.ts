@@ -47,6 +47,8 @@ export interface QueueImageRequest {
   format?: ImageFormat;
   /** Largest input in pixels the worker decodes (default 2^27). */
   maxPixels?: number;
+  /** 4-D NIfTI input: the 3-D volume to run (required for such files). */
+  volumeIndex?: number;
   /** QUEUE_FULL instead of adding when this many jobs of the task are already waiting for a worker. */
   maxWaiting?: number;
   /**
@@ -250,6 +252,7 @@ export class DiffusekitQueue {
       options: request.options ?? {},
       ...(request.format ? { format: request.format } : {}),
       maxPixels: request.maxPixels ?? DEFAULT_MAX_PIXELS,
+      ...(request.volumeIndex !== undefined ? { volumeIndex: request.volumeIndex } : {}),
       input: stored ? { key: inputKey(id) } : { inline: Buffer.from(request.input.buffer, request.input.byteOffset, request.input.byteLength).toString('base64') },
     };
 

@@ -14,6 +14,11 @@ export interface QueuedImageJob {
   /** Output format; the input's when left out. */
   format?: ImageFormat;
   maxPixels: number;
+  /**
+   * 4-D NIfTI input: the 3-D volume to run. Added without a protocol bump: a worker that predates it refuses 4-D NIfTI
+   * files outright, so it can never run the wrong volume.
+   */
+  volumeIndex?: number;
   /** Small inputs travel in Redis (base64), large ones in the result store under `key`. */
   input: { inline: string } | { key: string };
 }

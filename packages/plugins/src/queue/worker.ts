@@ -145,7 +145,7 @@ export async function startQueueWorker(runtime: Runtime, options: QueueWorkerOpt
       onProgress({ kind: 'stage', stage: 'load' });
       const loaded = await runtime.load<Raster, unknown, ImageTaskResult>(data.task, { model: data.model });
       const result = await runImageBytes(
-        { bytes, maxPixels: data.maxPixels, loaded, taskId: data.task, options: data.options, ...(data.format ? { format: data.format } : {}) },
+        { bytes, maxPixels: data.maxPixels, loaded, taskId: data.task, options: data.options, ...(data.format ? { format: data.format } : {}), ...(data.volumeIndex !== undefined ? { volumeIndex: data.volumeIndex } : {}) },
         codecs,
         controller.signal,
         onProgress,

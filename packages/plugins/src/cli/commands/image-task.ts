@@ -28,6 +28,8 @@ export interface ImageTaskCommandOptions {
   grid?: GridOptions;
   /** DICOM and NIfTI volumes: the axis slices are cut across (default 2, the acquisition plane). */
   axis?: VolumeAxis;
+  /** NIfTI files with several 3-D volumes: which one to run. */
+  volumeIndex?: number;
   /** For tasks that take more than the image (inpainting's mask): how each file's input is built. */
   inputsFor?: (items: readonly BatchItem[]) => Promise<TaskInputBuilder>;
   /** Run the files on queue workers: Redis URL, result store folder and key prefix. */
@@ -88,6 +90,7 @@ export async function imageTaskCommand(runtime: Runtime, options: ImageTaskComma
       ...(options.maxPixels ? { maxPixels: options.maxPixels } : {}),
       ...(options.window ? { window: options.window } : {}),
       ...(options.axis !== undefined ? { axis: options.axis } : {}),
+      ...(options.volumeIndex !== undefined ? { volumeIndex: options.volumeIndex } : {}),
     }),
     isComplete: options.grid ? isCompleteFile : isCompleteImage,
     resume: options.resume,
@@ -130,6 +133,7 @@ async function queuedImageTaskCommand(
         taskOptions: options.taskOptions,
         ...(options.format ? { format: options.format as ImageFormat } : {}),
         ...(options.maxPixels ? { maxPixels: options.maxPixels } : {}),
+        ...(options.volumeIndex !== undefined ? { volumeIndex: options.volumeIndex } : {}),
       }),
       isComplete: isCompleteImage,
       resume: options.resume,

@@ -25,7 +25,7 @@ export async function infoCommand(files: readonly string[], flags: { json: boole
               pixelSize: [header.geo.transform[1], header.geo.transform[5]],
             }
           : null,
-        ...(header.medical ? { depth: header.depth ?? 1, medical: medicalSummary(header.medical) } : {}),
+        ...(header.medical ? { depth: header.depth ?? 1, ...(header.volumes !== undefined ? { volumes: header.volumes } : {}), medical: medicalSummary(header.medical) } : {}),
       };
       if (flags.json) {
         writeLine(io.stdout, JSON.stringify(info));
@@ -39,6 +39,7 @@ export async function infoCommand(files: readonly string[], flags: { json: boole
       if (info.medical) {
         const m = info.medical;
         writeLine(io.stdout, `  slices      ${info.depth}${m.transferSyntax ? `  (transfer syntax ${m.transferSyntax})` : ''}`);
+        if (info.volumes !== undefined && info.volumes > 1) writeLine(io.stdout, `  volumes     ${info.volumes}  (dim ${m.dim?.slice(4, (m.dim[0] ?? 3) + 1).join(' x ')}; pick one with --volume N)`);
         if (m.modality || m.photometric) writeLine(io.stdout, `  modality    ${[m.modality, m.photometric].filter(Boolean).join(', ')}`);
         writeLine(io.stdout, `  spacing     ${m.spacing.join(' x ')} mm${m.sliceThickness !== null ? ` (slice thickness ${m.sliceThickness} mm)` : ''}`);
         if (m.rescale) writeLine(io.stdout, `  rescale     slope ${m.rescale.slope}, intercept ${m.rescale.intercept}`);

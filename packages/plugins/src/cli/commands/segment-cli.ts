@@ -140,6 +140,7 @@ export function segmentCommand(runtime: Runtime, positionals: string[], values: 
           ...(tile ? { tile } : {}),
           ...(concurrency ? { concurrency } : {}),
           ...(axisFrom(values) !== undefined ? { axis: axisFrom(values)! } : {}),
+          ...(values.volume !== undefined ? { volumeIndex: parseCount('--volume', values.volume, 0) } : {}),
         },
         io,
         signal,

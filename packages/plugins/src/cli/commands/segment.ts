@@ -218,6 +218,8 @@ export interface SegmentPredictFlags {
   json: boolean;
   /** DICOM/NIfTI volumes: the axis slices are cut across (default k). */
   axis?: VolumeAxis;
+  /** 4-D NIfTI: the 3-D volume segmented. */
+  volumeIndex?: number;
 }
 
 /** The file name without its extension (both parts of .nii.gz). */
@@ -292,7 +294,7 @@ export async function segmentPredictCommand(runtime: Runtime, flags: SegmentPred
     onEvent: report,
     isComplete: async (stem) => (await isCompleteImage(labelsPath(stem, false))) || (await isCompleteImage(labelsPath(stem, true))) || (await isCompleteImage(volumeLabelsPath(stem))),
     work: async (input, stem, context) => {
-      const { raster, volume } = await readImageFile(input, { signal: context.signal });
+      const { raster, volume } = await readImageFile(input, { signal: context.signal, ...(flags.volumeIndex !== undefined ? { volumeIndex: flags.volumeIndex } : {}) });
       if (volume && volume.depth > 1) return segmentVolume(volume, stem, context);
       const seg = await segmenter.segment(raster, { signal: context.signal, onProgress: context.onProgress, ...(flags.tile ? { tile: flags.tile } : {}) });
       await mkdir(path.dirname(stem), { recursive: true });

@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import * as niftiReader from 'nifti-reader-js';
+import { checkVolumeIndex, decodeImage, encodeImage, readImageFile, readImageHeader, writeVolumeFile } from '@diffusekit/core';
+
+const [W, H, D, T] = [6, 5, 4, 3];
+/** Voxel (i, j, k) of volume t: distinct in every volume, and negative values to catch a wrong signedness. */
+const voxel = (i: number, j: number, k: number, t: number) => t * 1000 - 500 + k * 100 + j * 10 + i;
+
+/** A 4-D int16 NIfTI-1 file (6x5x4 voxels, 3 volumes, TR 2 s) whose header an independent writer serialised. */
+function fourD(extraTrailingBytes = 0): Buffer {
+  const h = new niftiReader.NIFTI1();
+  h.littleEndian = true;
+  h.dims = [4, W, H, D, T, 1, 1, 1];
+  h.datatypeCode = 4;
+  h.numBitsPerVoxel = 16;
+  h.pixDims = [1, 2, 2, 3, 2, 0, 0, 0];
+  h.vox_offset = 352;
+  h.xyzt_units = 2 | 8; // mm, seconds
+  h.sform_code = 1;
+  h.affine = [[2, 0, 0, -5], [0, 2, 0, -4], [0, 0, 3, -6], [0, 0, 0, 1]];
+  h.magic = 'n+1';
+  const header = Buffer.from(h.toArrayBuffer());
+  const data = Buffer.alloc(W * H * D * T * 2 + extraTrailingBytes);
+  let at = 0;
+  for (let t = 0; t < T; t++) for (let k = 0; k < D; k++) for (let j = 0; j < H; j++) for (let i = 0; i < W; i++, at += 2) data.writeInt16LE(voxel(i, j, k, t), at);
+  return Buffer.concat([header, data]);
+}
+
+const expected = (t: number) => Array.from({ length: W * H * D }, (_, n) => voxel(n % W, Math.floor(n / W) % H, Math.floor(n / (W * H)), t));
+
+let folder: string;
+beforeEach(async () => {
+  folder = await mkdtemp(join(tmpdir(), 'diffusekit-nifti4d-'));
+});
+afterEach(async () => {
+  await rm(folder, { recursive: true, force: true });
+});
+
+describe('4-D NIfTI (several 3-D volumes in one file)', () => {
+  it('states the volume count in the header and reads the volume named, plain and gzipped', async () => {
+    for (const bytes of [fourD(), gzipSync(fourD())]) {
+      const header = await readImageHeader(bytes);
+      expect(header).toMatchObject({ format: 'nifti', width: W, height: H, depth: D, volumes: T, dtype: 'int16' });
+      for (const t of [0, 1, 2]) {
+        const { volume } = await decodeImage(bytes, { volumeIndex: t });
+        expect(Array.from(volume!.data)).toEqual(expected(t));
+        expect(volume!.medical.nifti).toMatchObject({ volumes: T, volumeIndex: t });
+        expect(volume!.medical.valueRange).toEqual([Math.min(...expected(t)), Math.max(...expected(t))]);
+      }
+    }
+  });
+
+  it('asks for a volume when none is named, and refuses one out of range, before reading voxels', async () => {
+    await expect(decodeImage(fourD())).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+      message: expect.stringMatching(/holds 3 volumes \(dim = 4, 6, 5, 4, 3\).*volumeIndex.*\[0, 2\]/),
+      details: { option: 'volumeIndex', volumes: 3 },
+    });
+    for (const bad of [3, -1, 1.5]) {
+      await expect(decodeImage(gzipSync(fourD()), { volumeIndex: bad })).rejects.toMatchObject({ code: 'INVALID_OPTION', message: expect.stringContaining('[0, 2]') });
+    }
+    const header = await readImageHeader(fourD());
+    expect(() => checkVolumeIndex(header, undefined)).toThrow(/holds 3 volumes/);
+    expect(() => checkVolumeIndex(header, 2)).not.toThrow();
+  });
+
+  it('accepts volume 0 of any single-volume input and refuses any other, naming what volumeIndex is for', async () => {
+    const png = await encodeImage({ width: 2, height: 2, bands: 1, dtype: 'uint8', data: new Uint8Array(4) }, { format: 'png' });
+    const nii = await encodeImage({ width: 2, height: 2, bands: 1, dtype: 'uint8', data: new Uint8Array(4) }, { format: 'nifti' });
+    for (const bytes of [png, nii]) {
+      expect((await decodeImage(bytes, { volumeIndex: 0 })).raster.width).toBe(2);
+      await expect(decodeImage(bytes, { volumeIndex: 1 })).rejects.toMatchObject({ code: 'INVALID_OPTION', message: expect.stringContaining('one volume') });
+    }
+  });
+
+  it('names a file cut short inside the chosen volume, but reads an earlier volume of it; and refuses a stream longer than stated', async () => {
+    const whole = fourD();
+    const cut = whole.subarray(0, 352 + W * H * D * 2 * 2 + 10); // volume 2 is incomplete
+    for (const bytes of [cut, gzipSync(cut)]) {
+      expect(Array.from((await decodeImage(bytes, { volumeIndex: 1 })).volume!.data)).toEqual(expected(1));
+      await expect(decodeImage(bytes, { volumeIndex: 2 })).rejects.toMatchObject({ code: 'DECODE_FAILED', details: { expectedBytes: whole.length } });
+    }
+    const long = gzipSync(fourD(64));
+    await expect(decodeImage(long, { volumeIndex: 2 })).rejects.toMatchObject({ code: 'DECODE_FAILED', message: expect.stringContaining('more than') });
+  });
+
+  it('reports a corrupt stream inside the chosen volume as DECODE_FAILED and still reads a volume before the damage', async () => {
+    // Incompressible voxels, so that the damage lies far behind the header in the compressed stream, and volumes larger
+    // than the decoder's 1 MiB output chunks, so that volume 0 is out before the damage is met.
+    const [w, h, d, t] = [128, 128, 40, 3];
+    const head = fourD().subarray(0, 352);
+    head.writeInt16LE(w, 42);
+    head.writeInt16LE(h, 44);
+    head.writeInt16LE(d, 46);
+    head.writeInt16LE(t, 48);
+    const voxels = randomBytes(w * h * d * t * 2);
+    const gz = Buffer.from(gzipSync(Buffer.concat([head, voxels])));
+    expect(gz.length).toBeGreaterThan(voxels.length);
+    gz.fill(0xff, gz.length - 200_000, gz.length - 199_900); // inside the last volume
+    expect(Buffer.from((await decodeImage(gz, { volumeIndex: 0 })).volume!.data.buffer).equals(voxels.subarray(0, w * h * d * 2))).toBe(true);
+    await expect(decodeImage(gz, { volumeIndex: 2 })).rejects.toMatchObject({ code: 'DECODE_FAILED', message: expect.stringContaining('corrupt') });
+  });
+
+  it('writes the chosen volume as a 3-D NIfTI that keeps the grid, the affine and the repetition time', async () => {
+    const volume = (await decodeImage(gzipSync(fourD()), { volumeIndex: 2 })).volume!;
+    const file = join(folder, 'vol2.nii.gz');
+    await writeVolumeFile(file, volume);
+    const back = (await readImageFile(file)).volume!;
+    expect(back.medical.nifti).toMatchObject({ volumes: 1, dim: [3, W, H, D, 1, 1, 1, 1] });
+    expect(back.medical.nifti!.volumeIndex).toBeUndefined();
+    expect(back.medical.nifti!.pixdim[4]).toBe(2);
+    expect(back.medical.affine).toEqual(volume.medical.affine);
+    expect(Array.from(back.data)).toEqual(expected(2));
+  });
+});

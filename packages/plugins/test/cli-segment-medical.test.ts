@@ -6,6 +6,7 @@ import path from 'node:path';
 import { readImageFile, readImageFileHeader, writeVolumeFile } from '@diffusekit/core';
 import { FIXTURES, REPO_ROOT, cli, jsonLines } from './cli-helpers.js';
 import { fourDNifti } from './medical-helpers.js';
+import { bufferOf, colourDicom, photoRgb } from '../../../test/fixtures/colour-dicom.js';
 
 const MEDICAL = path.join(FIXTURES, 'medical');
 let dir: string;
@@ -81,6 +82,21 @@ describe('diffusekit segment on volumes', () => {
     const [picked, alone] = [(await readImageFile(path.join(out, 'bold.labels.nii.gz'))).volume!, (await readImageFile(path.join(out, 'vol1.labels.nii.gz'))).volume!];
     expect([picked.width, picked.height, picked.depth]).toEqual([45, 54, 6]);
     expect(Buffer.from(picked.data.buffer).equals(Buffer.from(alone.data.buffer))).toBe(true);
+  });
+
+  it('predicts on a colour DICOM cine: a grey label volume and a DICOM Segmentation of its frames', async () => {
+    const cine = path.join(dir, 'cine.dcm');
+    await writeFile(cine, colourDicom({ SOPClassUID: '1.2.840.10008.5.1.4.1.1.7.4', NumberOfFrames: 2, PixelData: [bufferOf(Buffer.concat([await photoRgb(0), await photoRgb(30)]))] }));
+    const out = path.join(dir, 'predicted-colour');
+    const { code, stdout } = await cli('segment', 'predict', ensemble(), cine, '-o', out, '--json');
+    expect(code).toBe(0);
+    expect(jsonLines(stdout).find((e) => e.type === 'file-done')).toMatchObject({ info: { slices: 2 } });
+    expect((await readdir(out)).sort()).toEqual(['cine.labels.nii.gz', 'cine.seg.dcm']);
+    const labels = (await readImageFile(path.join(out, 'cine.labels.nii.gz'))).volume!;
+    expect([labels.width, labels.height, labels.depth, labels.bands ?? 1, labels.dtype]).toEqual([48, 36, 2, 1, 'uint8']);
+    const seg = await readFile(path.join(out, 'cine.seg.dcm'));
+    expect(seg.toString('latin1', 128, 132)).toBe('DICM');
+    expect(seg.includes(Buffer.from('1.2.840.10008.5.1.4.1.1.66.4'))).toBe(true); // Segmentation Storage
   });
 
   it('predicts on a DICOM series as a DICOM Segmentation referencing its images, frame for frame the NIfTI labels', async () => {

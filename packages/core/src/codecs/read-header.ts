@@ -17,5 +17,5 @@ export async function readImageHeader(bytes: ImageBytes): Promise<ImageHeader> {
 /** A volume's header as an image header: one slice's size, one band, and the depth and medical metadata beside. */
 export function volumeImageHeader(header: VolumeHeader): ImageHeader {
   const volumes = header.medical.nifti?.volumes;
-  return { format: header.format, width: header.width, height: header.height, bands: 1, dtype: header.dtype, depth: header.depth, ...(volumes !== undefined ? { volumes } : {}), medical: header.medical };
+  return { format: header.format, width: header.width, height: header.height, bands: header.bands ?? 1, dtype: header.dtype, depth: header.depth, ...(volumes !== undefined ? { volumes } : {}), medical: header.medical };
 }

@@ -61,8 +61,10 @@ function plainMedicalInfo(raster: Raster): MedicalInfo {
 
 /** A one-band raster as a volume of one slice, with its medical metadata (or plain 1 mm metadata). */
 export function rasterAsVolume(raster: Raster, format: 'dicom' | 'nifti'): Volume {
-  if (raster.bands !== 1) {
-    throw new DiffusekitError('ENCODE_FAILED', `${format === 'dicom' ? 'DICOM' : 'NIfTI'} output holds one band per slice, not ${raster.bands}; select a band with selectBands`, {
+  const colour = format === 'dicom' && raster.bands === 3 && raster.dtype === 'uint8';
+  if (raster.bands !== 1 && !colour) {
+    const accepted = format === 'dicom' ? 'one band, or three of uint8 (RGB)' : 'one band per slice';
+    throw new DiffusekitError('ENCODE_FAILED', `${format === 'dicom' ? 'DICOM' : 'NIfTI'} output holds ${accepted}, not ${raster.bands} of ${raster.dtype}; select a band with selectBands`, {
       details: { format, bands: raster.bands },
     });
   }
@@ -99,6 +101,7 @@ export function rasterAsVolume(raster: Raster, format: 'dicom' | 'nifti'): Volum
     width: raster.width,
     height: raster.height,
     depth: 1,
+    ...(colour ? { bands: 3 } : {}),
     dtype: raster.dtype,
     data: raster.data,
     medical: sliced,

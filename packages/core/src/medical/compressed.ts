@@ -66,15 +66,36 @@ function codecModule(codec: WasmCodec): Promise<CodecModule> {
 /** An emscripten module reports C++ exceptions as bare numbers; turn anything thrown into text. */
 const reason = (error: unknown): string => (error instanceof Error ? error.message : typeof error === 'number' ? `codec error ${error}` : String(error));
 
+/** What a frame must hold: its size, bytes per sample and components (1 grey, 3 colour), as the DICOM header states. */
+export interface FrameShape {
+  width: number;
+  height: number;
+  bytes: number;
+  components: 1 | 3;
+}
+
+/**
+ * Codecs whose colour output is checked against an independent decoder in the tests (pixel-interleaved RGB, or RLE's
+ * component planes). Colour JPEG-LS and JPEG lossless are refused until they are.
+ */
+const COLOUR_CODECS: ReadonlySet<string> = new Set(['openjpeg', 'openjph', 'libjpeg-turbo', 'rle']);
+
 /**
  * Decodes one compressed frame into its native samples (little-endian, 1 or 2 bytes each), checking that the stream
- * holds what the DICOM header states: `width` x `height`, one component, `bytes` per sample.
+ * holds what the DICOM header states: `width` x `height`, the components, `bytes` per sample. Colour comes back
+ * pixel-interleaved from the JPEG family (as RGB: the codecs undo the YCbCr and J2K colour transforms) and as component
+ * planes from RLE.
  */
-export async function decodeCompressedFrame(syntax: string, encoded: Uint8Array, expected: { width: number; height: number; bytes: number }, where: string): Promise<Uint8Array> {
+export async function decodeCompressedFrame(syntax: string, encoded: Uint8Array, expected: FrameShape, where: string): Promise<{ samples: Uint8Array; layout: 'interleaved' | 'planar' }> {
   const spec = CODEC_SYNTAXES[syntax];
   if (!spec) throw new DiffusekitError('UNSUPPORTED_TRANSFER_SYNTAX', `No codec for transfer syntax ${syntax}`, { details: { transferSyntax: syntax } });
-  if (spec.codec === 'jpeg-lossless') return decodeLossless(spec.name, encoded, expected, where, syntax);
-  if (spec.codec === 'rle') return decodeRleFrame(encoded, expected, where);
+  if (expected.components > 1 && !COLOUR_CODECS.has(spec.codec)) {
+    throw new DiffusekitError('UNSUPPORTED_FORMAT', `${where}: colour ${spec.name} is not read; accepted for colour: uncompressed, RLE Lossless, JPEG baseline, JPEG 2000 and HTJ2K`, {
+      details: { transferSyntax: syntax, components: expected.components },
+    });
+  }
+  if (spec.codec === 'jpeg-lossless') return { samples: decodeLossless(spec.name, encoded, expected, where, syntax), layout: 'interleaved' };
+  if (spec.codec === 'rle') return { samples: decodeRleFrame(encoded, expected, where), layout: 'planar' };
   const module = await codecModule(spec.codec);
   const decoder = new module[WASM_PACKAGES[spec.codec].decoder]!();
   try {
@@ -87,22 +108,22 @@ export async function decodeCompressedFrame(syntax: string, encoded: Uint8Array,
     const info = decoder.getFrameInfo();
     const decoded = decoder.getDecodedBuffer();
     const bytes = info.bitsPerSample > 8 ? 2 : 1;
-    if (info.width !== expected.width || info.height !== expected.height || info.componentCount !== 1 || bytes !== expected.bytes) {
+    if (info.width !== expected.width || info.height !== expected.height || info.componentCount !== expected.components || bytes !== expected.bytes) {
       throw new DiffusekitError(
         'DECODE_FAILED',
-        `${where}: the ${spec.name} stream holds ${info.width}x${info.height}, ${info.componentCount} component(s) of ${info.bitsPerSample} bits but the header states ${expected.width}x${expected.height}, 1 sample of ${expected.bytes * 8} bits`,
+        `${where}: the ${spec.name} stream holds ${info.width}x${info.height}, ${info.componentCount} component(s) of ${info.bitsPerSample} bits but the header states ${expected.width}x${expected.height}, ${expected.components} sample(s) of ${expected.bytes * 8} bits`,
         { details: { stream: info, header: expected } },
       );
     }
     // The decoder's buffer lives in WebAssembly memory that the next decode reuses: copy it out.
-    return Uint8Array.from(decoded.subarray(0, expected.width * expected.height * bytes));
+    return { samples: Uint8Array.from(decoded.subarray(0, expected.width * expected.height * expected.components * bytes)), layout: 'interleaved' };
   } finally {
     decoder.delete?.();
   }
 }
 
 /** JPEG lossless (process 14) with jpeg-lossless-decoder-js, which decodes to `bytes` per sample in host order. */
-function decodeLossless(name: string, encoded: Uint8Array, expected: { width: number; height: number; bytes: number }, where: string, syntax: string): Uint8Array {
+function decodeLossless(name: string, encoded: Uint8Array, expected: FrameShape, where: string, syntax: string): Uint8Array {
   const { Decoder } = require('jpeg-lossless-decoder-js') as { Decoder: new () => LosslessDecoder };
   const decoder = new Decoder();
   let out: ArrayBufferView;

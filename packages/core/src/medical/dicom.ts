@@ -7,6 +7,7 @@ import type { DType } from '../raster/types.js';
 import type { Affine, MedicalInfo, Volume, VolumeHeader } from './types.js';
 import { valueRangeOf, voxelToWorld } from './volume.js';
 import { CODEC_SYNTAXES, decodeCompressedFrame } from './compressed.js';
+import { deinterleave, interleave, nativeColourFrame, nativeFrameBytes, rleColourFrame, sampleModelOf, type SampleModel } from './dicom-colour.js';
 
 // dcmjs's ES build is a .js file in a package without "type": "module", which Node before 20.19 cannot import as ESM;
 // its CommonJS build loads everywhere.
@@ -106,19 +107,21 @@ function cross(a: number[], b: number[]): [number, number, number] {
 }
 const dot = (a: readonly number[], b: readonly number[]): number => a[0]! * b[0]! + a[1]! * b[1]! + a[2]! * b[2]!;
 
-/** The sample type of a monochrome image, or UNSUPPORTED_FORMAT naming what the file holds. */
-function dtypeOf(ds: Dataset): DType {
+/** The sample type and model (grey or colour) of an image, or UNSUPPORTED_FORMAT naming what the file holds. */
+function samplesOf(ds: Dataset): { dtype: DType; model: SampleModel } {
   const samples = num(ds.SamplesPerPixel) ?? 1;
   const photometric = str(ds.PhotometricInterpretation) ?? 'MONOCHROME2';
+  const model = sampleModelOf(samples, photometric, num(ds.PlanarConfiguration));
   const bits = num(ds.BitsAllocated);
   const signed = num(ds.PixelRepresentation) === 1;
-  if (samples !== 1 || !photometric.startsWith('MONOCHROME')) {
-    throw new DiffusekitError('UNSUPPORTED_FORMAT', `DICOM ${photometric} with ${samples} sample(s) per pixel is not read; accepted: MONOCHROME1/MONOCHROME2 with 1 sample per pixel`, {
-      details: { photometric, samplesPerPixel: samples },
+  if (model.bands === 3) {
+    if (bits === 8 && !signed) return { dtype: 'uint8', model };
+    throw new DiffusekitError('UNSUPPORTED_FORMAT', `DICOM ${photometric} colour of ${bits} bits allocated is not read; accepted: 8-bit unsigned colour`, {
+      details: { photometric, bitsAllocated: bits },
     });
   }
-  if (bits === 16) return signed ? 'int16' : 'uint16';
-  if (bits === 8 && !signed) return 'uint8';
+  if (bits === 16) return { dtype: signed ? 'int16' : 'uint16', model };
+  if (bits === 8 && !signed) return { dtype: 'uint8', model };
   throw new DiffusekitError('UNSUPPORTED_FORMAT', `DICOM pixels of ${bits} bits allocated (${signed ? 'signed' : 'unsigned'}) are not read; accepted: 8-bit unsigned, 16-bit signed or unsigned`, {
     details: { bitsAllocated: bits, pixelRepresentation: signed ? 1 : 0 },
   });
@@ -150,6 +153,8 @@ interface SliceHeader {
   columns: number;
   frames: number;
   dtype: DType;
+  /** Grey, or colour and how it is stored; a decoded colour image is three planes of RGB per frame. */
+  model: SampleModel;
   transferSyntax: string;
 }
 
@@ -162,7 +167,7 @@ function sliceHeader(view: Uint8Array, withPixels: boolean): SliceHeader {
   }
   const frames = num(dataset.NumberOfFrames) ?? 1;
   if (!Number.isInteger(frames) || frames < 1) throw decodeFailed(`The DICOM header has NumberOfFrames ${dataset.NumberOfFrames}; expected a positive integer`);
-  return { meta, dataset, rows, columns, frames, dtype: dtypeOf(dataset), transferSyntax: transferSyntaxOf(meta) };
+  return { meta, dataset, rows, columns, frames, ...samplesOf(dataset), transferSyntax: transferSyntaxOf(meta) };
 }
 
 /** Geometry and value metadata of slices that share rows, columns and orientation, given in slice order. */
@@ -249,7 +254,8 @@ function medicalInfoOf(slices: readonly SliceHeader[], layout: 'multiframe' | 's
 
 function headerOf(slices: readonly SliceHeader[], layout: 'multiframe' | 'series'): VolumeHeader {
   const medical = medicalInfoOf(slices, layout);
-  return { format: 'dicom', width: medical.dims[0], height: medical.dims[1], depth: medical.dims[2], dtype: slices[0]!.dtype, medical };
+  const bands = slices[0]!.model.bands;
+  return { format: 'dicom', width: medical.dims[0], height: medical.dims[1], depth: medical.dims[2], ...(bands > 1 ? { bands } : {}), dtype: slices[0]!.dtype, medical };
 }
 
 /** What a DICOM file's header states (size, frames, dtype, geometry, rescale, window), without reading pixel data. */
@@ -302,13 +308,25 @@ function compressedFrames(fragments: ArrayBuffer[], frames: number, file: string
   });
 }
 
-/** Decodes the compressed frames of one file into `target` at `offset` with the codec of its transfer syntax. */
+/**
+ * Decodes the compressed frames of one file into `target` at `offset` with the codec of its transfer syntax. Colour
+ * frames come from the codecs as RGB (the JPEG family converts YCbCr itself), pixel-interleaved, and from RLE as one
+ * plane per component; both become three RGB planes.
+ */
 async function readCompressedPixels(slice: SliceHeader, fragments: ArrayBuffer[], target: Volume['data'], offset: number, file: string): Promise<void> {
   const bytes = slice.dtype === 'uint8' ? 1 : 2;
   const plane = slice.rows * slice.columns;
+  const model = slice.model;
   for (const [f, encoded] of compressedFrames(fragments, slice.frames, file).entries()) {
     const where = slice.frames > 1 ? `${file} frame ${f + 1}` : file;
-    const samples = await decodeCompressedFrame(slice.transferSyntax, encoded, { width: slice.columns, height: slice.rows, bytes }, where);
+    const decoded = await decodeCompressedFrame(slice.transferSyntax, encoded, { width: slice.columns, height: slice.rows, bytes, components: model.bands }, where);
+    if (model.bands === 3) {
+      const out = target as Uint8Array;
+      if (decoded.layout === 'planar') rleColourFrame(model, decoded.samples, plane, out, offset + f * 3 * plane);
+      else deinterleave(decoded.samples, plane, out, offset + f * 3 * plane);
+      continue;
+    }
+    const samples = decoded.samples;
     const dv = new DataView(samples.buffer, samples.byteOffset, samples.byteLength);
     const base = offset + f * plane;
     if (slice.dtype === 'uint8') target.set(samples as never, base);
@@ -331,15 +349,23 @@ async function readPixels(slice: SliceHeader, target: Volume['data'], offset: nu
       details: { sopClassUid: str(slice.dataset.SOPClassUID) },
     });
   }
-  const count = slice.rows * slice.columns * slice.frames;
   const size = slice.dtype === 'uint8' ? 1 : 2;
+  const frameBytes = nativeFrameBytes(slice.model, slice.columns, slice.rows, size);
+  const needed = frameBytes * slice.frames;
   const inFile = pixelBytesInFile(view, littleEndian);
-  if (buffer.byteLength < count * size || (inFile !== undefined && inFile < count * size)) {
-    throw decodeFailed(`${file} is truncated: its header states ${slice.columns}x${slice.rows}x${slice.frames} ${slice.dtype} samples (${count * size} bytes) but the pixel data holds ${Math.min(buffer.byteLength, inFile ?? Infinity)} bytes`, {
-      expectedBytes: count * size,
+  if (buffer.byteLength < needed || (inFile !== undefined && inFile < needed)) {
+    const what = slice.model.bands === 3 ? `${slice.model.photometric} ` : '';
+    throw decodeFailed(`${file} is truncated: its header states ${slice.columns}x${slice.rows}x${slice.frames} ${what}${slice.dtype} samples (${needed} bytes) but the pixel data holds ${Math.min(buffer.byteLength, inFile ?? Infinity)} bytes`, {
+      expectedBytes: needed,
       actualBytes: Math.min(buffer.byteLength, inFile ?? Infinity),
     });
   }
+  if (slice.model.bands === 3) {
+    const plane = slice.rows * slice.columns;
+    for (let f = 0; f < slice.frames; f++) nativeColourFrame(slice.model, new Uint8Array(buffer, f * frameBytes, frameBytes), slice.columns, slice.rows, target as Uint8Array, offset + f * 3 * plane);
+    return;
+  }
+  const count = slice.rows * slice.columns * slice.frames;
   const dv = new DataView(buffer);
   if (slice.dtype === 'uint8') target.set(new Uint8Array(buffer, 0, count) as never, offset);
   else if (slice.dtype === 'int16') for (let i = 0; i < count; i++) target[offset + i] = dv.getInt16(i * 2, littleEndian);
@@ -355,10 +381,12 @@ export async function decodeDicom(view: Uint8Array, maxPixels: number, file = 'T
   checkTransferSyntax(slice.transferSyntax);
   if (slice.rows * slice.columns * slice.frames > maxPixels) throw tooLarge(slice.columns, slice.rows, slice.frames, maxPixels);
   const header = headerOf([slice], 'multiframe');
-  const data = allocateSamples(slice.dtype, slice.rows * slice.columns * slice.frames);
+  const data = allocateSamples(slice.dtype, slice.rows * slice.columns * slice.frames * slice.model.bands);
   await readPixels(slice, data, 0, file, view);
-  return { width: header.width, height: header.height, depth: header.depth, dtype: header.dtype, data, medical: { ...header.medical, valueRange: valueRangeOf(data) } };
+  return { width: header.width, height: header.height, depth: header.depth, ...bandsOf(header), dtype: header.dtype, data, medical: { ...header.medical, valueRange: valueRangeOf(data) } };
 }
+
+const bandsOf = (header: VolumeHeader): { bands?: number } => (header.bands !== undefined && header.bands > 1 ? { bands: header.bands } : {});
 
 function inconsistent(message: string, details?: unknown): DiffusekitError {
   return new DiffusekitError('VOLUME_INCONSISTENT', message, details === undefined ? {} : { details });
@@ -372,8 +400,9 @@ function orderSlices(slices: SliceHeader[], names: readonly string[], views: rea
   const orientation = numbers(ref.dataset.ImageOrientationPatient, 6);
   for (const [n, s] of slices.entries()) {
     if (s.frames !== 1) throw inconsistent(`${names[n]} has ${s.frames} frames; a series folder takes single-frame files (read a multi-frame file on its own)`);
-    if (s.rows !== ref.rows || s.columns !== ref.columns || s.dtype !== ref.dtype) {
-      throw inconsistent(`${names[n]} is ${s.columns}x${s.rows} ${s.dtype} but ${names[0]} is ${ref.columns}x${ref.rows} ${ref.dtype}; every slice of a volume must match`);
+    if (s.rows !== ref.rows || s.columns !== ref.columns || s.dtype !== ref.dtype || s.model.bands !== ref.model.bands) {
+      const kind = (h: SliceHeader) => `${h.columns}x${h.rows} ${h.dtype}${h.model.bands === 3 ? ' colour' : ''}`;
+      throw inconsistent(`${names[n]} is ${kind(s)} but ${names[0]} is ${kind(ref)}; every slice of a volume must match`);
     }
     const o = numbers(s.dataset.ImageOrientationPatient, 6);
     if (orientation && o && o.some((v, i) => Math.abs(v - orientation[i]!) > 1e-4)) throw inconsistent(`${names[n]} has another ImageOrientationPatient than ${names[0]}`);
@@ -404,10 +433,10 @@ export async function decodeDicomSeries(views: readonly Uint8Array[], names: rea
   for (const s of ordered.slices) checkTransferSyntax(s.transferSyntax);
   if (ref.rows * ref.columns * ordered.slices.length > maxPixels) throw tooLarge(ref.columns, ref.rows, ordered.slices.length, maxPixels);
   const header = headerOf(ordered.slices, 'series');
-  const plane = ref.rows * ref.columns;
+  const plane = ref.rows * ref.columns * ref.model.bands;
   const data = allocateSamples(ref.dtype, plane * ordered.slices.length);
   for (const [k, s] of ordered.slices.entries()) await readPixels(s, data, k * plane, ordered.names[k]!, ordered.views[k]!);
-  return { width: header.width, height: header.height, depth: header.depth, dtype: header.dtype, data, medical: { ...header.medical, valueRange: valueRangeOf(data) } };
+  return { width: header.width, height: header.height, depth: header.depth, ...bandsOf(header), dtype: header.dtype, data, medical: { ...header.medical, valueRange: valueRangeOf(data) } };
 }
 
 /** A functional group with its PixelMeasures and PlanePosition macros restated; other macros are kept as they were. */
@@ -489,9 +518,13 @@ export function encodeDicom(volume: Volume, options: DicomEncodeOptions = {}): B
   }
   const bits = DTYPE_BITS[volume.dtype];
   if (!bits) throw new DiffusekitError('ENCODE_FAILED', `DICOM output holds uint8, uint16 or int16 samples, not ${volume.dtype}`, { details: { dtype: volume.dtype } });
+  const bands = volume.bands ?? 1;
+  if (bands !== 1 && !(bands === 3 && volume.dtype === 'uint8')) {
+    throw new DiffusekitError('ENCODE_FAILED', `DICOM output holds 1 band, or 3 bands (RGB) of uint8; this volume has ${bands} of ${volume.dtype}`, { details: { bands, dtype: volume.dtype } });
+  }
   const seriesUid = DicomMetaDictionary.uid();
   const { width, height, depth } = volume;
-  const plane = width * height;
+  const plane = width * height * bands;
   const [colSpacing, rowSpacing, sliceSpacing] = medical.spacing;
   const orientation = dicom.orientation;
   const normal = orientation ? cross(orientation.slice(0, 3), orientation.slice(3, 6)) : undefined;
@@ -542,17 +575,30 @@ export function encodeDicom(volume: Volume, options: DicomEncodeOptions = {}): B
     ds.BitsStored = bits.bits;
     ds.HighBit = bits.bits - 1;
     ds.PixelRepresentation = bits.signed;
-    ds.SamplesPerPixel = 1;
+    ds.SamplesPerPixel = bands;
+    // Colour is written as pixel-interleaved RGB whatever the source stored (YBR, planes, a JPEG stream).
+    if (bands === 3) {
+      ds.PhotometricInterpretation = 'RGB';
+      ds.PlanarConfiguration = 0;
+    } else {
+      if (!(str(source.PhotometricInterpretation) ?? 'MONOCHROME2').startsWith('MONOCHROME')) ds.PhotometricInterpretation = 'MONOCHROME2';
+      delete ds.PlanarConfiguration;
+    }
     if (dicom.layout === 'multiframe' && depth > 1) ds.NumberOfFrames = depth;
     const frames = dicom.layout === 'multiframe' ? depth : 1;
     const samples = volume.data.subarray((dicom.layout === 'multiframe' ? 0 : f) * plane, ((dicom.layout === 'multiframe' ? 0 : f) + frames) * plane);
     const length = samples.length * (bits.bits / 8);
     const pixels = new ArrayBuffer(length + (length % 2));
     const dv = new DataView(pixels);
-    for (let i = 0; i < samples.length; i++) {
-      if (bits.bits === 8) dv.setUint8(i, samples[i]!);
-      else if (bits.signed) dv.setInt16(i * 2, samples[i]!, true);
-      else dv.setUint16(i * 2, samples[i]!, true);
+    if (bands === 3) {
+      const rgb = new Uint8Array(pixels);
+      for (let k = 0; k < frames; k++) interleave(samples, plane / 3, k * plane, rgb, k * plane);
+    } else {
+      for (let i = 0; i < samples.length; i++) {
+        if (bits.bits === 8) dv.setUint8(i, samples[i]!);
+        else if (bits.signed) dv.setInt16(i * 2, samples[i]!, true);
+        else dv.setUint16(i * 2, samples[i]!, true);
+      }
     }
     if (dicom.layout === 'multiframe') updateFunctionalGroups(ds, source, depth, [rowSpacing, colSpacing], medical.sliceThickness, dicom.positions);
     ds.PixelData = [pixels];

@@ -299,6 +299,11 @@ const MAX_NIFTI1_DIM = 32767;
 export function encodeNifti(volume: Volume, gzip: boolean): Buffer {
   const { width, height, depth, dtype } = volume;
   const medical = volume.medical;
+  if ((volume.bands ?? 1) !== 1) {
+    throw new DiffusekitError('ENCODE_FAILED', `NIfTI output holds one band per voxel; this volume has ${volume.bands} (colour). Write it as DICOM, or slices as PNG or TIFF`, {
+      details: { format: 'nifti', bands: volume.bands },
+    });
+  }
   const largest = Math.max(width, height, depth);
   if (largest > MAX_NIFTI1_DIM) {
     throw new DiffusekitError('ENCODE_FAILED', `NIfTI-1 stores sizes up to ${MAX_NIFTI1_DIM} voxels per axis; this volume is ${width}x${height}x${depth}. Write it as TIFF or in slices`, {

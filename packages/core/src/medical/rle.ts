@@ -4,29 +4,32 @@ const HEADER_BYTES = 64;
 const MAX_SEGMENTS = 15;
 
 /**
- * Decodes one frame of DICOM RLE Lossless (PS3.5 Annex G) into little-endian samples of `bytes` each. The frame is a
- * 64-byte header (the segment count, then 15 segment offsets from the frame's start) and one PackBits-coded segment
- * per byte of a sample, the most significant byte's segment first. No maintained npm package decodes it on its own
- * (docs/adr/0006), and the scheme is short enough to check against the standard line by line.
+ * Decodes one frame of DICOM RLE Lossless (PS3.5 Annex G) into little-endian samples of `bytes` each, one plane per
+ * component (colour: R, G, B or Y, Cb, Cr planes). The frame is a 64-byte header (the segment count, then 15 segment
+ * offsets from the frame's start) and one PackBits-coded segment per byte of each component's sample, the most
+ * significant byte's segment first. No maintained npm package decodes it on its own (docs/adr/0006), and the scheme
+ * is short enough to check against the standard line by line.
  */
-export function decodeRleFrame(encoded: Uint8Array, expected: { width: number; height: number; bytes: number }, where: string): Uint8Array {
+export function decodeRleFrame(encoded: Uint8Array, expected: { width: number; height: number; bytes: number; components?: number }, where: string): Uint8Array {
   const corrupt = (what: string, details: Record<string, unknown> = {}): DiffusekitError =>
     new DiffusekitError('DECODE_FAILED', `${where}: the RLE Lossless frame ${what}`, { details: { transferSyntax: '1.2.840.10008.1.2.5', ...details } });
   if (encoded.length < HEADER_BYTES) throw corrupt(`is ${encoded.length} bytes, shorter than its 64-byte header`);
   const header = new DataView(encoded.buffer, encoded.byteOffset, HEADER_BYTES);
   const segments = header.getUint32(0, true);
-  if (segments !== expected.bytes) {
-    throw corrupt(`has ${segments} segment(s) but the header states 1 sample of ${expected.bytes * 8} bits (${expected.bytes} segment(s)); colour RLE is not read`, { segments });
+  const components = expected.components ?? 1;
+  if (segments !== expected.bytes * components) {
+    throw corrupt(`has ${segments} segment(s) but the header states ${components} sample(s) of ${expected.bytes * 8} bits (${expected.bytes * components} segment(s))`, { segments });
   }
   const offsets = Array.from({ length: MAX_SEGMENTS }, (_, k) => header.getUint32(4 + 4 * k, true)).slice(0, segments);
   const plane = expected.width * expected.height;
-  const out = new Uint8Array(plane * expected.bytes);
+  const out = new Uint8Array(plane * expected.bytes * components);
   for (let s = 0; s < segments; s++) {
     const start = offsets[s]!;
     const end = s + 1 < segments ? offsets[s + 1]! : encoded.length;
     if (start < HEADER_BYTES || end > encoded.length || end < start) throw corrupt(`has segment ${s + 1} at bytes ${start}-${end} of ${encoded.length}`, { offsets });
-    // Segment 0 holds the most significant bytes; the output is little-endian.
-    const byteInSample = expected.bytes - 1 - s;
+    // Within a component, its first segment holds the most significant bytes; the output is little-endian.
+    const component = Math.floor(s / expected.bytes);
+    const byteInSample = component * plane * expected.bytes + expected.bytes - 1 - (s % expected.bytes);
     const decoded = unpackBits(encoded, start, end, out, byteInSample, expected.bytes, plane);
     if (decoded < plane) throw corrupt(`segment ${s + 1} decodes to ${decoded} bytes; the image needs ${plane}`, { decoded, plane });
   }

@@ -80,11 +80,17 @@ export interface MedicalInfo {
   nifti?: NiftiInfo;
 }
 
-/** A 3-D grid of one band: i varies fastest, then j, then k (NIfTI's order; a DICOM series is slices along k). */
+/**
+ * A 3-D grid: i varies fastest, then j, then k (NIfTI's order; a DICOM series is slices along k). A colour volume
+ * (colour DICOM, decoded to RGB) has `bands` 3 and stores each slice along k as its bands one after another (planar, as
+ * a Raster does): sample (i, j, k, band) is at ((k * bands + band) * height + j) * width + i.
+ */
 export interface Volume {
   width: number;
   height: number;
   depth: number;
+  /** Samples per voxel: 1 (absent) for grey images, 3 for RGB. */
+  bands?: number;
   dtype: DType;
   data: RasterData;
   medical: MedicalInfo;
@@ -96,6 +102,8 @@ export interface VolumeHeader {
   width: number;
   height: number;
   depth: number;
+  /** 3 for a colour image (decoded to RGB); absent for one band. */
+  bands?: number;
   dtype: DType;
   medical: MedicalInfo;
 }

@@ -36,8 +36,9 @@ export function valueRangeOf(data: RasterData): [number, number] {
 }
 
 /**
- * One slice of a volume as a one-band raster. Perpendicular to k the slice is (i, j); to j it is (i, k); to i it is
- * (j, k). The raster carries the volume's medical metadata with the slice's axis and index.
+ * One slice of a volume as a raster of the volume's bands (one for grey, three for RGB). Perpendicular to k the slice
+ * is (i, j); to j it is (i, k); to i it is (j, k). The raster carries the volume's medical metadata with the slice's
+ * axis and index.
  */
 export function volumeSlice(volume: Volume, axis: VolumeAxis, index: number): Raster {
   checkAxis(axis);
@@ -46,53 +47,61 @@ export function volumeSlice(volume: Volume, axis: VolumeAxis, index: number): Ra
   const [ax, ay] = inPlaneAxes(axis);
   const width = sizeAlong(volume, ax);
   const height = sizeAlong(volume, ay);
+  const bands = volume.bands ?? 1;
   const { width: W, height: H } = volume;
   const plane = W * H;
   let data: RasterData;
   if (axis === 2) {
-    data = volume.data.slice(index * plane, (index + 1) * plane) as RasterData;
+    data = volume.data.slice(index * plane * bands, (index + 1) * plane * bands) as RasterData;
   } else {
-    data = allocateSamples(volume.dtype, width * height);
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        const source = axis === 1 ? y * plane + index * W + x : y * plane + x * W + index;
-        data[y * width + x] = volume.data[source]!;
+    data = allocateSamples(volume.dtype, width * height * bands);
+    for (let b = 0; b < bands; b++) {
+      for (let y = 0; y < height; y++) {
+        // y runs along k; x along i (axis 1) or j (axis 0).
+        const row = (y * bands + b) * plane;
+        for (let x = 0; x < width; x++) {
+          const source = axis === 1 ? row + index * W + x : row + x * W + index;
+          data[(b * height + y) * width + x] = volume.data[source]!;
+        }
       }
     }
   }
-  return { width, height, bands: 1, dtype: volume.dtype, data, sourceFormat: volume.medical.format, medical: { ...volume.medical, slice: { axis, index } } };
+  return { width, height, bands, dtype: volume.dtype, data, sourceFormat: volume.medical.format, medical: { ...volume.medical, slice: { axis, index } } };
 }
 
 /**
- * Puts slices perpendicular to `axis` back together (the inverse of volumeSlice). Every slice must be one band of
- * `dtype` with the same size.
+ * Puts slices perpendicular to `axis` back together (the inverse of volumeSlice). Every slice must have the same size
+ * and band count (that of slice 0) and be of `dtype`.
  */
 export function volumeFromSlices(slices: readonly Raster[], axis: VolumeAxis, medical: MedicalInfo, dtype: DType = slices[0]?.dtype ?? 'uint8'): Volume {
   checkAxis(axis);
   if (slices.length === 0) throw new DiffusekitError('INVALID_ARGUMENT', 'A volume needs at least one slice');
-  const { width: sw, height: sh } = slices[0]!;
+  const { width: sw, height: sh, bands } = slices[0]!;
   for (const [n, s] of slices.entries()) {
-    if (s.width !== sw || s.height !== sh || s.bands !== 1 || s.dtype !== dtype) {
-      throw new DiffusekitError('INVALID_ARGUMENT', `Slice ${n} is ${s.width}x${s.height}, ${s.bands} band(s) of ${s.dtype}; expected ${sw}x${sh}, 1 band of ${dtype} like slice 0`);
+    if (s.width !== sw || s.height !== sh || s.bands !== bands || s.dtype !== dtype) {
+      throw new DiffusekitError('INVALID_ARGUMENT', `Slice ${n} is ${s.width}x${s.height}, ${s.bands} band(s) of ${s.dtype}; expected ${sw}x${sh}, ${bands} band(s) of ${dtype} like slice 0`);
     }
   }
   const [width, height, depth] = axis === 2 ? [sw, sh, slices.length] : axis === 1 ? [sw, slices.length, sh] : [slices.length, sw, sh];
   const plane = width * height;
-  const data = allocateSamples(dtype, plane * depth);
+  const data = allocateSamples(dtype, plane * depth * bands);
   slices.forEach((s, index) => {
     if (axis === 2) {
-      data.set(s.data as never, index * plane);
+      data.set(s.data as never, index * plane * bands);
       return;
     }
-    for (let y = 0; y < sh; y++) {
-      for (let x = 0; x < sw; x++) {
-        const target = axis === 1 ? y * plane + index * width + x : y * plane + x * width + index;
-        data[target] = s.data[y * sw + x]!;
+    for (let b = 0; b < bands; b++) {
+      for (let y = 0; y < sh; y++) {
+        const row = (y * bands + b) * plane;
+        for (let x = 0; x < sw; x++) {
+          const target = axis === 1 ? row + index * width + x : row + x * width + index;
+          data[target] = s.data[(b * sh + y) * sw + x]!;
+        }
       }
     }
   });
   const { slice: _slice, ...shared } = medical;
-  return { width, height, depth, dtype, data, medical: { ...shared, dims: [width, height, depth] } };
+  return { width, height, depth, ...(bands > 1 ? { bands } : {}), dtype, data, medical: { ...shared, dims: [width, height, depth] } };
 }
 
 /**
@@ -135,7 +144,7 @@ function resampleMatrix(scale: number, axes: readonly VolumeAxis[]): Affine {
  * display window), 255 as nothing. NIfTI keeps the source's sform/qform; a DICOM source's geometry becomes a NIfTI sform.
  */
 export function labelVolumeInfo(source: MedicalInfo): MedicalInfo {
-  const { rescale: _rescale, window: _window, valueRange: _range, ...rest } = source;
+  const { rescale: _rescale, window: _window, valueRange: _range, photometric: _photometric, ...rest } = source;
   return { ...rest, ...(source.nifti ? { nifti: { ...source.nifti, datatype: 2 } } : {}) };
 }
 
@@ -183,7 +192,7 @@ export function scaleSliceMedicalInfo(info: MedicalInfo, scale: number): Medical
 /**
  * Runs `process` on every slice perpendicular to `axis` (in order, one at a time) and puts the results back together
  * as a volume of the same dtype, with the metadata scaled by the factor the results show (super-resolution) or kept.
- * Each result must have the same size and be one band.
+ * Each result must have the same size and band count (one band for labels of a colour volume, for instance).
  */
 export async function mapVolumeSlices(
   volume: Volume,
@@ -205,8 +214,8 @@ export async function mapVolumeSlices(
     }
     if (index === 0) scale = s;
     else if (s !== scale) throw new DiffusekitError('MODEL_INCOMPATIBLE', `Slice ${index} was scaled by ${s}, slice 0 by ${scale}`);
-    if (out.bands !== 1) {
-      throw new DiffusekitError('INVALID_ARGUMENT', `Slice ${index} came back with ${out.bands} bands; a volume holds one band per voxel (ask the task for a one-band result, e.g. labels)`, {
+    if (index > 0 && out.bands !== results[0]!.bands) {
+      throw new DiffusekitError('INVALID_ARGUMENT', `Slice ${index} came back with ${out.bands} band(s), slice 0 with ${results[0]!.bands}; a volume holds the same bands in every slice`, {
         details: { bands: out.bands },
       });
     }

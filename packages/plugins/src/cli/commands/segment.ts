@@ -303,7 +303,7 @@ export async function segmentPredictCommand(runtime: Runtime, flags: SegmentPred
       const written: string[] = [];
       written.push((await writeImageFile(`${stem}.overlay.png`, overlayRaster(raster, seg, classes), { format: 'png', signal: context.signal })).path);
       const dicomSeg = volume
-        ? await writeDicomSeg({ ...volume, dtype: 'uint8', data: labels.data as Uint8Array, medical: labelVolumeInfo(volume.medical) }, stem, written, context.signal)
+        ? await writeDicomSeg({ width: volume.width, height: volume.height, depth: volume.depth, dtype: 'uint8', data: labels.data as Uint8Array, medical: labelVolumeInfo(volume.medical) }, stem, written, context.signal)
         : undefined;
       if (flags.uncertainty) {
         written.push((await writeImageFile(`${stem}.uncertainty.${geo ? 'tif' : 'png'}`, uncertaintyRaster(seg, classes.length, geo), { format: geo ? 'geotiff' : 'png', signal: context.signal })).path);

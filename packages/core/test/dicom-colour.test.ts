@@ -1,0 +1,157 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { decodeImage, encodeImage, readImageFile, readImageHeader, volumeFromSlices, volumeSlice, writeVolumeFile, type VolumeAxis } from '@diffusekit/core';
+import { fixture } from '../../../test/fixtures/helpers.js';
+import { COLOUR_H as H, COLOUR_W as W, bufferOf, colourDicom, photoRgb, planes, requireFromCore } from '../../../test/fixtures/colour-dicom.js';
+
+interface FrameEncoder {
+  getDecodedBuffer(info: Record<string, number | boolean>): Uint8Array;
+  encode(): void;
+  getEncodedBuffer(): Uint8Array;
+}
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+};
+
+/** Full-range YCbCr of JPEG/JFIF (the forward form of PS3.3 C.7.6.3.1.2), pixel-interleaved. */
+function toYbrFull(rgb: Uint8Array): Uint8Array {
+  const out = new Uint8Array(rgb.length);
+  for (let p = 0; p < rgb.length; p += 3) {
+    const [r, g, b] = [rgb[p]!, rgb[p + 1]!, rgb[p + 2]!];
+    out[p] = Math.round(0.299 * r + 0.587 * g + 0.114 * b);
+    out[p + 1] = Math.max(0, Math.min(255, Math.round(-0.168736 * r - 0.331264 * g + 0.5 * b + 128)));
+    out[p + 2] = Math.max(0, Math.min(255, Math.round(0.5 * r - 0.418688 * g - 0.081312 * b + 128)));
+  }
+  return out;
+}
+
+let folder: string;
+beforeEach(async () => {
+  folder = await mkdtemp(join(tmpdir(), 'diffusekit-colour-'));
+});
+afterEach(async () => {
+  await rm(folder, { recursive: true, force: true });
+});
+
+describe('colour DICOM', () => {
+  it('reads RGB stored pixel- or plane-interleaved as three RGB planes, exactly, and states 3 bands in the header', async () => {
+    const rgb = await photoRgb();
+    const interleaved = colourDicom({ PixelData: [bufferOf(rgb)] });
+    const planar = colourDicom({ PlanarConfiguration: 1, PixelData: [bufferOf(planes(rgb))] });
+    expect(await readImageHeader(interleaved)).toMatchObject({ format: 'dicom', width: W, height: H, bands: 3, dtype: 'uint8', depth: 1 });
+    for (const bytes of [interleaved, planar]) {
+      const { raster, volume } = await decodeImage(bytes);
+      expect([volume!.bands, raster.bands]).toEqual([3, 3]);
+      expect(Buffer.from(volume!.data as Uint8Array).equals(Buffer.from(planes(rgb)))).toBe(true);
+    }
+  });
+
+  it('converts YBR_FULL and YBR_FULL_422 to RGB (within the rounding of 8-bit YCbCr)', async () => {
+    // Horizontal pairs of one colour, so that 4:2:2 subsampling loses nothing and the result must match the photo.
+    const rgb = await photoRgb();
+    for (let p = 0; p < W * H; p += 2) for (let c = 0; c < 3; c++) rgb[3 * (p + 1) + c] = rgb[3 * p + c]!;
+    const ybr = toYbrFull(rgb);
+    const full = colourDicom({ PhotometricInterpretation: 'YBR_FULL', PixelData: [bufferOf(ybr)] });
+    const sub = new Uint8Array(W * H * 2);
+    for (let p = 0, at = 0; p < W * H; p += 2, at += 4) sub.set([ybr[3 * p]!, ybr[3 * (p + 1)]!, ybr[3 * p + 1]!, ybr[3 * p + 2]!], at);
+    const half = colourDicom({ PhotometricInterpretation: 'YBR_FULL_422', PixelData: [bufferOf(sub)] });
+    for (const bytes of [full, half]) expect(maxDiff((await decodeImage(bytes)).volume!.data, planes(rgb))).toBeLessThanOrEqual(2);
+    // A 4:2:2 stream one byte short is named as truncated.
+    await expect(decodeImage(colourDicom({ PhotometricInterpretation: 'YBR_FULL_422', PixelData: [bufferOf(sub.subarray(0, sub.length - 2))] }))).rejects.toMatchObject({ code: 'DECODE_FAILED', message: expect.stringContaining('YBR_FULL_422') });
+  });
+
+  it('decodes colour JPEG baseline (YBR_FULL_422) as libjpeg-turbo in sharp does, and JPEG 2000 and HTJ2K colour exactly', async () => {
+    const rgb = await photoRgb(20);
+    const jpeg = await sharp(rgb, { raw: { width: W, height: H, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+    const reference = await sharp(jpeg).raw().toBuffer();
+    const baseline = colourDicom({ PhotometricInterpretation: 'YBR_FULL_422', PixelData: [bufferOf(jpeg)] }, '1.2.840.10008.1.2.4.50');
+    expect(maxDiff((await decodeImage(baseline)).volume!.data, planes(reference))).toBeLessThanOrEqual(1);
+
+    const codecs = [
+      ['@cornerstonejs/codec-openjpeg/wasmjs', 'J2KEncoder', '1.2.840.10008.1.2.4.90', 'YBR_RCT'],
+      ['@cornerstonejs/codec-openjph/wasmjs', 'HTJ2KEncoder', '1.2.840.10008.1.2.4.201', 'RGB'],
+    ] as const;
+    for (const [module, name, syntax, photometric] of codecs) {
+      const codec = await (requireFromCore(module) as (o: object) => Promise<Record<string, new () => FrameEncoder>>)({ print: () => undefined, printErr: () => undefined });
+      const encoder = new codec[name]!();
+      encoder.getDecodedBuffer({ width: W, height: H, bitsPerSample: 8, componentCount: 3, isSigned: false, isUsingColorTransform: photometric === 'YBR_RCT' }).set(rgb);
+      encoder.encode();
+      const file = colourDicom({ PhotometricInterpretation: photometric, PixelData: [bufferOf(encoder.getEncodedBuffer())] }, syntax);
+      expect(Buffer.from((await decodeImage(file)).volume!.data as Uint8Array).equals(Buffer.from(planes(rgb)))).toBe(true);
+    }
+  });
+
+  it('decodes RLE Lossless colour (one segment per component) exactly', async () => {
+    const rgb = await photoRgb(40);
+    const rgbPlanes = planes(rgb);
+    const plane = W * H;
+    // Literal runs only: a control byte n - 1 before n bytes (n <= 128).
+    const segments = [0, 1, 2].map((c) => {
+      const bytes = rgbPlanes.subarray(c * plane, (c + 1) * plane);
+      const out: number[] = [];
+      for (let i = 0; i < bytes.length; i += 128) {
+        const run = bytes.subarray(i, i + 128);
+        out.push(run.length - 1, ...run);
+      }
+      if (out.length % 2) out.push(0x80);
+      return out;
+    });
+    const frame = new Uint8Array(64 + segments.reduce((n, s) => n + s.length, 0));
+    const header = new DataView(frame.buffer);
+    header.setUint32(0, 3, true);
+    let at = 64;
+    segments.forEach((s, k) => {
+      header.setUint32(4 + 4 * k, at, true);
+      frame.set(s, at);
+      at += s.length;
+    });
+    const file = colourDicom({ PixelData: [frame.buffer as ArrayBuffer] }, '1.2.840.10008.1.2.5');
+    expect(Buffer.from((await decodeImage(file)).volume!.data as Uint8Array).equals(Buffer.from(rgbPlanes))).toBe(true);
+  });
+
+  it('cuts colour slices along every axis and puts them back; writes RGB DICOM an IOD checker accepts and reads it back exactly; refuses colour NIfTI', async () => {
+    const [a, b] = [await photoRgb(0), await photoRgb(30)];
+    // Multi-frame True Color Secondary Capture: a colour IOD (the MR fixture's own class allows grey only).
+    const cine = colourDicom({ SOPClassUID: '1.2.840.10008.5.1.4.1.1.7.4', NumberOfFrames: 2, PixelData: [bufferOf(Buffer.concat([a, b]))] });
+    const volume = (await decodeImage(cine)).volume!;
+    expect([volume.width, volume.height, volume.depth, volume.bands]).toEqual([W, H, 2, 3]);
+    expect(Buffer.from(volumeSlice(volume, 2, 1).data as Uint8Array).equals(Buffer.from(planes(b)))).toBe(true);
+    for (const axis of [0, 1, 2] as VolumeAxis[]) {
+      const count = [volume.width, volume.height, volume.depth][axis]!;
+      const slices = Array.from({ length: count }, (_, i) => volumeSlice(volume, axis, i));
+      expect(slices[0]!.bands).toBe(3);
+      const back = volumeFromSlices(slices, axis, volume.medical);
+      expect(Buffer.from(back.data as Uint8Array).equals(Buffer.from(volume.data as Uint8Array))).toBe(true);
+    }
+    const file = join(folder, 'derived.dcm');
+    await writeVolumeFile(file, volume);
+    const written = await readImageFile(file);
+    expect(written.volume!.medical.photometric).toBe('RGB');
+    expect(Buffer.from(written.volume!.data as Uint8Array).equals(Buffer.from(volume.data as Uint8Array))).toBe(true);
+    // The checker's findings on the Image Pixel module (the fixture's patient and study attributes, copied from an old
+    // MR file, draw findings of their own that are not the writer's).
+    const run = spawnSync('dciodvfy', [file], { encoding: 'utf8' });
+    if (!run.error) {
+      const pixelModule = /Samples per Pixel|Photometric|Planar|Bits (Allocated|Stored)|High Bit|Pixel Representation|Pixel Data|Number of Frames/;
+      expect(run.stderr.split('\n').filter((l) => l.startsWith('Error') && pixelModule.test(l))).toEqual([]);
+    }
+    await expect(writeVolumeFile(join(folder, 'colour.nii.gz'), volume)).rejects.toMatchObject({ code: 'ENCODE_FAILED', message: expect.stringContaining('colour') });
+    const png = await decodeImage(await encodeImage(volumeSlice(volume, 2, 0), { format: 'png' }));
+    expect(Buffer.from(png.raster.data as Uint8Array).equals(Buffer.from(planes(a)))).toBe(true);
+  });
+
+  it('refuses colour it does not read, naming it: 16-bit RGB, palette colour, colour JPEG-LS', async () => {
+    const rgb = await photoRgb();
+    const sixteen = colourDicom({ BitsAllocated: 16, BitsStored: 16, HighBit: 15, PixelData: [bufferOf(Buffer.concat([rgb, rgb]))] });
+    await expect(decodeImage(sixteen)).rejects.toMatchObject({ code: 'UNSUPPORTED_FORMAT', message: expect.stringContaining('16 bits') });
+    const palette = colourDicom({ SamplesPerPixel: 1, PhotometricInterpretation: 'PALETTE COLOR', PixelData: [bufferOf(rgb.subarray(0, W * H))] });
+    await expect(decodeImage(palette)).rejects.toMatchObject({ code: 'UNSUPPORTED_FORMAT', message: expect.stringContaining('PALETTE COLOR') });
+    const ls = colourDicom({ PixelData: [bufferOf(rgb)] }, '1.2.840.10008.1.2.4.80');
+    await expect(decodeImage(ls)).rejects.toMatchObject({ code: 'UNSUPPORTED_FORMAT', message: expect.stringContaining('colour JPEG-LS') });
+  });
+});

@@ -30,6 +30,29 @@ function toYbrFull(rgb: Uint8Array): Uint8Array {
   return out;
 }
 
+/** An RLE Lossless frame of 8-bit segments (one per plane), in literal runs only: a control byte n - 1 before n bytes. */
+function rleFrame(segmentPlanes: Uint8Array[]): Uint8Array {
+  const segments = segmentPlanes.map((bytes) => {
+    const out: number[] = [];
+    for (let i = 0; i < bytes.length; i += 128) {
+      const run = bytes.subarray(i, i + 128);
+      out.push(run.length - 1, ...run);
+    }
+    if (out.length % 2) out.push(0x80);
+    return out;
+  });
+  const frame = new Uint8Array(64 + segments.reduce((n, s) => n + s.length, 0));
+  const header = new DataView(frame.buffer);
+  header.setUint32(0, segments.length, true);
+  let at = 64;
+  segments.forEach((s, k) => {
+    header.setUint32(4 + 4 * k, at, true);
+    frame.set(s, at);
+    at += s.length;
+  });
+  return frame;
+}
+
 let folder: string;
 beforeEach(async () => {
   folder = await mkdtemp(join(tmpdir(), 'diffusekit-colour-'));
@@ -86,30 +109,65 @@ describe('colour DICOM', () => {
     }
   });
 
+  it('decodes colour JPEG-LS exactly in every interleave mode (CharLS returns planes for mode 0), and converts YBR_FULL', async () => {
+    const rgb = await photoRgb(10);
+    const charls = await (requireFromCore('@cornerstonejs/codec-charls/wasmjs') as (o: object) => Promise<Record<string, new () => FrameEncoder & { setInterleaveMode(m: number): void }>>)({ print: () => undefined, printErr: () => undefined });
+    const encode = (samples: Uint8Array, mode: number): ArrayBuffer => {
+      const encoder = new charls.JpegLSEncoder!();
+      encoder.getDecodedBuffer({ width: W, height: H, bitsPerSample: 8, componentCount: 3 }).set(samples);
+      encoder.setInterleaveMode(mode);
+      encoder.encode();
+      return bufferOf(encoder.getEncodedBuffer());
+    };
+    // The encoder takes planes in mode 0 (measured: a stream of smooth planes compresses 7x smaller read that way).
+    for (const [mode, input] of [[0, planes(rgb)], [1, rgb], [2, rgb]] as const) {
+      const file = colourDicom({ PixelData: [encode(input, mode)] }, '1.2.840.10008.1.2.4.80');
+      expect(Buffer.from((await decodeImage(file)).volume!.data as Uint8Array).equals(Buffer.from(planes(rgb)))).toBe(true);
+    }
+    const ybr = colourDicom({ PhotometricInterpretation: 'YBR_FULL', PixelData: [encode(toYbrFull(rgb), 2)] }, '1.2.840.10008.1.2.4.80');
+    expect(maxDiff((await decodeImage(ybr)).volume!.data, planes(rgb))).toBeLessThanOrEqual(2);
+  });
+
+  it('maps PALETTE COLOR indices (8 and 16 bits, native and RLE) through their 16-bit lookup tables to RGB', async () => {
+    // A palette of 200 entries from index 10 and an image of indices into it, some below and above its range.
+    const entries = 200;
+    const first = 10;
+    const tables = [0, 1, 2].map((c) => Uint16Array.from({ length: entries }, (_, e) => ((e * (c + 1) * 37) % 256) * 257 + c));
+    const luts = Object.fromEntries(['Red', 'Green', 'Blue'].flatMap((colour, c) => [
+      [`${colour}PaletteColorLookupTableDescriptor`, [entries, first, 16]],
+      [`${colour}PaletteColorLookupTableData`, bufferOf(new Uint8Array(tables[c]!.buffer))],
+    ]));
+    const vr = { PixelData: 'OB', RedPaletteColorLookupTableData: 'OW', GreenPaletteColorLookupTableData: 'OW', BluePaletteColorLookupTableData: 'OW' };
+    const indices = Uint16Array.from({ length: W * H }, (_, p) => (p * 7) % 230);
+    const expected = new Uint8Array(3 * W * H);
+    indices.forEach((index, p) => {
+      const entry = Math.min(entries - 1, Math.max(0, index - first));
+      for (let c = 0; c < 3; c++) expected[c * W * H + p] = tables[c]![entry]! >> 8;
+    });
+    const eight = Uint8Array.from(indices);
+    const files = [
+      colourDicom({ SamplesPerPixel: 1, PhotometricInterpretation: 'PALETTE COLOR', ...luts, _vrMap: vr, PixelData: [bufferOf(eight)] }),
+      colourDicom({ SamplesPerPixel: 1, PhotometricInterpretation: 'PALETTE COLOR', BitsAllocated: 16, BitsStored: 16, HighBit: 15, ...luts, _vrMap: { ...vr, PixelData: 'OW' }, PixelData: [bufferOf(new Uint8Array(indices.buffer))] }),
+      colourDicom({ SamplesPerPixel: 1, PhotometricInterpretation: 'PALETTE COLOR', ...luts, _vrMap: vr, PixelData: [rleFrame([eight]).buffer as ArrayBuffer] }, '1.2.840.10008.1.2.5'),
+    ];
+    expect(await readImageHeader(files[0]!)).toMatchObject({ bands: 3, dtype: 'uint8' });
+    for (const file of files) expect(Buffer.from((await decodeImage(file)).volume!.data as Uint8Array).equals(Buffer.from(expected))).toBe(true);
+    // 8-bit entries, packed one per byte or stored one per 16-bit word (both are found in the wild).
+    const eightBit = (packed: boolean) => Object.fromEntries(['Red', 'Green', 'Blue'].flatMap((colour, c) => {
+      const high = Uint8Array.from(tables[c]!, (v) => v >> 8);
+      return [[`${colour}PaletteColorLookupTableDescriptor`, [entries, first, 8]], [`${colour}PaletteColorLookupTableData`, bufferOf(packed ? high : new Uint8Array(Uint16Array.from(high).buffer))]];
+    }));
+    for (const packed of [true, false]) {
+      const file = colourDicom({ SamplesPerPixel: 1, PhotometricInterpretation: 'PALETTE COLOR', ...eightBit(packed), _vrMap: vr, PixelData: [bufferOf(eight)] });
+      expect(Buffer.from((await decodeImage(file)).volume!.data as Uint8Array).equals(Buffer.from(expected))).toBe(true);
+    }
+  });
+
   it('decodes RLE Lossless colour (one segment per component) exactly', async () => {
     const rgb = await photoRgb(40);
     const rgbPlanes = planes(rgb);
     const plane = W * H;
-    // Literal runs only: a control byte n - 1 before n bytes (n <= 128).
-    const segments = [0, 1, 2].map((c) => {
-      const bytes = rgbPlanes.subarray(c * plane, (c + 1) * plane);
-      const out: number[] = [];
-      for (let i = 0; i < bytes.length; i += 128) {
-        const run = bytes.subarray(i, i + 128);
-        out.push(run.length - 1, ...run);
-      }
-      if (out.length % 2) out.push(0x80);
-      return out;
-    });
-    const frame = new Uint8Array(64 + segments.reduce((n, s) => n + s.length, 0));
-    const header = new DataView(frame.buffer);
-    header.setUint32(0, 3, true);
-    let at = 64;
-    segments.forEach((s, k) => {
-      header.setUint32(4 + 4 * k, at, true);
-      frame.set(s, at);
-      at += s.length;
-    });
+    const frame = rleFrame([0, 1, 2].map((c) => rgbPlanes.subarray(c * plane, (c + 1) * plane)));
     const file = colourDicom({ PixelData: [frame.buffer as ArrayBuffer] }, '1.2.840.10008.1.2.5');
     expect(Buffer.from((await decodeImage(file)).volume!.data as Uint8Array).equals(Buffer.from(rgbPlanes))).toBe(true);
   });
@@ -145,13 +203,15 @@ describe('colour DICOM', () => {
     expect(Buffer.from(png.raster.data as Uint8Array).equals(Buffer.from(planes(a)))).toBe(true);
   });
 
-  it('refuses colour it does not read, naming it: 16-bit RGB, palette colour, colour JPEG-LS', async () => {
+  it('refuses colour it does not read, naming it: 16-bit RGB, segmented palettes, colour JPEG lossless', async () => {
     const rgb = await photoRgb();
     const sixteen = colourDicom({ BitsAllocated: 16, BitsStored: 16, HighBit: 15, PixelData: [bufferOf(Buffer.concat([rgb, rgb]))] });
     await expect(decodeImage(sixteen)).rejects.toMatchObject({ code: 'UNSUPPORTED_FORMAT', message: expect.stringContaining('16 bits') });
-    const palette = colourDicom({ SamplesPerPixel: 1, PhotometricInterpretation: 'PALETTE COLOR', PixelData: [bufferOf(rgb.subarray(0, W * H))] });
-    await expect(decodeImage(palette)).rejects.toMatchObject({ code: 'UNSUPPORTED_FORMAT', message: expect.stringContaining('PALETTE COLOR') });
-    const ls = colourDicom({ PixelData: [bufferOf(rgb)] }, '1.2.840.10008.1.2.4.80');
-    await expect(decodeImage(ls)).rejects.toMatchObject({ code: 'UNSUPPORTED_FORMAT', message: expect.stringContaining('colour JPEG-LS') });
+    const segmented = colourDicom({ SamplesPerPixel: 1, PhotometricInterpretation: 'PALETTE COLOR', SegmentedRedPaletteColorLookupTableData: bufferOf(new Uint8Array(8)), PixelData: [bufferOf(rgb.subarray(0, W * H))] });
+    await expect(decodeImage(segmented)).rejects.toMatchObject({ code: 'UNSUPPORTED_FORMAT', message: expect.stringContaining('segmented palette') });
+    const noTable = colourDicom({ SamplesPerPixel: 1, PhotometricInterpretation: 'PALETTE COLOR', PixelData: [bufferOf(rgb.subarray(0, W * H))] });
+    await expect(decodeImage(noTable)).rejects.toMatchObject({ code: 'DECODE_FAILED', message: expect.stringContaining('Red palette') });
+    const lossless = colourDicom({ PixelData: [bufferOf(rgb)] }, '1.2.840.10008.1.2.4.70');
+    await expect(decodeImage(lossless)).rejects.toMatchObject({ code: 'UNSUPPORTED_FORMAT', message: expect.stringContaining('colour JPEG Lossless') });
   });
 });

@@ -43,6 +43,8 @@ interface FrameDecoder {
   decode(): void;
   getFrameInfo(): { width: number; height: number; bitsPerSample: number; componentCount: number };
   getDecodedBuffer(): Uint8Array;
+  /** CharLS: 0 none (components one after another), 1 line, 2 sample. */
+  getInterleaveMode?(): number;
   delete?(): void;
 }
 type CodecModule = Record<string, new () => FrameDecoder>;
@@ -75,10 +77,22 @@ export interface FrameShape {
 }
 
 /**
- * Codecs whose colour output is checked against an independent decoder in the tests (pixel-interleaved RGB, or RLE's
- * component planes). Colour JPEG-LS and JPEG lossless are refused until they are.
+ * Codecs whose colour output the tests check against an independent decoder or a lossless round trip. Colour JPEG
+ * lossless (process 14) is refused until it is.
  */
-const COLOUR_CODECS: ReadonlySet<string> = new Set(['openjpeg', 'openjph', 'libjpeg-turbo', 'rle']);
+const COLOUR_CODECS: ReadonlySet<string> = new Set(['openjpeg', 'openjph', 'libjpeg-turbo', 'charls', 'rle']);
+/** Codecs that return colour as RGB whatever the stream's colour space (JPEG's YCbCr, JPEG 2000's RCT/ICT). */
+const RGB_CODECS: ReadonlySet<string> = new Set(['openjpeg', 'openjph', 'libjpeg-turbo']);
+
+/**
+ * One decoded frame: samples little-endian; colour either pixel-interleaved or one plane per component, and `rgb` when
+ * the codec converted it to RGB itself.
+ */
+export interface DecodedFrame {
+  samples: Uint8Array;
+  layout: 'interleaved' | 'planar';
+  rgb: boolean;
+}
 
 /**
  * Decodes one compressed frame into its native samples (little-endian, 1 or 2 bytes each), checking that the stream
@@ -86,16 +100,16 @@ const COLOUR_CODECS: ReadonlySet<string> = new Set(['openjpeg', 'openjph', 'libj
  * pixel-interleaved from the JPEG family (as RGB: the codecs undo the YCbCr and J2K colour transforms) and as component
  * planes from RLE.
  */
-export async function decodeCompressedFrame(syntax: string, encoded: Uint8Array, expected: FrameShape, where: string): Promise<{ samples: Uint8Array; layout: 'interleaved' | 'planar' }> {
+export async function decodeCompressedFrame(syntax: string, encoded: Uint8Array, expected: FrameShape, where: string): Promise<DecodedFrame> {
   const spec = CODEC_SYNTAXES[syntax];
   if (!spec) throw new DiffusekitError('UNSUPPORTED_TRANSFER_SYNTAX', `No codec for transfer syntax ${syntax}`, { details: { transferSyntax: syntax } });
   if (expected.components > 1 && !COLOUR_CODECS.has(spec.codec)) {
-    throw new DiffusekitError('UNSUPPORTED_FORMAT', `${where}: colour ${spec.name} is not read; accepted for colour: uncompressed, RLE Lossless, JPEG baseline, JPEG 2000 and HTJ2K`, {
+    throw new DiffusekitError('UNSUPPORTED_FORMAT', `${where}: colour ${spec.name} is not read; accepted for colour: uncompressed, RLE Lossless, JPEG baseline, JPEG 2000, HTJ2K and JPEG-LS`, {
       details: { transferSyntax: syntax, components: expected.components },
     });
   }
-  if (spec.codec === 'jpeg-lossless') return { samples: decodeLossless(spec.name, encoded, expected, where, syntax), layout: 'interleaved' };
-  if (spec.codec === 'rle') return { samples: decodeRleFrame(encoded, expected, where), layout: 'planar' };
+  if (spec.codec === 'jpeg-lossless') return { samples: decodeLossless(spec.name, encoded, expected, where, syntax), layout: 'interleaved', rgb: false };
+  if (spec.codec === 'rle') return { samples: decodeRleFrame(encoded, expected, where), layout: 'planar', rgb: false };
   const module = await codecModule(spec.codec);
   const decoder = new module[WASM_PACKAGES[spec.codec].decoder]!();
   try {
@@ -116,7 +130,9 @@ export async function decodeCompressedFrame(syntax: string, encoded: Uint8Array,
       );
     }
     // The decoder's buffer lives in WebAssembly memory that the next decode reuses: copy it out.
-    return { samples: Uint8Array.from(decoded.subarray(0, expected.width * expected.height * expected.components * bytes)), layout: 'interleaved' };
+    // CharLS returns the components of a non-interleaved JPEG-LS stream (interleave mode 0) as planes.
+    const planar = spec.codec === 'charls' && expected.components > 1 && decoder.getInterleaveMode?.() === 0;
+    return { samples: Uint8Array.from(decoded.subarray(0, expected.width * expected.height * expected.components * bytes)), layout: planar ? 'planar' : 'interleaved', rgb: RGB_CODECS.has(spec.codec) };
   } finally {
     decoder.delete?.();
   }

@@ -7,7 +7,7 @@ import type { DType } from '../raster/types.js';
 import type { Affine, MedicalInfo, Volume, VolumeHeader } from './types.js';
 import { valueRangeOf, voxelToWorld } from './volume.js';
 import { CODEC_SYNTAXES, decodeCompressedFrame } from './compressed.js';
-import { deinterleave, interleave, nativeColourFrame, nativeFrameBytes, rleColourFrame, sampleModelOf, type SampleModel } from './dicom-colour.js';
+import { compressedColourFrame, interleave, nativeColourFrame, nativeFrameBytes, readPalette, sampleModelOf, type SampleModel } from './dicom-colour.js';
 
 // dcmjs's ES build is a .js file in a package without "type": "module", which Node before 20.19 cannot import as ESM;
 // its CommonJS build loads everywhere.
@@ -111,9 +111,20 @@ const dot = (a: readonly number[], b: readonly number[]): number => a[0]! * b[0]
 function samplesOf(ds: Dataset): { dtype: DType; model: SampleModel } {
   const samples = num(ds.SamplesPerPixel) ?? 1;
   const photometric = str(ds.PhotometricInterpretation) ?? 'MONOCHROME2';
-  const model = sampleModelOf(samples, photometric, num(ds.PlanarConfiguration));
   const bits = num(ds.BitsAllocated);
+  const palette = () =>
+    readPalette(
+      (colour) => numbers(ds[`${colour}PaletteColorLookupTableDescriptor`], 3),
+      (colour) => {
+        const value = first(ds[`${colour}PaletteColorLookupTableData`]);
+        return value instanceof ArrayBuffer ? value : undefined;
+      },
+      ds.SegmentedRedPaletteColorLookupTableData !== undefined,
+    );
+  const model = sampleModelOf(samples, photometric, num(ds.PlanarConfiguration), palette, bits);
   const signed = num(ds.PixelRepresentation) === 1;
+  // A palette image stores indices of its own bit depth; what it decodes to is 8-bit RGB.
+  if (model.bands === 3 && model.photometric === 'PALETTE COLOR') return { dtype: 'uint8', model };
   if (model.bands === 3) {
     if (bits === 8 && !signed) return { dtype: 'uint8', model };
     throw new DiffusekitError('UNSUPPORTED_FORMAT', `DICOM ${photometric} colour of ${bits} bits allocated is not read; accepted: 8-bit unsigned colour`, {
@@ -309,9 +320,8 @@ function compressedFrames(fragments: ArrayBuffer[], frames: number, file: string
 }
 
 /**
- * Decodes the compressed frames of one file into `target` at `offset` with the codec of its transfer syntax. Colour
- * frames come from the codecs as RGB (the JPEG family converts YCbCr itself), pixel-interleaved, and from RLE as one
- * plane per component; both become three RGB planes.
+ * Decodes the compressed frames of one file into `target` at `offset` with the codec of its transfer syntax; colour
+ * frames become three RGB planes (see compressedColourFrame).
  */
 async function readCompressedPixels(slice: SliceHeader, fragments: ArrayBuffer[], target: Volume['data'], offset: number, file: string): Promise<void> {
   const bytes = slice.dtype === 'uint8' ? 1 : 2;
@@ -319,11 +329,11 @@ async function readCompressedPixels(slice: SliceHeader, fragments: ArrayBuffer[]
   const model = slice.model;
   for (const [f, encoded] of compressedFrames(fragments, slice.frames, file).entries()) {
     const where = slice.frames > 1 ? `${file} frame ${f + 1}` : file;
-    const decoded = await decodeCompressedFrame(slice.transferSyntax, encoded, { width: slice.columns, height: slice.rows, bytes, components: model.bands }, where);
+    // A palette image's stream holds one component of indices.
+    const stored = model.bands === 3 && model.photometric === 'PALETTE COLOR' ? { bytes: model.indexBytes, components: 1 as const } : { bytes, components: model.bands };
+    const decoded = await decodeCompressedFrame(slice.transferSyntax, encoded, { width: slice.columns, height: slice.rows, ...stored }, where);
     if (model.bands === 3) {
-      const out = target as Uint8Array;
-      if (decoded.layout === 'planar') rleColourFrame(model, decoded.samples, plane, out, offset + f * 3 * plane);
-      else deinterleave(decoded.samples, plane, out, offset + f * 3 * plane);
+      compressedColourFrame(model, decoded, plane, target as Uint8Array, offset + f * 3 * plane);
       continue;
     }
     const samples = decoded.samples;

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as niftiReader from 'nifti-reader-js';
-import { checkVolumeIndex, decodeImage, encodeImage, readImageFile, readImageHeader, writeVolumeFile } from '@diffusekit/core';
+import { checkVolumeIndex, decodeImage, encodeImage, readImageFile, readImageHeader, readNiftiVolumes, writeNiftiSeriesFile, writeVolumeFile, type Volume } from '@diffusekit/core';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 
 const [W, H, D, T] = [6, 5, 4, 3];
 /** Voxel (i, j, k) of volume t: distinct in every volume, and negative values to catch a wrong signedness. */
@@ -103,6 +105,45 @@ describe('4-D NIfTI (several 3-D volumes in one file)', () => {
     gz.fill(0xff, gz.length - 200_000, gz.length - 199_900); // inside the last volume
     expect(Buffer.from((await decodeImage(gz, { volumeIndex: 0 })).volume!.data.buffer).equals(voxels.subarray(0, w * h * d * 2))).toBe(true);
     await expect(decodeImage(gz, { volumeIndex: 2 })).rejects.toMatchObject({ code: 'DECODE_FAILED', message: expect.stringContaining('corrupt') });
+  });
+
+  it('reads every volume in one pass and writes them back as the same 4-D file, one volume at a time', async () => {
+    for (const bytes of [fourD(), gzipSync(fourD())]) {
+      const volumes: Volume[] = [];
+      for await (const v of readNiftiVolumes(bytes, 1 << 20)) volumes.push(v);
+      expect(volumes.map((v) => v.medical.nifti!.volumeIndex)).toEqual([0, 1, 2]);
+      volumes.forEach((v, t) => expect(Array.from(v.data)).toEqual(expected(t)));
+      const file = join(folder, 'series.nii.gz');
+      async function* again() {
+        yield* volumes;
+      }
+      expect(await writeNiftiSeriesFile(file, T, again())).toMatchObject({ path: file, volumes: T });
+      const header = await readImageHeader(await readFile(file));
+      expect(header).toMatchObject({ width: W, height: H, depth: D, volumes: T, medical: { nifti: { dim: [4, W, H, D, T, 1, 1, 1] } } });
+      expect(header.medical!.nifti!.pixdim[4]).toBe(2);
+      for (const t of [0, 2]) expect(Array.from((await readImageFile(file, { volumeIndex: t })).volume!.data)).toEqual(expected(t));
+    }
+    // Cut short: the volumes before the cut come, then DECODE_FAILED.
+    const cut = gzipSync(fourD().subarray(0, 352 + W * H * D * 2 + 20));
+    const seen: number[] = [];
+    await expect((async () => {
+      for await (const v of readNiftiVolumes(cut, 1 << 20)) seen.push(v.medical.nifti!.volumeIndex!);
+    })()).rejects.toMatchObject({ code: 'DECODE_FAILED' });
+    expect(seen).toEqual([0]);
+  });
+
+  it('leaves nothing behind when a series cannot be written whole: a volume of another shape, or fewer than announced', async () => {
+    const volumes: Volume[] = [];
+    for await (const v of readNiftiVolumes(fourD(), 1 << 20)) volumes.push(v);
+    const odd = { ...volumes[1]!, depth: 2, data: volumes[1]!.data.slice(0, W * H * 2) };
+    async function* list(items: Volume[]) {
+      yield* items;
+    }
+    const file = join(folder, 'broken.nii.gz');
+    await expect(writeNiftiSeriesFile(file, 3, list([volumes[0]!, odd, volumes[2]!]))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('Volume 1') });
+    await expect(writeNiftiSeriesFile(file, 3, list(volumes.slice(0, 2)))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('2 volumes came') });
+    expect(existsSync(file)).toBe(false);
+    expect(await readdir(folder)).toEqual([]);
   });
 
   it('writes the chosen volume as a 3-D NIfTI that keeps the grid, the affine and the repetition time', async () => {

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { decodeImage, readImageFile, type Runtime } from '@diffusekit/core';
+import { decodeImage, readImageFile, readImageFileHeader, type Runtime } from '@diffusekit/core';
 import { createDefaultRuntime } from '@diffusekit/plugins';
 import { REPO_ROOT, cli, jsonLines } from './cli-helpers.js';
 import { binaryParser, testApp } from './http-helpers.js';
@@ -47,6 +47,19 @@ describe('4-D NIfTI in the CLI', () => {
     const events = jsonLines(batch.stdout);
     expect(events.find((e) => e.type === 'file-error')).toMatchObject({ code: 'INVALID_OPTION', file: fourDPath, message: expect.stringContaining('holds 2 volumes') });
     expect(await readdir(batchOut)).toEqual(['vol1.nii.gz']);
+
+    // --volume all: every volume through the task into one 4-D NIfTI, volume for volume what --volume N writes.
+    const all = await cli('upscale', fourDPath, '-o', path.join(out, 'bold-all.nii.gz'), '--volume', 'all', '--json', ...MODEL);
+    expect(all.code).toBe(0);
+    const allEvents = jsonLines(all.stdout);
+    expect(allEvents.find((e) => e.type === 'file-done')).toMatchObject({ info: { volumes: 2, slices: 6, scale: 2 } });
+    expect(allEvents.filter((e) => e.type === 'progress' && (e.progress as { kind: string }).kind === 'item').map((e) => (e.progress as { name: string }).name)).toContain('volume 2/2, slice 6');
+    const series = await readImageFileHeader(path.join(out, 'bold-all.nii.gz'));
+    expect(series).toMatchObject({ width: 90, height: 108, depth: 6, volumes: 2, medical: { nifti: { dim: [4, 90, 108, 6, 2, 1, 1, 1] } } });
+    expect(series.medical!.nifti!.pixdim[4]).toBeCloseTo(2.5, 6);
+    const fromSeries = (await readImageFile(path.join(out, 'bold-all.nii.gz'), { volumeIndex: 1 })).volume!;
+    expect(Buffer.from(fromSeries.data.buffer).equals(Buffer.from(a.data.buffer))).toBe(true);
+    expect(fromSeries.medical.affine).toEqual(a.medical.affine);
 
     const usage = await cli('upscale', fourDPath, '-o', out, '--volume', 'last', ...MODEL);
     expect(usage.code).toBe(2);

@@ -1,11 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
 import { DiffusekitError, invalidOption, throwIfAborted } from '../errors.js';
 import { writeFileAtomic } from '../codecs/image-file.js';
 import { resolveMaxPixels } from '../codecs/limits.js';
 import { decodeDicomSeries, isDicom, readDicomSeriesHeader } from './dicom.js';
 import { encodeVolume } from './codec.js';
+import { niftiHeaderBytes, niftiSampleBytes } from './nifti.js';
 import type { Volume, VolumeHeader } from './types.js';
 
 /** Files of a folder that may be slices of a series: regular, not hidden, not a DICOMDIR index; sorted by name. */
@@ -121,4 +126,52 @@ export async function writeVolumeFile(path: string, volume: Volume, options: Wri
     throw new DiffusekitError('IO_FAILED', `Could not write ${path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error, details: { path } });
   }
   return { path, format, bytes, files: buffers.length };
+}
+
+/**
+ * Writes `count` volumes of one shape as a 4-D NIfTI-1 file (dim[4] = count), atomically, with one volume in memory at
+ * a time: each is encoded and streamed (gzipped unless the path ends in .nii) into a temporary file beside `path` as
+ * `volumes` yields it, and the file is renamed into place only once all `count` have come. Geometry and value mapping
+ * come from the first volume; every other must match its size, dtype and bands (INVALID_ARGUMENT otherwise). On any
+ * error or abort nothing is left at `path` (an existing file stays as it was).
+ */
+export async function writeNiftiSeriesFile(path: string, count: number, volumes: AsyncIterable<Volume>, options: { gzip?: boolean; signal?: AbortSignal } = {}): Promise<{ path: string; bytes: number; volumes: number }> {
+  if (typeof path !== 'string' || path === '') throw invalidOption('path', 'a non-empty file path', path);
+  if (!Number.isInteger(count) || count < 1) throw invalidOption('count', 'a positive integer', count);
+  const gzip = options.gzip ?? !path.toLowerCase().endsWith('.nii');
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
+  let written = 0;
+  async function* encoded(): AsyncGenerator<Uint8Array> {
+    let first: Volume | undefined;
+    for await (const volume of volumes) {
+      throwIfAborted(options.signal);
+      if (written === count) throw new DiffusekitError('INVALID_ARGUMENT', `More than the ${count} volumes announced for ${path}`);
+      if (!first) {
+        first = volume;
+        yield niftiHeaderBytes(volume, count);
+      } else if (volume.width !== first.width || volume.height !== first.height || volume.depth !== first.depth || volume.dtype !== first.dtype || (volume.bands ?? 1) !== (first.bands ?? 1)) {
+        throw new DiffusekitError('INVALID_ARGUMENT', `Volume ${written} is ${volume.width}x${volume.height}x${volume.depth} ${volume.dtype}; a 4-D NIfTI needs every volume like volume 0 (${first.width}x${first.height}x${first.depth} ${first.dtype})`);
+      }
+      yield niftiSampleBytes(volume);
+      written++;
+    }
+    if (written !== count) throw new DiffusekitError('INVALID_ARGUMENT', `${written} volumes came for ${path}; ${count} were announced`);
+  }
+  try {
+    const sink = createWriteStream(temporary, { flags: 'wx' });
+    await (gzip ? pipeline(Readable.from(encoded()), createGzip(), sink) : pipeline(Readable.from(encoded()), sink));
+    const handle = await open(temporary, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    throwIfAborted(options.signal);
+    await rename(temporary, path);
+  } catch (error) {
+    await unlink(temporary).catch(() => undefined);
+    if (error instanceof DiffusekitError) throw error;
+    throw new DiffusekitError('IO_FAILED', `Could not write ${path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error, details: { path } });
+  }
+  return { path, bytes: (await stat(path)).size, volumes: count };
 }

@@ -18,6 +18,6 @@ export {
 export { checkVolumeIndex, decodeVolume, encodeVolume, rasterAsVolume, readVolumeHeader, type VolumeEncodeOptions } from './codec.js';
 export { decodeDicom, decodeDicomSeries, encodeDicom, readDicomHeader, readDicomSeriesHeader, type DicomEncodeOptions } from './dicom.js';
 export { dicomSegBlocker, encodeDicomSeg, type DicomSegOptions } from './dicom-seg.js';
-export { decodeNifti, encodeNifti, readNiftiHeader, type NiftiDecodeOptions } from './nifti.js';
-export { readDicomSeriesFolder, readDicomSeriesFolderHeader, volumeFormatFor, writeVolumeFile, type WriteVolumeFileOptions } from './files.js';
+export { decodeNifti, encodeNifti, readNiftiHeader, readNiftiVolumes, type NiftiDecodeOptions } from './nifti.js';
+export { readDicomSeriesFolder, readDicomSeriesFolderHeader, volumeFormatFor, writeNiftiSeriesFile, writeVolumeFile, type WriteVolumeFileOptions } from './files.js';
 export { CODEC_SYNTAXES } from './compressed.js';

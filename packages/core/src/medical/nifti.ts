@@ -1,6 +1,6 @@
 import { constants as zlibConstants, createGunzip, gunzipSync, gzipSync } from 'node:zlib';
 import * as niftiReader from 'nifti-reader-js';
-import { DiffusekitError, invalidOption } from '../errors.js';
+import { DiffusekitError, invalidOption, throwIfAborted } from '../errors.js';
 import { toExactArrayBuffer } from '../codecs/input-bytes.js';
 import { allocateSamples, bytesPerSample } from '../raster/dtype.js';
 import type { DType } from '../raster/types.js';
@@ -155,6 +155,45 @@ export function readNiftiHeader(view: Uint8Array): VolumeHeader {
   return parseHeader(headBytes(view)).header;
 }
 
+/** IMAGE_TOO_LARGE when one volume has more voxels than `maxPixels`. */
+function checkVoxelLimit(header: VolumeHeader, maxPixels: number): void {
+  const voxels = header.width * header.height * header.depth;
+  if (voxels > maxPixels) {
+    throw new DiffusekitError('IMAGE_TOO_LARGE', `The NIfTI volume is ${header.width}x${header.height}x${header.depth} = ${voxels} voxels, more than the limit of ${maxPixels}; raise maxPixels if this input is trusted`, {
+      details: { width: header.width, height: header.height, depth: header.depth, voxels, maxPixels },
+    });
+  }
+}
+
+/** What the header states the voxels are, for messages: "3 volumes of 64x64x30 int16" or "64x64x30 int16". */
+function statedShape(parsed: ParsedHeader): string {
+  const { header, volumes } = parsed;
+  return `${volumes > 1 ? `${volumes} volumes of ` : ''}${header.width}x${header.height}x${header.depth} ${header.dtype}`;
+}
+
+/** DECODE_FAILED: the data ends before the header says it does. */
+function dataTooShort(parsed: ParsedHeader, available: number): DiffusekitError {
+  const stated = parsed.voxOffset + parsed.volumes * parsed.volumeBytes;
+  return decodeFailed(`The NIfTI header states ${statedShape(parsed)} voxels at offset ${parsed.voxOffset} (${stated} bytes) but the data holds ${available} bytes`, {
+    expectedBytes: stated,
+    actualBytes: available,
+  });
+}
+
+/** DECODE_FAILED: the gzip stream goes on past what the header states. */
+function streamTooLong(parsed: ParsedHeader): DiffusekitError {
+  const stated = parsed.voxOffset + parsed.volumes * parsed.volumeBytes;
+  return decodeFailed(`The .nii.gz inflates to more than the ${stated} bytes its header states (${statedShape(parsed)} at offset ${parsed.voxOffset})`);
+}
+
+/** Volume `index` of a parsed file from its stored samples. */
+function volumeOf(parsed: ParsedHeader, samples: Uint8Array, index: number): Volume {
+  const { header, volumes } = parsed;
+  const data = samplesToVolumeData(header.dtype, samples, header.width * header.height * header.depth, parsed.littleEndian);
+  const nifti = volumes > 1 ? { nifti: { ...header.medical.nifti!, volumeIndex: index } } : {};
+  return { width: header.width, height: header.height, depth: header.depth, dtype: header.dtype, data, medical: { ...header.medical, ...nifti, valueRange: valueRangeOf(data) } };
+}
+
 export interface NiftiDecodeOptions {
   /**
    * Which 3-D volume of a file that holds several (dim[4..7] > 1: fMRI time points, diffusion directions, echoes), from 0
@@ -168,7 +207,7 @@ export function chooseNiftiVolume(volumes: number, dim: number[], volumeIndex: n
   const accepted = volumes === 1 ? '0 (the file holds one volume)' : `an integer in [0, ${volumes - 1}]`;
   if (volumeIndex === undefined) {
     if (volumes === 1) return 0;
-    throw new DiffusekitError('INVALID_OPTION', `The NIfTI image holds ${volumes} volumes (dim = ${dim.slice(0, dim[0]! + 1).join(', ')}); choose one with volumeIndex (--volume in the CLI), ${accepted}`, {
+    throw new DiffusekitError('INVALID_OPTION', `The NIfTI image holds ${volumes} volumes (dim = ${dim.slice(0, dim[0]! + 1).join(', ')}); choose one with volumeIndex (--volume N in the CLI, or --volume all to run each), ${accepted}`, {
       details: { option: 'volumeIndex', expected: accepted, volumes, dim },
     });
   }
@@ -217,12 +256,7 @@ export async function decodeNifti(view: Uint8Array, maxPixels: number, options: 
   const parsed = parseHeader(headBytes(view));
   const { header, volumeBytes, volumes } = parsed;
   const index = chooseNiftiVolume(volumes, header.medical.nifti!.dim, options.volumeIndex);
-  const voxels = header.width * header.height * header.depth;
-  if (voxels > maxPixels) {
-    throw new DiffusekitError('IMAGE_TOO_LARGE', `The NIfTI volume is ${header.width}x${header.height}x${header.depth} = ${voxels} voxels, more than the limit of ${maxPixels}; raise maxPixels if this input is trusted`, {
-      details: { width: header.width, height: header.height, depth: header.depth, voxels, maxPixels },
-    });
-  }
+  checkVoxelLimit(header, maxPixels);
   const stated = parsed.voxOffset + volumes * volumeBytes;
   const voxOffset = parsed.voxOffset + index * volumeBytes;
   const dataBytes = volumeBytes;
@@ -234,47 +268,15 @@ export async function decodeNifti(view: Uint8Array, maxPixels: number, options: 
     const range = await inflateRange(view, voxOffset, needed, needed === stated);
     // A stream cut short yields what it had (the size check below names the shortfall); other errors mean corruption.
     if (range.error && (range.error as NodeJS.ErrnoException).code !== 'Z_BUF_ERROR') throw decodeFailed(`The .nii.gz data is corrupt: ${range.error.message}`);
-    if (range.trailing) {
-      throw decodeFailed(`The .nii.gz inflates to more than the ${stated} bytes its header states (${volumes > 1 ? `${volumes} volumes of ` : ''}${header.width}x${header.height}x${header.depth} ${header.dtype} at offset ${parsed.voxOffset})`);
-    }
+    if (range.trailing) throw streamTooLong(parsed);
     samples = range.bytes;
     available = range.inflated;
   } else {
     samples = view.subarray(Math.min(voxOffset, view.length), Math.min(needed, view.length));
     available = view.length;
   }
-  if (available < needed) {
-    throw decodeFailed(`The NIfTI header states ${volumes > 1 ? `${volumes} volumes of ` : ''}${header.width}x${header.height}x${header.depth} ${header.dtype} voxels at offset ${parsed.voxOffset} (${stated} bytes) but the data holds ${available} bytes`, {
-      expectedBytes: stated,
-      actualBytes: available,
-    });
-  }
-  const data = allocateSamples(header.dtype, voxels);
-  const size = bytesPerSample(header.dtype);
-  const dv = new DataView(samples.buffer, samples.byteOffset, dataBytes);
-  const le = parsed.littleEndian;
-  switch (header.dtype) {
-    case 'uint8':
-      data.set(samples as never);
-      break;
-    case 'int16':
-      for (let i = 0; i < voxels; i++) data[i] = dv.getInt16(i * size, le);
-      break;
-    case 'uint16':
-      for (let i = 0; i < voxels; i++) data[i] = dv.getUint16(i * size, le);
-      break;
-    case 'float32':
-      for (let i = 0; i < voxels; i++) data[i] = dv.getFloat32(i * size, le);
-      break;
-  }
-  return {
-    width: header.width,
-    height: header.height,
-    depth: header.depth,
-    dtype: header.dtype,
-    data,
-    medical: { ...header.medical, ...(volumes > 1 ? { nifti: { ...header.medical.nifti!, volumeIndex: index } } : {}), valueRange: valueRangeOf(data) },
-  };
+  if (available < needed) throw dataTooShort(parsed, available);
+  return volumeOf(parsed, samples, index);
 }
 
 /** DICOM patient coordinates (LPS) and NIfTI world coordinates (RAS) differ by the sign of x and y. */
@@ -297,6 +299,15 @@ const MAX_NIFTI1_DIM = 32767;
  * (RAS) sform.
  */
 export function encodeNifti(volume: Volume, gzip: boolean): Buffer {
+  const bytes = Buffer.concat([niftiHeaderBytes(volume, 1), niftiSampleBytes(volume)]);
+  return gzip ? gzipSync(bytes) : bytes;
+}
+
+/**
+ * The 352 bytes (header and empty extension flag) that start a NIfTI-1 file of `volumes` volumes shaped like `volume`
+ * (a 4-D file when there are several: dim[4] = volumes, pixdim[4] kept from the source).
+ */
+export function niftiHeaderBytes(volume: Volume, volumes: number): Uint8Array {
   const { width, height, depth, dtype } = volume;
   const medical = volume.medical;
   if ((volume.bands ?? 1) !== 1) {
@@ -304,17 +315,17 @@ export function encodeNifti(volume: Volume, gzip: boolean): Buffer {
       details: { format: 'nifti', bands: volume.bands },
     });
   }
-  const largest = Math.max(width, height, depth);
+  const largest = Math.max(width, height, depth, volumes);
   if (largest > MAX_NIFTI1_DIM) {
-    throw new DiffusekitError('ENCODE_FAILED', `NIfTI-1 stores sizes up to ${MAX_NIFTI1_DIM} voxels per axis; this volume is ${width}x${height}x${depth}. Write it as TIFF or in slices`, {
-      details: { width, height, depth, max: MAX_NIFTI1_DIM },
+    throw new DiffusekitError('ENCODE_FAILED', `NIfTI-1 stores sizes up to ${MAX_NIFTI1_DIM} voxels per axis; this volume is ${width}x${height}x${depth}${volumes > 1 ? `x${volumes}` : ''}. Write it as TIFF or in slices`, {
+      details: { width, height, depth, volumes, max: MAX_NIFTI1_DIM },
     });
   }
   const code = CODES[dtype];
   const n = medical.format === 'nifti' ? medical.nifti : undefined;
   const h = new niftiReader.NIFTI1();
   h.littleEndian = true;
-  h.dims = [depth > 1 ? 3 : 2, width, height, depth, 1, 1, 1, 1];
+  h.dims = [volumes > 1 ? 4 : depth > 1 ? 3 : 2, width, height, depth, volumes, 1, 1, 1];
   h.datatypeCode = code.datatype;
   h.numBitsPerVoxel = code.bitpix;
   const qfac = n?.quaternion?.qfac ?? 1;
@@ -344,22 +355,102 @@ export function encodeNifti(volume: Volume, gzip: boolean): Buffer {
   const header = new Uint8Array(h.toArrayBuffer());
   if (header.length !== MIN_VOX_OFFSET) throw new Error(`nifti-reader-js wrote a ${header.length}-byte header; expected ${MIN_VOX_OFFSET}`);
   header[38] = 0x72; // regular = 'r', which ANALYZE 7.5 readers still check
-  const le = true;
-  const dataBytes = width * height * depth * bytesPerSample(dtype);
-  const buffer = new ArrayBuffer(MIN_VOX_OFFSET + dataBytes);
-  new Uint8Array(buffer).set(header);
-  const samples = new Uint8Array(buffer, MIN_VOX_OFFSET);
+  return header;
+}
+
+/** A volume's voxels as NIfTI stores them after the header: little-endian samples of its dtype. */
+export function niftiSampleBytes(volume: Volume): Uint8Array {
+  const { dtype } = volume;
   const source = volume.data;
-  if (dtype === 'uint8') samples.set(source as Uint8Array);
-  else {
-    const out = new DataView(buffer, MIN_VOX_OFFSET);
-    const size = bytesPerSample(dtype);
-    for (let i = 0; i < source.length; i++) {
-      if (dtype === 'int16') out.setInt16(i * size, source[i]!, le);
-      else if (dtype === 'uint16') out.setUint16(i * size, source[i]!, le);
-      else out.setFloat32(i * size, source[i]!, le);
-    }
+  const size = bytesPerSample(dtype);
+  const buffer = new ArrayBuffer(source.length * size);
+  if (dtype === 'uint8') {
+    new Uint8Array(buffer).set(source as Uint8Array);
+    return new Uint8Array(buffer);
   }
-  const bytes = new Uint8Array(buffer);
-  return gzip ? gzipSync(bytes) : Buffer.from(buffer);
+  const out = new DataView(buffer);
+  for (let i = 0; i < source.length; i++) {
+    if (dtype === 'int16') out.setInt16(i * size, source[i]!, true);
+    else if (dtype === 'uint16') out.setUint16(i * size, source[i]!, true);
+    else out.setFloat32(i * size, source[i]!, true);
+  }
+  return new Uint8Array(buffer);
+}
+
+/**
+ * Every 3-D volume of a NIfTI file in storage order (one for a 3-D file), each decoded as `decodeNifti` decodes one
+ * (medical.nifti.volumeIndex says which). A .nii.gz is inflated once, in chunks, and only the volume being handed out
+ * is kept: a long fMRI series costs one volume of memory however long it is. Voxels of one volume are checked against
+ * `maxPixels`; a file shorter than its header states gives DECODE_FAILED at the volume it runs out in.
+ */
+export async function* readNiftiVolumes(view: Uint8Array, maxPixels: number, signal?: AbortSignal): AsyncGenerator<Volume> {
+  const parsed = parseHeader(headBytes(view));
+  const { header, volumeBytes, volumes, voxOffset } = parsed;
+  checkVoxelLimit(header, maxPixels);
+  const stated = voxOffset + volumes * volumeBytes;
+  if (!isGzip(view)) {
+    for (let t = 0; t < volumes; t++) {
+      throwIfAborted(signal);
+      const start = voxOffset + t * volumeBytes;
+      if (view.length < start + volumeBytes) throw dataTooShort(parsed, view.length);
+      yield volumeOf(parsed, view.subarray(start, start + volumeBytes), t);
+    }
+    return;
+  }
+  const gunzip = createGunzip({ finishFlush: zlibConstants.Z_SYNC_FLUSH, chunkSize: 1 << 20 });
+  gunzip.end(view);
+  let inflated = 0;
+  let t = 0;
+  let current = new Uint8Array(volumeBytes);
+  let filled = 0;
+  try {
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      throwIfAborted(signal);
+      let at = 0;
+      // Skip what is left of the header, then fill volumes one after another.
+      if (inflated < voxOffset) at = Math.min(chunk.length, voxOffset - inflated);
+      inflated += chunk.length;
+      while (at < chunk.length && t < volumes) {
+        const take = Math.min(chunk.length - at, volumeBytes - filled);
+        current.set(chunk.subarray(at, at + take), filled);
+        filled += take;
+        at += take;
+        if (filled === volumeBytes) {
+          yield volumeOf(parsed, current, t);
+          t++;
+          current = new Uint8Array(volumeBytes);
+          filled = 0;
+        }
+      }
+      if (t === volumes && inflated > stated) throw streamTooLong(parsed);
+    }
+  } catch (error) {
+    if (error instanceof DiffusekitError) throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'Z_BUF_ERROR') throw decodeFailed(`The .nii.gz data is corrupt: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    gunzip.destroy();
+  }
+  if (t < volumes) throw dataTooShort(parsed, Math.min(inflated, stated));
+}
+
+/** Samples as NIfTI stores them (either byte order) into a typed array of the volume's dtype. */
+function samplesToVolumeData(dtype: DType, samples: Uint8Array, voxels: number, littleEndian: boolean): Volume['data'] {
+  const data = allocateSamples(dtype, voxels);
+  const size = bytesPerSample(dtype);
+  const dv = new DataView(samples.buffer, samples.byteOffset, voxels * size);
+  switch (dtype) {
+    case 'uint8':
+      data.set(samples.subarray(0, voxels) as never);
+      break;
+    case 'int16':
+      for (let i = 0; i < voxels; i++) data[i] = dv.getInt16(i * size, littleEndian);
+      break;
+    case 'uint16':
+      for (let i = 0; i < voxels; i++) data[i] = dv.getUint16(i * size, littleEndian);
+      break;
+    case 'float32':
+      for (let i = 0; i < voxels; i++) data[i] = dv.getFloat32(i * size, littleEndian);
+      break;
+  }
+  return data;
 }

@@ -1,11 +1,14 @@
-import { open, stat } from 'node:fs/promises';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import {
+  DEFAULT_MAX_PIXELS,
   DiffusekitError,
   detectFormat,
   readImageFile,
+  readImageFileHeader,
+  readNiftiVolumes,
   writeImageFile,
+  writeNiftiSeriesFile,
   writeVolumeFile,
   type Volume,
   type VolumeAxis,
@@ -33,19 +36,27 @@ export interface ImageWorkOptions {
   window?: Rect;
   /** DICOM and NIfTI volumes: the axis slices are cut across (default 2, k: the acquisition plane). */
   axis?: VolumeAxis;
-  /** NIfTI files with several 3-D volumes (fMRI, diffusion): which one to run (see DecodeOptions.volumeIndex). */
-  volumeIndex?: number;
+  /**
+   * NIfTI files with several 3-D volumes (fMRI, diffusion): which one to run (see DecodeOptions.volumeIndex), or 'all'
+   * to run every one and write a 4-D NIfTI of the results (a file of one volume runs that volume).
+   */
+  volumeIndex?: number | 'all';
 }
 
 /** Decode, run the task, write atomically (nothing is written when anything fails or the run is aborted). */
 export function imageFileWork(options: ImageWorkOptions) {
   return async (input: string, output: string, context: FileWorkContext): Promise<Record<string, unknown> | undefined> => {
     context.onProgress({ kind: 'stage', stage: 'decode' });
+    if (options.volumeIndex === 'all') {
+      const header = await readImageFileHeader(input, { signal: context.signal });
+      const volumes = header.format === 'nifti' ? header.volumes ?? 1 : 1;
+      if (volumes > 1) return seriesWork(options, input, volumes, output, context);
+    }
     const decoded = await readImageFile(input, {
       signal: context.signal,
       ...(options.maxPixels ? { maxPixels: options.maxPixels } : {}),
       ...(options.window ? { window: options.window } : {}),
-      ...(options.volumeIndex !== undefined ? { volumeIndex: options.volumeIndex } : {}),
+      ...(typeof options.volumeIndex === 'number' ? { volumeIndex: options.volumeIndex } : {}),
     });
     const { raster } = decoded;
     if (decoded.volume) return volumeWork(options, decoded.volume, output, context);
@@ -83,6 +94,46 @@ async function volumeWork(options: ImageWorkOptions, volume: Volume, output: str
   });
   const volumeIndex = volume.medical.nifti?.volumeIndex;
   return { ...first, ...timing, slices: result.medical.dims[axis], axis, ...(volumeIndex !== undefined ? { volumeIndex } : {}), ...(scale > 1 ? { scale } : {}), files: written.files };
+}
+
+/**
+ * Every volume of a 4-D NIfTI through the task (each slice by slice, as volumeWork does), read and written one volume
+ * at a time: the input is inflated once and the 4-D result streamed to a temporary file renamed into place at the end.
+ * Progress items count slices over the whole series and name the volume.
+ */
+async function seriesWork(options: ImageWorkOptions, input: string, volumes: number, output: string, context: FileWorkContext): Promise<Record<string, unknown>> {
+  if (options.inputFor) {
+    throw new DiffusekitError('INVALID_ARGUMENT', 'This task takes more than the image (e.g. an inpainting mask) and works on 2-D images, not on DICOM or NIfTI volumes');
+  }
+  if (options.format !== undefined && options.format !== 'nifti') {
+    throw new DiffusekitError('INVALID_OPTION', `Expected nifti for the output format of a 4-D NIfTI series but received ${options.format}`, { details: { option: 'format' } });
+  }
+  const axis = options.axis ?? 2;
+  const bytes = await readFile(input, { signal: context.signal });
+  let first: Record<string, unknown> | undefined;
+  let scale = 1;
+  let slices = 0;
+  const timing = { modelMs: 0, totalMs: 0 };
+  async function* results(): AsyncGenerator<Volume> {
+    let t = 0;
+    for await (const volume of readNiftiVolumes(bytes, options.maxPixels ?? DEFAULT_MAX_PIXELS, context.signal)) {
+      const index = t;
+      const onProgress: FileWorkContext['onProgress'] = (p) =>
+        context.onProgress(p.kind === 'item' ? { kind: 'item', item: index * p.of + p.item, of: volumes * p.of, name: `volume ${index + 1}/${volumes}, ${p.name ?? `slice ${p.item}`}` } : p);
+      const outcome = await runTaskOnVolume(options.task, volume, axis, options.taskOptions, { ...context, onProgress });
+      first ??= outcome.info;
+      scale = outcome.scale;
+      slices = outcome.volume.medical.dims[axis];
+      timing.modelMs += outcome.modelMs;
+      timing.totalMs += outcome.totalMs;
+      t++;
+      yield outcome.volume;
+    }
+  }
+  await mkdir(path.dirname(output), { recursive: true });
+  const written = await writeNiftiSeriesFile(output, volumes, results(), { signal: context.signal });
+  context.onProgress({ kind: 'stage', stage: 'encode' });
+  return { ...first, ...timing, slices, axis, volumes, ...(scale > 1 ? { scale } : {}), files: 1, bytes: written.bytes };
 }
 
 /**

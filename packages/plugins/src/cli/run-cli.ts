@@ -50,7 +50,8 @@ Upscale and restore options:
   --stretch KIND        dtype | minmax | percentile (default: dtype for 8-bit, percentile otherwise)
   --format FMT          output format png | jpeg | webp | tiff | geotiff | dicom | nifti (default: from -o, else the input's)
   --axis i|j|k          DICOM/NIfTI volumes: slice across this voxel axis (default k, the acquisition plane)
-  --volume N            4-D NIfTI (fMRI, diffusion): run 3-D volume N, from 0 (required for such files; "info" shows the count)
+  --volume N|all        4-D NIfTI (fMRI, diffusion): run 3-D volume N, from 0, or all of them into a 4-D NIfTI
+                        (one of the two is required for such files; "info" shows the count)
 Restore options:
   --task NAME           jpeg | inpaint (default jpeg)
   --mask FILE|DIR       inpaint: mask image, white = fill (a folder: masks with the inputs' relative paths)
@@ -206,7 +207,7 @@ function imageCommand(plan: (values: Values) => ImageCommandPlan, extraFlags: Re
           ...(values.window !== undefined ? { window: parseWindow(values.window) } : {}),
           ...(values.grid !== undefined ? { grid: parseGrid(values.grid, values) } : {}),
           ...(values.axis !== undefined ? { axis: parseAxis('--axis', values.axis) } : {}),
-          ...(values.volume !== undefined ? { volumeIndex: parseCount('--volume', values.volume, 0) } : {}),
+          ...(values.volume !== undefined ? { volumeIndex: values.volume === 'all' ? ('all' as const) : parseCount('--volume', values.volume, 0) } : {}),
         },
         io,
         signal,

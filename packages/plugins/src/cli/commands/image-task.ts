@@ -28,8 +28,8 @@ export interface ImageTaskCommandOptions {
   grid?: GridOptions;
   /** DICOM and NIfTI volumes: the axis slices are cut across (default 2, the acquisition plane). */
   axis?: VolumeAxis;
-  /** NIfTI files with several 3-D volumes: which one to run. */
-  volumeIndex?: number;
+  /** NIfTI files with several 3-D volumes: which one to run, or 'all' (a 4-D result). */
+  volumeIndex?: number | 'all';
   /** For tasks that take more than the image (inpainting's mask): how each file's input is built. */
   inputsFor?: (items: readonly BatchItem[]) => Promise<TaskInputBuilder>;
   /** Run the files on queue workers: Redis URL, result store folder and key prefix. */
@@ -113,6 +113,7 @@ async function queuedImageTaskCommand(
 ): Promise<number> {
   if (options.grid || options.window || options.inputsFor) throw new UsageError('--queue does not take --grid, --window or inpainting masks yet; run those locally');
   if (options.axis !== undefined && options.axis !== 2) throw new UsageError('--queue runs volumes across their acquisition plane only; run --axis locally');
+  if (options.volumeIndex === 'all') throw new UsageError('--queue takes one volume of a 4-D NIfTI (--volume N); run --volume all locally');
   for (const item of items) {
     // A DICOM series is a folder of files; a job carries one file's bytes.
     if ((await stat(item.input)).isDirectory()) {
@@ -133,7 +134,7 @@ async function queuedImageTaskCommand(
         taskOptions: options.taskOptions,
         ...(options.format ? { format: options.format as ImageFormat } : {}),
         ...(options.maxPixels ? { maxPixels: options.maxPixels } : {}),
-        ...(options.volumeIndex !== undefined ? { volumeIndex: options.volumeIndex } : {}),
+        ...(typeof options.volumeIndex === 'number' ? { volumeIndex: options.volumeIndex } : {}),
       }),
       isComplete: isCompleteImage,
       resume: options.resume,

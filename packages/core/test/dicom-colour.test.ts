@@ -4,14 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { decodeImage, encodeImage, readImageFile, readImageHeader, volumeFromSlices, volumeSlice, writeVolumeFile, type VolumeAxis } from '@diffusekit/core';
-import { fixture } from '../../../test/fixtures/helpers.js';
-import { COLOUR_H as H, COLOUR_W as W, bufferOf, colourDicom, photoRgb, planes, requireFromCore } from '../../../test/fixtures/colour-dicom.js';
+import { COLOUR_H as H, COLOUR_W as W, bufferOf, colourDicom, photoRgb, planes, requireFromCore, rleFrame, type FrameEncoder } from '../../../test/fixtures/dicom-builders.js';
 
-interface FrameEncoder {
-  getDecodedBuffer(info: Record<string, number | boolean>): Uint8Array;
-  encode(): void;
-  getEncodedBuffer(): Uint8Array;
-}
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
@@ -28,29 +22,6 @@ function toYbrFull(rgb: Uint8Array): Uint8Array {
     out[p + 2] = Math.max(0, Math.min(255, Math.round(0.5 * r - 0.418688 * g - 0.081312 * b + 128)));
   }
   return out;
-}
-
-/** An RLE Lossless frame of 8-bit segments (one per plane), in literal runs only: a control byte n - 1 before n bytes. */
-function rleFrame(segmentPlanes: Uint8Array[]): Uint8Array {
-  const segments = segmentPlanes.map((bytes) => {
-    const out: number[] = [];
-    for (let i = 0; i < bytes.length; i += 128) {
-      const run = bytes.subarray(i, i + 128);
-      out.push(run.length - 1, ...run);
-    }
-    if (out.length % 2) out.push(0x80);
-    return out;
-  });
-  const frame = new Uint8Array(64 + segments.reduce((n, s) => n + s.length, 0));
-  const header = new DataView(frame.buffer);
-  header.setUint32(0, segments.length, true);
-  let at = 64;
-  segments.forEach((s, k) => {
-    header.setUint32(4 + 4 * k, at, true);
-    frame.set(s, at);
-    at += s.length;
-  });
-  return frame;
 }
 
 let folder: string;

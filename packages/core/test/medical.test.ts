@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { createRequire } from 'node:module';
 import * as niftiReader from 'nifti-reader-js';
 import {
   decodeImage,
@@ -24,17 +23,8 @@ import {
   type VolumeAxis,
 } from '@diffusekit/core';
 import { FIXTURES_DIR, fixture } from '../../../test/fixtures/helpers.js';
+import { dcmjs, greySegments, requireFromCore, rleFrame, type FrameEncoder } from '../../../test/fixtures/dicom-builders.js';
 
-type Dict = Record<string, unknown>;
-/** The parts of dcmjs (a dependency of the core, without types of its own) that these tests use to make bad files. */
-interface Dcmjs {
-  data: {
-    DicomMessage: { readFile(buffer: ArrayBuffer, options?: Dict): { meta: Dict; dict: Dict } };
-    DicomMetaDictionary: { naturalizeDataset(dict: Dict): Dict; denaturalizeDataset(dataset: Dict): Dict };
-    DicomDict: new (meta: Dict) => { dict: Dict; write(options?: Dict): ArrayBuffer };
-  };
-}
-const dcmjs = createRequire(import.meta.url)('dcmjs') as Dcmjs;
 const { DicomMessage, DicomMetaDictionary, DicomDict } = dcmjs.data;
 const SERIES = join(FIXTURES_DIR, 'medical', 'brain-series');
 const medical = (name: string) => fixture(join('medical', name));
@@ -61,51 +51,7 @@ function rewrite(meta: Record<string, unknown>, ds: Record<string, unknown>): Bu
 
 const RLE_LOSSLESS = '1.2.840.10008.1.2.5';
 
-interface HtEncoder {
-  getDecodedBuffer(info: Record<string, number | boolean>): Uint8Array;
-  encode(): void;
-  getEncodedBuffer(): Uint8Array;
-}
 
-/**
- * One RLE Lossless frame (PS3.5 Annex G) of little-endian samples of `bytes` each: the 64-byte header, then one
- * PackBits segment per byte of a sample, most significant first, each padded to an even length. Runs of three or
- * more equal bytes become replicate runs, everything else literal runs, so a test frame holds both kinds.
- */
-function rleFrame(samples: Uint8Array, bytes: number): Uint8Array {
-  const n = samples.length / bytes;
-  const segments: number[][] = [];
-  for (let s = 0; s < bytes; s++) {
-    const plane = Array.from({ length: n }, (_, i) => samples[i * bytes + (bytes - 1 - s)]!);
-    const out: number[] = [];
-    let i = 0;
-    while (i < n) {
-      let run = 1;
-      while (i + run < n && run < 128 && plane[i + run] === plane[i]) run++;
-      if (run >= 3) {
-        out.push(257 - run, plane[i]!);
-        i += run;
-        continue;
-      }
-      let literal = 0;
-      while (i + literal < n && literal < 128 && !(i + literal + 2 < n && plane[i + literal] === plane[i + literal + 1] && plane[i + literal] === plane[i + literal + 2])) literal++;
-      out.push(literal - 1, ...plane.slice(i, i + literal));
-      i += literal;
-    }
-    if (out.length % 2) out.push(0x80); // the no-op control byte as padding
-    segments.push(out);
-  }
-  const frame = new Uint8Array(64 + segments.reduce((t, g) => t + g.length, 0));
-  const header = new DataView(frame.buffer);
-  header.setUint32(0, bytes, true);
-  let at = 64;
-  segments.forEach((g, k) => {
-    header.setUint32(4 + 4 * k, at, true);
-    frame.set(g, at);
-    at += g.length;
-  });
-  return frame;
-}
 
 /**
  * The XA cine fixture restated as an enhanced multi-frame object: spacing, orientation and each frame's position only
@@ -198,7 +144,7 @@ describe('DICOM reading', () => {
       const bytes = v.dtype === 'uint8' ? 1 : 2;
       const plane = v.width * v.height;
       const samples = new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength);
-      const frames = Array.from({ length: v.depth }, (_, f) => rleFrame(samples.subarray(f * plane * bytes, (f + 1) * plane * bytes), bytes).buffer as ArrayBuffer);
+      const frames = Array.from({ length: v.depth }, (_, f) => rleFrame(greySegments(samples.subarray(f * plane * bytes, (f + 1) * plane * bytes), bytes)).buffer as ArrayBuffer);
       const { meta, ds } = naturalized(source);
       const rle = await decodeImage(rewrite({ ...meta, TransferSyntaxUID: RLE_LOSSLESS }, { ...ds, PixelData: frames }));
       expect(rle.volume!.medical.dicom!.transferSyntax).toBe(RLE_LOSSLESS);
@@ -208,7 +154,7 @@ describe('DICOM reading', () => {
   });
 
   it('decodes HTJ2K with OpenJPH, 16-bit signed and multi-frame 8-bit, exactly, and reports a damaged stream', async () => {
-    const openjph = await (createRequire(join(FIXTURES_DIR, '..', '..', 'packages', 'core', 'package.json'))('@cornerstonejs/codec-openjph/wasmjs') as (o: object) => Promise<Record<string, new () => HtEncoder>>)({ print: () => undefined, printErr: () => undefined });
+    const openjph = await (requireFromCore('@cornerstonejs/codec-openjph/wasmjs') as (o: object) => Promise<Record<string, new () => FrameEncoder>>)({ print: () => undefined, printErr: () => undefined });
     for (const name of ['mr-implicit.dcm', 'xa-cine.dcm']) {
       const source = medical(name);
       const v = (await decodeImage(source)).volume!;
@@ -236,7 +182,7 @@ describe('DICOM reading', () => {
     const source = medical('mr-implicit.dcm');
     const { volume } = await decodeImage(source);
     const v = volume!;
-    const frame = rleFrame(new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength), 2);
+    const frame = rleFrame(greySegments(new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength), 2));
     const { meta, ds } = naturalized(source);
     const withFrame = (f: Uint8Array) => decodeImage(rewrite({ ...meta, TransferSyntaxUID: RLE_LOSSLESS }, { ...ds, PixelData: [f.slice().buffer] }));
     const failure = (message: string) => ({ code: 'DECODE_FAILED', message: expect.stringContaining(message) });

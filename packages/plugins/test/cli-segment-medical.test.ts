@@ -6,7 +6,7 @@ import path from 'node:path';
 import { readImageFile, readImageFileHeader, writeVolumeFile } from '@diffusekit/core';
 import { FIXTURES, REPO_ROOT, cli, jsonLines } from './cli-helpers.js';
 import { fourDNifti } from './medical-helpers.js';
-import { bufferOf, colourDicom, photoRgb } from '../../../test/fixtures/colour-dicom.js';
+import { bufferOf, colourDicom, photoRgb } from '../../../test/fixtures/dicom-builders.js';
 
 const MEDICAL = path.join(FIXTURES, 'medical');
 let dir: string;

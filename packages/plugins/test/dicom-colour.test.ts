@@ -4,7 +4,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { decodeImage, readImageFile, type Runtime } from '@diffusekit/core';
 import { createDefaultRuntime } from '@diffusekit/plugins';
-import { bufferOf, colourDicom, photoRgb } from '../../../test/fixtures/colour-dicom.js';
+import { bufferOf, colourDicom, photoRgb } from '../../../test/fixtures/dicom-builders.js';
 import { REPO_ROOT, cli, jsonLines } from './cli-helpers.js';
 import { binaryParser, testApp } from './http-helpers.js';
 

@@ -264,7 +264,7 @@ describe('NIfTI reading', () => {
     expect((await readImageHeader(huge)).depth).toBe(1024);
   });
 
-  it('reads NIfTI-2 (64-bit sizes, double transforms) as the same volume as its NIfTI-1 twin, and writes it back as NIfTI-1', async () => {
+  it('reads NIfTI-2 (64-bit sizes, double transforms) as the same volume as its NIfTI-1 twin, and writes it back in kind', async () => {
     const nii = Buffer.from(gunzipSync(medical('ch2-small.nii.gz')));
     const v1 = niftiReader.readHeader(nii.slice().buffer) as niftiReader.NIFTI1;
     // The NIfTI-2 twin is serialised by nifti-reader-js, an independent writer.
@@ -289,16 +289,25 @@ describe('NIfTI reading', () => {
       const file = join(folder, 'back.nii');
       await writeVolumeFile(file, two);
       const back = (await readImageFile(file)).volume!;
-      expect(back.medical.nifti!.version).toBe(1);
+      expect(back.medical.nifti!.version).toBe(2);
+      expect((await readFile(file)).readInt32LE(0)).toBe(540);
+      back.medical.affine.forEach((x, i) => expect(x).toBeCloseTo(one.medical.affine[i]!, 4));
       expect(Buffer.from(back.data.buffer).equals(Buffer.from(one.data.buffer))).toBe(true);
     }
     // A NIfTI-2 header cut short is refused by name, not read past its end.
     await expect(decodeImage(twin.subarray(0, 541))).rejects.toMatchObject({ code: 'DECODE_FAILED', message: expect.stringContaining('544-byte header') });
   });
 
-  it('refuses to write a volume wider than NIfTI-1 stores, naming the limit', async () => {
-    const raster = { width: 40000, height: 1, bands: 1, dtype: 'uint8' as const, data: new Uint8Array(40000) };
-    await expect(encodeImage(raster, { format: 'nifti' })).rejects.toMatchObject({ code: 'ENCODE_FAILED', message: expect.stringContaining('32767') });
+  it('writes a volume wider than NIfTI-1 stores (32 767 voxels per axis) as NIfTI-2, which an independent reader opens', async () => {
+    const data = Uint8Array.from({ length: 40000 }, (_, i) => i % 251);
+    const bytes = await encodeImage({ width: 40000, height: 1, bands: 1, dtype: 'uint8', data }, { format: 'nifti' });
+    const plain = gunzipSync(bytes);
+    const header = niftiReader.readHeader(plain.buffer.slice(plain.byteOffset, plain.byteOffset + plain.byteLength) as ArrayBuffer);
+    expect(header).toBeInstanceOf(niftiReader.NIFTI2);
+    expect(header.dims.slice(0, 3)).toEqual([2, 40000, 1]);
+    expect(Buffer.from(plain.subarray(header.vox_offset)).equals(Buffer.from(data))).toBe(true);
+    const back = (await decodeImage(bytes)).volume!;
+    expect([back.width, back.medical.nifti!.version]).toEqual([40000, 2]);
   });
 
   it('refuses datatypes it does not read, naming them', async () => {

@@ -293,7 +293,9 @@ export function flipXY(affine: Affine): Affine {
 const MAX_NIFTI1_DIM = 32767;
 
 /**
- * Encodes a volume as single-file NIfTI-1 (little-endian, voxels at offset 352), gzip-compressed when `gzip` is set.
+ * Encodes a volume as a single-file NIfTI (little-endian, voxels right after the header), gzip-compressed when `gzip`
+ * is set: NIfTI-2 (540-byte header, voxels at 544) for a NIfTI-2 source or a size over NIfTI-1's 32 767 voxels per
+ * axis, NIfTI-1 (voxels at 352) otherwise.
  * The header is serialised by nifti-reader-js; dim, pixdim, datatype, scl_slope/scl_inter, the sform and the qform
  * come from the volume's medical metadata, and a DICOM source's patient (LPS) affine becomes a scanner-anatomical
  * (RAS) sform.
@@ -304,8 +306,9 @@ export function encodeNifti(volume: Volume, gzip: boolean): Buffer {
 }
 
 /**
- * The 352 bytes (header and empty extension flag) that start a NIfTI-1 file of `volumes` volumes shaped like `volume`
- * (a 4-D file when there are several: dim[4] = volumes, pixdim[4] kept from the source).
+ * The bytes (header and empty extension flag: 352 for NIfTI-1, 544 for NIfTI-2; see encodeNifti for which) that start
+ * a file of `volumes` volumes shaped like `volume` (a 4-D file when there are several: dim[4] = volumes, pixdim[4]
+ * kept from the source).
  */
 export function niftiHeaderBytes(volume: Volume, volumes: number): Uint8Array {
   const { width, height, depth, dtype } = volume;
@@ -315,22 +318,18 @@ export function niftiHeaderBytes(volume: Volume, volumes: number): Uint8Array {
       details: { format: 'nifti', bands: volume.bands },
     });
   }
-  const largest = Math.max(width, height, depth, volumes);
-  if (largest > MAX_NIFTI1_DIM) {
-    throw new DiffusekitError('ENCODE_FAILED', `NIfTI-1 stores sizes up to ${MAX_NIFTI1_DIM} voxels per axis; this volume is ${width}x${height}x${depth}${volumes > 1 ? `x${volumes}` : ''}. Write it as TIFF or in slices`, {
-      details: { width, height, depth, volumes, max: MAX_NIFTI1_DIM },
-    });
-  }
   const code = CODES[dtype];
   const n = medical.format === 'nifti' ? medical.nifti : undefined;
-  const h = new niftiReader.NIFTI1();
+  const version = n?.version === 2 || Math.max(width, height, depth, volumes) > MAX_NIFTI1_DIM ? 2 : 1;
+  const voxOffset = version === 2 ? NIFTI2_MIN_VOX_OFFSET : MIN_VOX_OFFSET;
+  const h = version === 2 ? new niftiReader.NIFTI2() : new niftiReader.NIFTI1();
   h.littleEndian = true;
   h.dims = [volumes > 1 ? 4 : depth > 1 ? 3 : 2, width, height, depth, volumes, 1, 1, 1];
   h.datatypeCode = code.datatype;
   h.numBitsPerVoxel = code.bitpix;
   const qfac = n?.quaternion?.qfac ?? 1;
   h.pixDims = [qfac, medical.spacing[0], medical.spacing[1], medical.spacing[2], n?.pixdim[4] ?? 0, n?.pixdim[5] ?? 0, n?.pixdim[6] ?? 0, n?.pixdim[7] ?? 0];
-  h.vox_offset = MIN_VOX_OFFSET;
+  h.vox_offset = voxOffset;
   h.scl_slope = medical.rescale?.slope ?? 0;
   h.scl_inter = medical.rescale?.intercept ?? 0;
   h.xyzt_units = n?.xyztUnits ?? 2; // 2 = millimetres
@@ -351,10 +350,10 @@ export function niftiHeaderBytes(volume: Volume, volumes: number): Uint8Array {
   const writeSform = sform !== undefined && sformCode > 0;
   if (writeSform) h.sform_code = sformCode;
   h.affine = [0, 1, 2, 3].map((r) => [0, 1, 2, 3].map((c) => (writeSform && r < 3 ? sform[r * 4 + c]! : 0)));
-  h.magic = 'n+1';
+  h.magic = version === 2 ? 'n+2' : 'n+1';
   const header = new Uint8Array(h.toArrayBuffer());
-  if (header.length !== MIN_VOX_OFFSET) throw new Error(`nifti-reader-js wrote a ${header.length}-byte header; expected ${MIN_VOX_OFFSET}`);
-  header[38] = 0x72; // regular = 'r', which ANALYZE 7.5 readers still check
+  if (header.length !== voxOffset) throw new Error(`nifti-reader-js wrote a ${header.length}-byte NIfTI-${version} header; expected ${voxOffset}`);
+  if (version === 1) header[38] = 0x72; // regular = 'r', which ANALYZE 7.5 readers still check
   return header;
 }
 

@@ -310,6 +310,33 @@ describe('NIfTI reading', () => {
     expect([back.width, back.medical.nifti!.version]).toEqual([40000, 2]);
   });
 
+  it('reads a NIfTI pair (.hdr + .img or .img.gz) by either name as the single file it stands for', async () => {
+    const nii = Buffer.from(gunzipSync(medical('ch2-small.nii.gz')));
+    const offset = nii.readFloatLE(108);
+    const hdr = Buffer.from(nii.subarray(0, 348));
+    hdr.write('ni1\0', 344, 'latin1');
+    hdr.writeFloatLE(0, 108); // the voxels start the .img
+    await writeFile(join(folder, 'brain.hdr'), hdr);
+    await writeFile(join(folder, 'brain.img'), nii.subarray(offset));
+    await writeFile(join(folder, 'zipped.hdr'), hdr);
+    await writeFile(join(folder, 'zipped.img.gz'), gzipSync(nii.subarray(offset)));
+    const single = (await decodeImage(nii)).volume!;
+    for (const name of ['brain.hdr', 'brain.img', 'zipped.hdr', 'zipped.img.gz']) {
+      const { volume, format } = await readImageFile(join(folder, name));
+      expect(format).toBe('nifti');
+      expect(Buffer.from(volume!.data.buffer).equals(Buffer.from(single.data.buffer))).toBe(true);
+      expect(volume!.medical.affine).toEqual(single.medical.affine);
+    }
+    expect(await readImageFileHeader(join(folder, 'brain.hdr'))).toMatchObject({ format: 'nifti', width: 45, height: 54, depth: 45 });
+    // The header alone, as bytes, says where its voxels are; a header without its .img names the file it looked for.
+    await expect(decodeImage(hdr)).rejects.toMatchObject({ code: 'UNSUPPORTED_FORMAT', message: expect.stringContaining('.img file beside it') });
+    await writeFile(join(folder, 'alone.hdr'), hdr);
+    await expect(readImageFile(join(folder, 'alone.hdr'))).rejects.toMatchObject({ code: 'FILE_NOT_FOUND', message: expect.stringContaining('alone.img') });
+    await writeFile(join(folder, 'short.hdr'), hdr);
+    await writeFile(join(folder, 'short.img'), nii.subarray(offset, offset + 1000));
+    await expect(readImageFile(join(folder, 'short.hdr'))).rejects.toMatchObject({ code: 'DECODE_FAILED' });
+  });
+
   it('refuses datatypes it does not read, naming them', async () => {
     const nii = Buffer.from(gunzipSync(medical('ch2-small.nii.gz')));
     const f64 = Buffer.from(nii);

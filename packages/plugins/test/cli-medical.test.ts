@@ -1,4 +1,5 @@
-import { mkdtemp, readdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readImageFile, readImageFileHeader, writeImageFile, type Raster } from '@diffusekit/core';
@@ -52,6 +53,27 @@ describe('diffusekit upscale and restore on volumes', () => {
     expect([nifti.width, nifti.height, nifti.depth]).toEqual([90, 108, 45]);
     expect(nifti.medical.spacing).toEqual([2, 2, 4]);
     expect(nifti.medical.affine.slice(0, 4)).toEqual([2, 0, 0, -89.5]);
+  });
+
+  it('upscales a folder holding a NIfTI pair (.hdr + .img) once, into one .nii.gz, the same as its single-file twin', async () => {
+    const dir = await tmp();
+    const nii = gunzipSync(await readFile(path.join(MEDICAL, 'ch2-small.nii.gz')));
+    const offset = nii.readFloatLE(108);
+    const hdr = Buffer.from(nii.subarray(0, 348));
+    hdr.write('ni1\0', 344, 'latin1');
+    hdr.writeFloatLE(0, 108);
+    await mkdir(path.join(dir, 'in'));
+    await writeFile(path.join(dir, 'in', 'brain.hdr'), hdr);
+    await writeFile(path.join(dir, 'in', 'brain.img'), nii.subarray(offset));
+    const out = path.join(dir, 'out');
+    const { code, stdout } = await cli('upscale', path.join(dir, 'in'), '-o', out, '--json', ...MODEL);
+    expect(code).toBe(0);
+    expect(jsonLines(stdout).filter((e) => e.type === 'file-done')).toHaveLength(1);
+    expect(await readdir(out)).toEqual(['brain.nii.gz']);
+    const single = await tmp();
+    expect((await cli('upscale', path.join(MEDICAL, 'ch2-small.nii.gz'), '-o', single, ...MODEL)).code).toBe(0);
+    const [a, b] = [(await readImageFile(path.join(out, 'brain.nii.gz'))).volume!, (await readImageFile(path.join(single, 'ch2-small.nii.gz'))).volume!];
+    expect(Buffer.from(a.data.buffer).equals(Buffer.from(b.data.buffer))).toBe(true);
   });
 
   it('turns a DICOM series into a NIfTI volume with --format nifti, patient coordinates turned into RAS', async () => {

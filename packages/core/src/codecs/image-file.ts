@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { gunzipSync } from 'node:zlib';
 import { basename, dirname, extname, join } from 'node:path';
 import { DiffusekitError, invalidOption, throwIfAborted } from '../errors.js';
 import { checkRaster } from '../raster/create-raster.js';
@@ -8,6 +9,8 @@ import { decodeImage } from './decode-image.js';
 import { encodeImage } from './encode-image.js';
 import { readImageHeader, volumeImageHeader } from './read-header.js';
 import { isFolder, readDicomSeriesFolder, readDicomSeriesFolderHeader } from '../medical/files.js';
+import { isGzip, isNiftiPairHeader, joinNiftiPair, readNiftiHeader } from '../medical/nifti.js';
+import { bytesPerSample } from '../raster/dtype.js';
 import { checkSingleVolume } from '../medical/codec.js';
 import { volumeSlice } from '../medical/volume.js';
 import { IMAGE_FORMATS } from './types.js';
@@ -47,7 +50,7 @@ export async function readImageFile(path: string, options: DecodeOptions = {}): 
     const volume = await readDicomSeriesFolder(path, options);
     return { raster: volumeSlice(volume, 2, 0), format: 'dicom', volume };
   }
-  return decodeImage(await readFileBytes(path, options.signal), options);
+  return decodeImage(await readImageBytes(path, options.signal), options);
 }
 
 /**
@@ -56,8 +59,49 @@ export async function readImageFile(path: string, options: DecodeOptions = {}): 
  */
 export async function readImageFileHeader(path: string, options: { signal?: AbortSignal } = {}): Promise<ImageHeader> {
   if (typeof path === 'string' && path !== '' && (await isFolder(path))) return volumeImageHeader(await readDicomSeriesFolderHeader(path, options));
-  return readImageHeader(await readFileBytes(path, options.signal));
+  return readImageHeader(await readImageBytes(path, options.signal, true));
 }
+
+/**
+ * The bytes of an image file, with a NIfTI pair joined into the single file it stands for: a .hdr (magic "ni1"/"ni2")
+ * is read with the .img (or .img.gz) of the same name beside it, and an .img given by name with its .hdr. With
+ * `headerOnly`, a pair gives its header alone (the .img is not read).
+ */
+async function readImageBytes(path: string, signal: AbortSignal | undefined, headerOnly = false): Promise<Uint8Array> {
+  const pairImage = /\.img(\.gz)?$/i.test(typeof path === 'string' ? path : '');
+  if (pairImage) {
+    const hdr = path.replace(/\.img(\.gz)?$/i, '.hdr');
+    if (await exists(hdr)) return headerOnly ? joinNiftiPair(await readFileBytes(hdr, signal)) : readNiftiPair(hdr, path, signal);
+  }
+  const bytes = await readFileBytes(path, signal);
+  if (!isNiftiPairHeader(bytes)) return bytes;
+  if (headerOnly) return joinNiftiPair(bytes);
+  const stem = path.replace(/\.hdr$/i, '');
+  const img = (await exists(`${stem}.img`)) ? `${stem}.img` : (await exists(`${stem}.img.gz`)) ? `${stem}.img.gz` : undefined;
+  if (!img) {
+    throw new DiffusekitError('FILE_NOT_FOUND', `${path} is the header of a NIfTI pair, but neither ${stem}.img nor ${stem}.img.gz is beside it`, { details: { path: `${stem}.img` } });
+  }
+  return readNiftiPair(path, img, signal, bytes);
+}
+
+async function readNiftiPair(hdrPath: string, imgPath: string, signal: AbortSignal | undefined, hdr?: Buffer): Promise<Uint8Array> {
+  const header = hdr ?? (await readFileBytes(hdrPath, signal));
+  let img: Uint8Array = await readFileBytes(imgPath, signal);
+  if (isGzip(img)) {
+    // Inflated no further than the voxels the header states (and a megabyte of offset): a bomb cannot make it allocate more.
+    const stated = readNiftiHeader(joinNiftiPair(header));
+    const nifti = stated.medical.nifti!;
+    const limit = stated.width * stated.height * stated.depth * nifti.volumes * bytesPerSample(stated.dtype) + (1 << 20);
+    try {
+      img = gunzipSync(img, { maxOutputLength: limit });
+    } catch (error) {
+      throw new DiffusekitError('DECODE_FAILED', `${imgPath} is not a valid gzip stream: ${error instanceof Error ? error.message : String(error)}`, { details: { path: imgPath } });
+    }
+  }
+  return joinNiftiPair(header, img);
+}
+
+const exists = (path: string): Promise<boolean> => stat(path).then((s) => s.isFile(), () => false);
 
 async function readFileBytes(path: string, signal: AbortSignal | undefined): Promise<Buffer> {
   if (typeof path !== 'string' || path === '') throw invalidOption('path', 'a non-empty file path', path);

@@ -43,6 +43,44 @@ export function niftiVersion(view: Uint8Array): 1 | 2 | undefined {
   return undefined;
 }
 
+/**
+ * Whether a NIfTI header is that of a pair (.hdr beside an .img holding the voxels): the magic "ni1" / "ni2" instead of
+ * "n+1" / "n+2".
+ */
+export function isNiftiPairHeader(view: Uint8Array): boolean {
+  const version = niftiVersion(view);
+  return version !== undefined && view[version === 1 ? 345 : 5] === 0x69;
+}
+
+/**
+ * A NIfTI pair (.hdr and the .img it describes) as the bytes of the equivalent single file: the header with the
+ * single-file magic and the voxels right after it (at 352 or 544; the pair's vox_offset is where they start in the
+ * .img). The header is otherwise kept byte for byte; an .img shorter than its header states is caught when decoding.
+ * Without `img`, the header alone (enough for readNiftiHeader).
+ */
+export function joinNiftiPair(hdr: Uint8Array, img?: Uint8Array): Uint8Array {
+  const version = niftiVersion(hdr);
+  if (version === undefined || !isNiftiPairHeader(hdr)) {
+    throw new DiffusekitError('UNSUPPORTED_FORMAT', 'Not the header of a NIfTI pair (expected the magic "ni1" or "ni2")', { details: { format: 'nifti' } });
+  }
+  const headerBytes = version === 1 ? HEADER_BYTES : NIFTI2_HEADER_BYTES;
+  const voxOffset = version === 1 ? MIN_VOX_OFFSET : NIFTI2_MIN_VOX_OFFSET;
+  if (hdr.length < headerBytes) throw decodeFailed(`The NIfTI-${version} pair header is ${hdr.length} bytes, shorter than ${headerBytes}`);
+  const out = new Uint8Array(voxOffset + (img?.length ?? 0));
+  out.set(hdr.subarray(0, headerBytes));
+  const dv = new DataView(out.buffer);
+  const littleEndian = dv.getInt32(0, true) === headerBytes;
+  // Where the voxels start in the .img (vox_offset: float32 at 108 in NIfTI-1, int64 at 168 in NIfTI-2).
+  const imgOffset = version === 1 ? dv.getFloat32(108, littleEndian) : Number(dv.getBigInt64(168, littleEndian));
+  if (!Number.isInteger(imgOffset) || imgOffset < 0 || (img && imgOffset > img.length)) throw decodeFailed(`The NIfTI pair header has vox_offset ${imgOffset}, outside its ${img?.length ?? 0}-byte .img`);
+  if (version === 1) dv.setFloat32(108, voxOffset, littleEndian);
+  else dv.setBigInt64(168, BigInt(voxOffset), littleEndian);
+  out[version === 1 ? 345 : 5] = 0x2b; // "ni1" -> "n+1", "ni2" -> "n+2"
+  if (!img) return out.subarray(0, voxOffset);
+  out.set(img.subarray(imgOffset), voxOffset);
+  return out.subarray(0, voxOffset + img.length - imgOffset);
+}
+
 export function looksLikeNifti(view: Uint8Array): boolean {
   return niftiVersion(view) !== undefined;
 }
@@ -81,8 +119,13 @@ interface ParsedHeader {
 function parseHeader(head: Uint8Array): ParsedHeader {
   const version = niftiVersion(head);
   if (version === undefined) {
-    throw new DiffusekitError('UNSUPPORTED_FORMAT', 'Not a single-file NIfTI-1 or NIfTI-2 image (expected sizeof_hdr 348 and the magic "n+1", or 540 and "n+2"); .hdr/.img pairs are not read', {
+    throw new DiffusekitError('UNSUPPORTED_FORMAT', 'Not a NIfTI-1 or NIfTI-2 image (expected sizeof_hdr 348 and the magic "n+1" or "ni1", or 540 and "n+2" or "ni2")', {
       details: { format: 'nifti' },
+    });
+  }
+  if (isNiftiPairHeader(head)) {
+    throw new DiffusekitError('UNSUPPORTED_FORMAT', 'These bytes are the .hdr of a NIfTI pair: its voxels are in the .img file beside it. Read the pair by path (readImageFile, the CLI), or send a single-file .nii / .nii.gz', {
+      details: { format: 'nifti', pair: true },
     });
   }
   const minVoxOffset = version === 1 ? MIN_VOX_OFFSET : NIFTI2_MIN_VOX_OFFSET;

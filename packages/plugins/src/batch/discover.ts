@@ -3,7 +3,7 @@ import path from 'node:path';
 import { DiffusekitError } from '@diffusekit/core';
 
 /** Extensions picked up when a folder is given; files named explicitly are taken whatever their name. */
-export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.nii', '.nii.gz'] as const;
+export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.nii', '.nii.gz', '.hdr'] as const;
 
 /** A folder holding files with this extension is one DICOM series: one input, read as one volume. */
 export const DICOM_EXTENSION = '.dcm';

@@ -69,11 +69,14 @@ export async function imageTaskCommand(runtime: Runtime, options: ImageTaskComma
   const single = options.inputs.length === 1 && items.length === 1 && items[0]!.relative === items[0]!.input.split('/').pop();
   const planned = await planOutputs(items, options.output, single);
   // With a grid, each input's output is a VRT mosaic beside a folder of cells of the same name.
+  // A NIfTI pair (.hdr + .img) is written back as one .nii.gz, as NIfTI output of anything else is.
+  const pair = /\.(hdr|img)(\.gz)?$/i;
   const outputs = options.grid
     ? new Map([...planned].map(([input, output]) => [input, replaceExtension(output, '.vrt')]))
-    : options.format === 'nifti'
-      ? new Map([...planned].map(([input, output]) => [input, /\.nii(\.gz)?$/i.test(output) ? output : replaceExtension(output, '.nii.gz')]))
-      : planned;
+    : new Map([...planned].map(([input, output]) => [
+        input,
+        pair.test(output) ? output.replace(pair, '.nii.gz') : options.format === 'nifti' && !/\.nii(\.gz)?$/i.test(output) ? replaceExtension(output, '.nii.gz') : output,
+      ]));
   if (options.queue) return queuedImageTaskCommand(runtime, options, options.queue, items, outputs, io, signal);
   const task = await loadTaskFor(runtime, options.taskIds, options.model);
   // Validate options once up front so that a typo fails the command, not every file.

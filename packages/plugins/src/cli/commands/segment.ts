@@ -222,9 +222,9 @@ export interface SegmentPredictFlags {
   volumeIndex?: number;
 }
 
-/** The file name without its extension (both parts of .nii.gz). */
+/** The file name without its extension (both parts of .nii.gz and .img.gz). */
 function withoutExtension(relative: string): string {
-  return /\.nii\.gz$/i.test(relative) ? relative.slice(0, -7) : relative.slice(0, relative.length - path.extname(relative).length);
+  return /\.(nii|img)\.gz$/i.test(relative) ? relative.slice(0, -7) : relative.slice(0, relative.length - path.extname(relative).length);
 }
 
 export async function segmentPredictCommand(runtime: Runtime, flags: SegmentPredictFlags, io: CliIo, signal: AbortSignal): Promise<number> {

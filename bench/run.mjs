@@ -8,7 +8,7 @@ import { machine } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const out = path.join(here, '..', 'docs', 'benchmarks.md');
-const ALL = ['event-loop', 'schedulers', 'loop-overhead', 'http-load', 'sr-quality', 'sr-tile', 'tiling', 'grid', 'torch-vs-runtime', 'large-image', 'tiff-writers', 'jpeg-restore', 'inpaint', 'segment', 'medical-sr', 'medical', 'queue'];
+const ALL = ['event-loop', 'schedulers', 'loop-overhead', 'http-load', 'sr-quality', 'sr-tile', 'tiling', 'grid', 'torch-vs-runtime', 'large-image', 'tiff-writers', 'nifti-4d', 'jpeg-restore', 'inpaint', 'segment', 'medical-sr', 'medical', 'queue'];
 /** Benchmarks that run another one's script with their own arguments (one section each, so each can be re-run alone). */
 const SCRIPT = { 'medical-sr': 'medical' };
 const root = path.join(here, '..');

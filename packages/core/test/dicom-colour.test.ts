@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -123,6 +123,13 @@ describe('colour DICOM', () => {
     ];
     expect(await readImageHeader(files[0]!)).toMatchObject({ bands: 3, dtype: 'uint8' });
     for (const file of files) expect(Buffer.from((await decodeImage(file)).volume!.data as Uint8Array).equals(Buffer.from(expected))).toBe(true);
+    // Written back as RGB without the lookup tables, which would describe indices the file no longer holds.
+    const derived = join(folder, 'palette-derived.dcm');
+    await writeVolumeFile(derived, (await decodeImage(files[0]!)).volume!);
+    const written = await readImageFile(derived);
+    expect(written.volume!.medical.photometric).toBe('RGB');
+    expect(Buffer.from(written.volume!.data as Uint8Array).equals(Buffer.from(expected))).toBe(true);
+    expect((await readFile(derived)).includes(Buffer.from([0x28, 0x00, 0x01, 0x11]))).toBe(false); // (0028,1101) Red Palette Color Lookup Table Descriptor
     // 8-bit entries, packed one per byte or stored one per 16-bit word (both are found in the wild).
     const eightBit = (packed: boolean) => Object.fromEntries(['Red', 'Green', 'Blue'].flatMap((colour, c) => {
       const high = Uint8Array.from(tables[c]!, (v) => v >> 8);

@@ -590,6 +590,8 @@ export function encodeDicom(volume: Volume, options: DicomEncodeOptions = {}): B
     if (bands === 3) {
       ds.PhotometricInterpretation = 'RGB';
       ds.PlanarConfiguration = 0;
+      // A palette source's lookup tables describe indices the RGB output no longer holds.
+      for (const key of Object.keys(ds)) if (key.includes('PaletteColorLookupTable') || key === 'PaletteColorLookupTableUID') delete ds[key];
     } else {
       if (!(str(source.PhotometricInterpretation) ?? 'MONOCHROME2').startsWith('MONOCHROME')) ds.PhotometricInterpretation = 'MONOCHROME2';
       delete ds.PlanarConfiguration;

@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { decodeImage, encodeImage, readImageFile, readImageHeader, volumeFromSlices, volumeSlice, writeVolumeFile, type VolumeAxis } from '@diffusekit/core';
+import { fixture } from '../../../test/fixtures/helpers.js';
 import { COLOUR_H as H, COLOUR_W as W, bufferOf, colourDicom, photoRgb, planes, requireFromCore, rleFrame, type FrameEncoder } from '../../../test/fixtures/dicom-builders.js';
 
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
@@ -179,6 +180,21 @@ describe('colour DICOM', () => {
     await expect(writeVolumeFile(join(folder, 'colour.nii.gz'), volume)).rejects.toMatchObject({ code: 'ENCODE_FAILED', message: expect.stringContaining('colour') });
     const png = await decodeImage(await encodeImage(volumeSlice(volume, 2, 0), { format: 'png' }));
     expect(Buffer.from(png.raster.data as Uint8Array).equals(Buffer.from(planes(a)))).toBe(true);
+  });
+
+  it('reads a folder of single-frame colour files as one colour series, slices in spatial order', async () => {
+    const [a, b] = [await photoRgb(0), await photoRgb(30)];
+    const slice = (rgb: Buffer, z: number, instance: number) =>
+      colourDicom({ SOPInstanceUID: `1.2.826.0.1.3680043.2.1125.${instance}`, InstanceNumber: instance, ImagePositionPatient: [0, 0, z], ImageOrientationPatient: [1, 0, 0, 0, 1, 0], PixelData: [bufferOf(rgb)] });
+    const series = join(folder, 'series');
+    await mkdir(series);
+    await writeFile(join(series, 'b.dcm'), slice(b, 5, 2));
+    await writeFile(join(series, 'a.dcm'), slice(a, 0, 1));
+    const volume = (await readImageFile(series)).volume!;
+    expect([volume.width, volume.height, volume.depth, volume.bands]).toEqual([W, H, 2, 3]);
+    expect(Buffer.from(volume.data as Uint8Array).equals(Buffer.concat([planes(a), planes(b)]))).toBe(true);
+    await writeFile(join(series, 'grey.dcm'), fixture(join('medical', 'mr-implicit.dcm')));
+    await expect(readImageFile(series)).rejects.toMatchObject({ code: 'VOLUME_INCONSISTENT', message: expect.stringContaining('uint8 colour') });
   });
 
   it('refuses colour it does not read, naming it: 16-bit RGB, segmented palettes, colour JPEG lossless', async () => {

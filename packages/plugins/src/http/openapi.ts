@@ -50,7 +50,7 @@ export function optionsSchemaName(taskId: string): string {
 
 function imageRequestBody(withTask: boolean, limits: string): Json {
   const fields: Json = {
-    image: { ...binary, description: 'The image: PNG, JPEG, WebP, TIFF or GeoTIFF' },
+    image: { ...binary, description: 'The image: PNG, JPEG, WebP, TIFF, GeoTIFF, DICOM (grey or colour, one Part-10 file) or NIfTI (.nii, .nii.gz)' },
     ...(withTask ? { task: { type: 'string', description: 'Task id (GET /v1/tasks)' } } : {}),
     model: { type: 'string', description: "Model id (GET /v1/models); the task's default when left out" },
     format: { type: 'string', enum: [...IMAGE_FORMATS], description: "Result format; the input's when left out" },

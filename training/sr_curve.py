@@ -134,6 +134,9 @@ def main():
     p.add_argument("--goal", type=float, default=1.0, help="gain over bicubic the test split must reach (dB)")
     p.add_argument("--out", required=True)
     p.add_argument("--png", default=None)
+    p.add_argument("--drop-missing", action="store_true",
+                   help="leave out points cached in --out whose files are not given again (by default they stay: a "
+                        "snapshot measured on another machine keeps its place in the curve)")
     a = p.parse_intermixed_args()  # snapshots may follow the options
     torch.set_num_threads(2)
     splits = a.split.split(",")
@@ -163,6 +166,9 @@ def main():
                     pt[s][f"{dom}_ssim"] = round(m["ddim1_trailing_ssim"], 4)
                     pt[s][f"{dom}_bicubic_ssim"] = round(m["bicubic_ssim"], 4)
             points.append(pt)
+    if not a.drop_missing:
+        given = {q["sha256"] for q in points}
+        points += [r for sha, r in cache.items() if sha not in given and all(s in r for s in splits)]
     points.sort(key=lambda q: q["megapixels"])
     res = {"model": a.id, "sampler": "DDIM 1 step, trailing, seed 0", "goal_test_gain_db": a.goal, "points": points}
     if len(points) >= 3 and "test" in splits:

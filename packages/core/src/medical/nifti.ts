@@ -301,21 +301,20 @@ export async function decodeNifti(view: Uint8Array, maxPixels: number, options: 
   const index = chooseNiftiVolume(volumes, header.medical.nifti!.dim, options.volumeIndex);
   checkVoxelLimit(header, maxPixels);
   const stated = parsed.voxOffset + volumes * volumeBytes;
-  const voxOffset = parsed.voxOffset + index * volumeBytes;
-  const dataBytes = volumeBytes;
-  const needed = voxOffset + dataBytes;
+  const start = parsed.voxOffset + index * volumeBytes;
+  const needed = start + volumeBytes;
   // The chosen volume's bytes, from offset 0, and how many bytes the data held up to its end.
   let samples: Uint8Array;
   let available: number;
   if (isGzip(view)) {
-    const range = await inflateRange(view, voxOffset, needed, needed === stated);
+    const range = await inflateRange(view, start, needed, needed === stated);
     // A stream cut short yields what it had (the size check below names the shortfall); other errors mean corruption.
     if (range.error && (range.error as NodeJS.ErrnoException).code !== 'Z_BUF_ERROR') throw decodeFailed(`The .nii.gz data is corrupt: ${range.error.message}`);
     if (range.trailing) throw streamTooLong(parsed);
     samples = range.bytes;
     available = range.inflated;
   } else {
-    samples = view.subarray(Math.min(voxOffset, view.length), Math.min(needed, view.length));
+    samples = view.subarray(Math.min(start, view.length), Math.min(needed, view.length));
     available = view.length;
   }
   if (available < needed) throw dataTooShort(parsed, available);

@@ -259,66 +259,74 @@ export function chooseNiftiVolume(volumes: number, dim: number[], volumeIndex: n
 }
 
 /**
- * Bytes [start, end) of a gzip stream's inflated data, and whether it inflates to more than `end` bytes (checked only when
- * `checkTrailing`). Inflates in chunks and keeps only that range, so a large 4-D file costs one volume of memory and a
- * bomb cannot make it allocate more; stops early unless the trailing check needs the rest.
+ * The stored bytes of volumes `first`, `first + 1`, ... of a NIfTI file, one at a time. A .nii.gz is inflated in 1 MiB
+ * chunks and only the volume being filled is kept (earlier ones are skipped uncopied), so a long series costs one volume
+ * of memory and a bomb cannot make it allocate more; the last volume is handed out only once the stream has ended, so
+ * that a stream longer than the header states is caught first. Stopping early (a consumer's `return`) stops inflating.
  */
-function inflateRange(view: Uint8Array, start: number, end: number, checkTrailing: boolean): Promise<{ bytes: Uint8Array; inflated: number; trailing: boolean; error?: Error }> {
-  return new Promise((resolve) => {
-    const out = new Uint8Array(end - start);
-    let inflated = 0;
-    let settled = false;
-    const gunzip = createGunzip({ finishFlush: zlibConstants.Z_SYNC_FLUSH, chunkSize: 1 << 20 });
-    const finish = (error?: Error) => {
-      if (settled) return;
-      settled = true;
-      gunzip.destroy();
-      resolve({ bytes: out, inflated: Math.min(inflated, end), trailing: checkTrailing && inflated > end, ...(error ? { error } : {}) });
-    };
-    gunzip.on('data', (chunk: Buffer) => {
-      const from = inflated;
+async function* storedVolumes(view: Uint8Array, parsed: ParsedHeader, first: number, signal?: AbortSignal): AsyncGenerator<{ index: number; samples: Uint8Array }> {
+  const { volumeBytes, volumes, voxOffset } = parsed;
+  const stated = voxOffset + volumes * volumeBytes;
+  if (!isGzip(view)) {
+    for (let t = first; t < volumes; t++) {
+      throwIfAborted(signal);
+      const start = voxOffset + t * volumeBytes;
+      if (view.length < start + volumeBytes) throw dataTooShort(parsed, view.length);
+      yield { index: t, samples: view.subarray(start, start + volumeBytes) };
+    }
+    return;
+  }
+  const gunzip = createGunzip({ finishFlush: zlibConstants.Z_SYNC_FLUSH, chunkSize: 1 << 20 });
+  gunzip.end(view);
+  let inflated = 0;
+  let t = first;
+  let current = new Uint8Array(volumeBytes);
+  let filled = 0;
+  const skipTo = voxOffset + first * volumeBytes;
+  try {
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      throwIfAborted(signal);
+      // Skip the header and the volumes before `first`, then fill volumes one after another.
+      let at = inflated < skipTo ? Math.min(chunk.length, skipTo - inflated) : 0;
       inflated += chunk.length;
-      const a = Math.max(start, from);
-      const b = Math.min(end, inflated);
-      if (b > a) out.set(chunk.subarray(a - from, b - from), a - start);
-      if (inflated > end || (inflated === end && !checkTrailing)) finish();
-    });
-    gunzip.on('end', () => finish());
-    gunzip.on('error', (error) => finish(error));
-    gunzip.end(view);
-  });
+      while (at < chunk.length && filled < volumeBytes) {
+        const take = Math.min(chunk.length - at, volumeBytes - filled);
+        current.set(chunk.subarray(at, at + take), filled);
+        filled += take;
+        at += take;
+        if (filled === volumeBytes && t < volumes - 1) {
+          yield { index: t, samples: current };
+          t++;
+          current = new Uint8Array(volumeBytes);
+          filled = 0;
+        }
+      }
+      // Checked once the earlier volumes of this chunk are out: only the last volume waits for the whole stream.
+      if (inflated > stated) throw streamTooLong(parsed);
+    }
+  } catch (error) {
+    if (error instanceof DiffusekitError) throw error;
+    // A stream cut short yields what it had (the size check below names the shortfall); other errors mean corruption.
+    if ((error as NodeJS.ErrnoException).code !== 'Z_BUF_ERROR') throw decodeFailed(`The .nii.gz data is corrupt: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    gunzip.destroy();
+  }
+  if (t < volumes - 1 || filled < volumeBytes) throw dataTooShort(parsed, Math.min(inflated, stated));
+  yield { index: t, samples: current };
 }
 
 /**
  * Decodes a NIfTI-1 or NIfTI-2 volume (.nii or .nii.gz); of a file with several 3-D volumes, the one `volumeIndex`
  * names. The header is checked first: the voxel count of one volume against `maxPixels` (IMAGE_TOO_LARGE) and the
  * file's length against what the header states (DECODE_FAILED), before the voxels are inflated or allocated; a .nii.gz
- * is inflated in chunks, keeping only the chosen volume's bytes.
+ * is inflated in chunks up to the chosen volume, keeping only its bytes.
  */
 export async function decodeNifti(view: Uint8Array, maxPixels: number, options: NiftiDecodeOptions = {}): Promise<Volume> {
   const parsed = parseHeader(headBytes(view));
-  const { header, volumeBytes, volumes } = parsed;
-  const index = chooseNiftiVolume(volumes, header.medical.nifti!.dim, options.volumeIndex);
-  checkVoxelLimit(header, maxPixels);
-  const stated = parsed.voxOffset + volumes * volumeBytes;
-  const start = parsed.voxOffset + index * volumeBytes;
-  const needed = start + volumeBytes;
-  // The chosen volume's bytes, from offset 0, and how many bytes the data held up to its end.
-  let samples: Uint8Array;
-  let available: number;
-  if (isGzip(view)) {
-    const range = await inflateRange(view, start, needed, needed === stated);
-    // A stream cut short yields what it had (the size check below names the shortfall); other errors mean corruption.
-    if (range.error && (range.error as NodeJS.ErrnoException).code !== 'Z_BUF_ERROR') throw decodeFailed(`The .nii.gz data is corrupt: ${range.error.message}`);
-    if (range.trailing) throw streamTooLong(parsed);
-    samples = range.bytes;
-    available = range.inflated;
-  } else {
-    samples = view.subarray(Math.min(start, view.length), Math.min(needed, view.length));
-    available = view.length;
-  }
-  if (available < needed) throw dataTooShort(parsed, available);
-  return volumeOf(parsed, samples, index);
+  const index = chooseNiftiVolume(parsed.volumes, parsed.header.medical.nifti!.dim, options.volumeIndex);
+  checkVoxelLimit(parsed.header, maxPixels);
+  for await (const stored of storedVolumes(view, parsed, index)) return volumeOf(parsed, stored.samples, stored.index);
+  throw new Error('unreachable: storedVolumes yields the chosen volume or throws');
 }
 
 /** DICOM patient coordinates (LPS) and NIfTI world coordinates (RAS) differ by the sign of x and y. */
@@ -426,52 +434,8 @@ export function niftiSampleBytes(volume: Volume): Uint8Array {
  */
 export async function* readNiftiVolumes(view: Uint8Array, maxPixels: number, signal?: AbortSignal): AsyncGenerator<Volume> {
   const parsed = parseHeader(headBytes(view));
-  const { header, volumeBytes, volumes, voxOffset } = parsed;
-  checkVoxelLimit(header, maxPixels);
-  const stated = voxOffset + volumes * volumeBytes;
-  if (!isGzip(view)) {
-    for (let t = 0; t < volumes; t++) {
-      throwIfAborted(signal);
-      const start = voxOffset + t * volumeBytes;
-      if (view.length < start + volumeBytes) throw dataTooShort(parsed, view.length);
-      yield volumeOf(parsed, view.subarray(start, start + volumeBytes), t);
-    }
-    return;
-  }
-  const gunzip = createGunzip({ finishFlush: zlibConstants.Z_SYNC_FLUSH, chunkSize: 1 << 20 });
-  gunzip.end(view);
-  let inflated = 0;
-  let t = 0;
-  let current = new Uint8Array(volumeBytes);
-  let filled = 0;
-  try {
-    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
-      throwIfAborted(signal);
-      let at = 0;
-      // Skip what is left of the header, then fill volumes one after another.
-      if (inflated < voxOffset) at = Math.min(chunk.length, voxOffset - inflated);
-      inflated += chunk.length;
-      while (at < chunk.length && t < volumes) {
-        const take = Math.min(chunk.length - at, volumeBytes - filled);
-        current.set(chunk.subarray(at, at + take), filled);
-        filled += take;
-        at += take;
-        if (filled === volumeBytes) {
-          yield volumeOf(parsed, current, t);
-          t++;
-          current = new Uint8Array(volumeBytes);
-          filled = 0;
-        }
-      }
-      if (t === volumes && inflated > stated) throw streamTooLong(parsed);
-    }
-  } catch (error) {
-    if (error instanceof DiffusekitError) throw error;
-    if ((error as NodeJS.ErrnoException).code !== 'Z_BUF_ERROR') throw decodeFailed(`The .nii.gz data is corrupt: ${error instanceof Error ? error.message : String(error)}`);
-  } finally {
-    gunzip.destroy();
-  }
-  if (t < volumes) throw dataTooShort(parsed, Math.min(inflated, stated));
+  checkVoxelLimit(parsed.header, maxPixels);
+  for await (const stored of storedVolumes(view, parsed, 0, signal)) yield volumeOf(parsed, stored.samples, stored.index);
 }
 
 /** Samples as NIfTI stores them (either byte order) into a typed array of the volume's dtype. */

@@ -337,6 +337,45 @@ describe('NIfTI reading', () => {
     await expect(readImageFile(join(folder, 'short.hdr'))).rejects.toMatchObject({ code: 'DECODE_FAILED' });
   });
 
+  it('reads ANALYZE 7.5 pairs written by nibabel (SPM99 scale factor, big-endian, .img.gz) voxel for voxel, and writes them as NIfTI', async () => {
+    // Both fixtures hold slices 20-27 of ch2-small.nii.gz (make_analyze_fixtures.py): int16 = 2 * value with SPM's
+    // scale factor 0.5, and big-endian uint8.
+    const source = (await decodeImage(medical('ch2-small.nii.gz'))).volume!;
+    const plane = source.width * source.height;
+    const expected = Array.from(source.data.subarray(20 * plane, 28 * plane));
+    for (const name of ['ch2-spm99.hdr', 'ch2-spm99.img', 'ch2-analyze-be.hdr', 'ch2-analyze-be.img.gz']) {
+      const { volume, format } = await readImageFile(join(FIXTURES_DIR, 'medical', name));
+      expect(format).toBe('nifti');
+      const slope = volume!.medical.rescale?.slope ?? 1;
+      expect([volume!.width, volume!.height, volume!.depth, volume!.medical.spacing]).toEqual([45, 54, 8, [4, 4, 4]]);
+      expect(Array.from(volume!.data, (v) => v * slope)).toEqual(expected);
+      // No orientation is invented: NIfTI's method 1 (voxel sizes only), which is all ANALYZE states.
+      expect(volume!.medical.affine).toEqual([4, 0, 0, 0, 0, 4, 0, 0, 0, 0, 4, 0, 0, 0, 0, 1]);
+      expect(volume!.medical.nifti).toMatchObject({ qformCode: 0, sformCode: 0, description: expect.stringContaining('ch2-small slices 20-27') });
+    }
+    expect(await readImageFileHeader(join(FIXTURES_DIR, 'medical', 'ch2-spm99.img'))).toMatchObject({ format: 'nifti', width: 45, height: 54, depth: 8, dtype: 'int16' });
+    const spm = (await readImageFile(join(FIXTURES_DIR, 'medical', 'ch2-spm99.hdr'))).volume!;
+    await writeVolumeFile(join(folder, 'spm.nii.gz'), spm);
+    const written = gunzipSync(await readFile(join(folder, 'spm.nii.gz')));
+    const header = niftiReader.readHeader(written.buffer.slice(written.byteOffset, written.byteOffset + written.byteLength) as ArrayBuffer) as niftiReader.NIFTI1;
+    expect([header.qform_code, header.sform_code, header.scl_slope, header.datatypeCode, ...header.pixDims.slice(1, 4)]).toEqual([0, 0, 0.5, 4, 4, 4, 4]);
+    // The history fields NIfTI reuses for transforms (SPM's originator among them) are not carried over as garbage.
+    expect([header.quatern_b, header.quatern_c, header.qoffset_x, header.qoffset_y, ...header.affine[0]!]).toEqual([0, 0, 0, 0, 4, 0, 0, 0]);
+  });
+
+  it('names what an ANALYZE header needs when its voxels are not beside it', async () => {
+    const hdr = await readFile(join(FIXTURES_DIR, 'medical', 'ch2-spm99.hdr'));
+    await expect(decodeImage(hdr)).rejects.toMatchObject({ code: 'UNSUPPORTED_FORMAT', message: expect.stringContaining('ANALYZE 7.5 header'), details: { format: 'analyze' } });
+    await writeFile(join(folder, 'alone.hdr'), hdr);
+    await expect(readImageFile(join(folder, 'alone.hdr'))).rejects.toMatchObject({ code: 'FILE_NOT_FOUND', message: expect.stringMatching(/ANALYZE 7.5 pair.*alone\.img/) });
+    await writeFile(join(folder, 'other.hdr'), Buffer.from('not a header at all'));
+    await writeFile(join(folder, 'other.img'), Buffer.alloc(64));
+    await expect(readImageFile(join(folder, 'other.img'))).rejects.toMatchObject({ code: 'UNSUPPORTED_FORMAT', message: expect.stringContaining('other.hdr is neither') });
+    await writeFile(join(folder, 'short.hdr'), hdr);
+    await writeFile(join(folder, 'short.img'), Buffer.alloc(1000));
+    await expect(readImageFile(join(folder, 'short.hdr'))).rejects.toMatchObject({ code: 'DECODE_FAILED' });
+  });
+
   it('refuses datatypes it does not read, naming them', async () => {
     const nii = Buffer.from(gunzipSync(medical('ch2-small.nii.gz')));
     const f64 = Buffer.from(nii);

@@ -22,6 +22,9 @@ describe('diffusekit info on DICOM and NIfTI', () => {
     expect(nifti).toMatchObject({ format: 'nifti', width: 45, height: 54, depth: 45, dtype: 'uint8', medical: { niftiVersion: 1, spacing: [4, 4, 4], sformCode: 4, coordinates: 'RAS (NIfTI world)' } });
     // A compressed file is described (its header is not compressed) even though its pixels cannot be decoded.
     expect(ct).toMatchObject({ width: 512, depth: 1, medical: { modality: 'CT', rescale: { slope: 1, intercept: -1024 }, transferSyntax: '1.2.840.10008.1.2.4.91' } });
+    // An ANALYZE 7.5 pair reads as the NIfTI-1 it is compatible with, claiming no orientation.
+    const analyze = jsonLines((await cli('info', '--json', path.join(MEDICAL, 'ch2-spm99.hdr'))).stdout)[0];
+    expect(analyze).toMatchObject({ format: 'nifti', width: 45, depth: 8, dtype: 'int16', medical: { rescale: { slope: 0.5 }, qformCode: 0, sformCode: 0, coordinates: expect.stringContaining('orientation not stated') } });
     const text = await cli('info', path.join(MEDICAL, 'brain-series'));
     expect(text.stdout).toContain('slices      4');
     expect(text.stdout).toContain('LPS (DICOM patient)');

@@ -1,5 +1,6 @@
 import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { gunzipSync } from 'node:zlib';
 import path from 'node:path';
 import request from 'supertest';
 import { decodeImage, readImageFile, readImageFileHeader, type Runtime } from '@diffusekit/core';
@@ -64,6 +65,39 @@ describe('4-D NIfTI in the CLI', () => {
     const usage = await cli('upscale', fourDPath, '-o', out, '--volume', 'last', ...MODEL);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('--volume');
+  });
+});
+
+describe('4-D pairs (.hdr + .img) in the CLI', () => {
+  it('runs every volume of a NIfTI pair and of an ANALYZE 7.5 pair with --volume all, voxel for voxel as the single file', async () => {
+    const dir = await tmp();
+    const nii = gunzipSync(fourDNifti().fourD);
+    const offset = nii.readFloatLE(108);
+    const pairHeader = Buffer.from(nii.subarray(0, 348));
+    pairHeader.write('ni1\0', 344, 'latin1');
+    pairHeader.writeFloatLE(0, 108);
+    // The same header as ANALYZE 7.5 states it: no magic, no transforms (history fields), voxels at the .img's start.
+    const analyzeHeader = Buffer.from(pairHeader);
+    analyzeHeader.fill(0, 252, 348);
+    await mkdir(path.join(dir, 'in'));
+    await writeFile(path.join(dir, 'in', 'bold.nii.gz'), fourDNifti().fourD);
+    for (const [stem, header] of [['pair', pairHeader], ['analyze', analyzeHeader]] as const) {
+      await writeFile(path.join(dir, 'in', `${stem}.hdr`), header);
+      await writeFile(path.join(dir, 'in', `${stem}.img`), nii.subarray(offset));
+    }
+    const out = path.join(dir, 'out');
+    const run = await cli('upscale', path.join(dir, 'in'), '-o', out, '--volume', 'all', '--json', ...MODEL);
+    expect(run.code).toBe(0);
+    expect(jsonLines(run.stdout).filter((e) => e.type === 'file-done').map((e) => (e.info as { volumes: number }).volumes)).toEqual([2, 2, 2]);
+    expect((await readdir(out)).sort()).toEqual(['analyze.nii.gz', 'bold.nii.gz', 'pair.nii.gz']);
+    const single = await readImageFile(path.join(out, 'bold.nii.gz'), { volumeIndex: 1 });
+    for (const name of ['pair.nii.gz', 'analyze.nii.gz']) {
+      const back = (await readImageFile(path.join(out, name), { volumeIndex: 1 })).volume!;
+      expect(Buffer.from(back.data.buffer).equals(Buffer.from(single.volume!.data.buffer))).toBe(true);
+      expect(back.medical.spacing).toEqual(single.volume!.medical.spacing);
+    }
+    expect((await readImageFile(path.join(out, 'pair.nii.gz'), { volumeIndex: 0 })).volume!.medical.affine).toEqual((await readImageFile(path.join(out, 'bold.nii.gz'), { volumeIndex: 0 })).volume!.medical.affine);
+    expect((await readImageFileHeader(path.join(out, 'analyze.nii.gz'))).medical!.nifti).toMatchObject({ qformCode: 0, sformCode: 0, dim: [4, 90, 108, 6, 2, 1, 1, 1] });
   });
 });
 

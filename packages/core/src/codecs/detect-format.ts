@@ -2,6 +2,7 @@ import { DiffusekitError, isDiffusekitError } from '../errors.js';
 import { toByteView } from './input-bytes.js';
 import { isDicom } from '../medical/dicom.js';
 import { gunzipPrefix, isGzip, looksLikeNifti } from '../medical/nifti.js';
+import { isAnalyzeHeader } from '../medical/analyze.js';
 import { readTiffDirectory } from './tiff/directory.js';
 import { GEO_TAGS } from './tiff/tags.js';
 import type { ImageBytes, ImageFormat } from './types.js';
@@ -36,6 +37,11 @@ export function detectFormat(bytes: ImageBytes): ImageFormat {
   const view = toByteView(bytes);
   const container = containerOf(view);
   if (container === undefined) {
+    if (isAnalyzeHeader(view)) {
+      throw new DiffusekitError('UNSUPPORTED_FORMAT', 'These bytes are an ANALYZE 7.5 header (.hdr): its voxels are in the .img file beside it. Read the pair by path (readImageFile, the CLI), or send a single-file .nii / .nii.gz', {
+        details: { format: 'analyze', pair: true },
+      });
+    }
     const head = Array.from(view.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
     throw new DiffusekitError('UNSUPPORTED_FORMAT', `Unrecognised image data (first bytes: ${head}); accepted: PNG, JPEG, WebP, TIFF, GeoTIFF, DICOM (Part 10), NIfTI-1/NIfTI-2 (.nii, .nii.gz)`, {
       details: { firstBytes: head },

@@ -10,6 +10,7 @@ import { encodeImage } from './encode-image.js';
 import { readImageHeader, volumeImageHeader } from './read-header.js';
 import { isFolder, readDicomSeriesFolder, readDicomSeriesFolderHeader } from '../medical/files.js';
 import { isGzip, isNiftiPairHeader, joinNiftiPair, readNiftiHeader } from '../medical/nifti.js';
+import { analyzeAsNiftiPairHeader, isAnalyzeHeader } from '../medical/analyze.js';
 import { bytesPerSample } from '../raster/dtype.js';
 import { checkSingleVolume } from '../medical/codec.js';
 import { volumeSlice } from '../medical/volume.js';
@@ -50,7 +51,7 @@ export async function readImageFile(path: string, options: DecodeOptions = {}): 
     const volume = await readDicomSeriesFolder(path, options);
     return { raster: volumeSlice(volume, 2, 0), format: 'dicom', volume };
   }
-  return decodeImage(await readImageBytes(path, options.signal), options);
+  return decodeImage(await readImageFileBytes(path, options.signal ? { signal: options.signal } : {}), options);
 }
 
 /**
@@ -59,33 +60,55 @@ export async function readImageFile(path: string, options: DecodeOptions = {}): 
  */
 export async function readImageFileHeader(path: string, options: { signal?: AbortSignal } = {}): Promise<ImageHeader> {
   if (typeof path === 'string' && path !== '' && (await isFolder(path))) return volumeImageHeader(await readDicomSeriesFolderHeader(path, options));
-  return readImageHeader(await readImageBytes(path, options.signal, true));
+  return readImageHeader(await readImageFileBytes(path, { ...options, headerOnly: true }));
 }
 
 /**
- * The bytes of an image file, with a NIfTI pair joined into the single file it stands for: a .hdr (magic "ni1"/"ni2")
- * is read with the .img (or .img.gz) of the same name beside it, and an .img given by name with its .hdr. With
- * `headerOnly`, a pair gives its header alone (the .img is not read).
+ * The bytes of an image file, with a NIfTI or ANALYZE 7.5 pair joined into the single NIfTI file it stands for: a .hdr
+ * (NIfTI magic "ni1"/"ni2", or an ANALYZE header, translated by analyzeAsNiftiPairHeader) is read with the .img (or
+ * .img.gz) of the same name beside it, and an .img given by name with its .hdr. With `headerOnly`, a pair gives its
+ * header alone (the .img is not read). Every other file comes back as it is.
  */
-async function readImageBytes(path: string, signal: AbortSignal | undefined, headerOnly = false): Promise<Uint8Array> {
+export async function readImageFileBytes(path: string, options: { signal?: AbortSignal; headerOnly?: boolean } = {}): Promise<Uint8Array> {
+  const { signal, headerOnly = false } = options;
   const pairImage = /\.img(\.gz)?$/i.test(typeof path === 'string' ? path : '');
   if (pairImage) {
     const hdr = path.replace(/\.img(\.gz)?$/i, '.hdr');
-    if (await exists(hdr)) return headerOnly ? joinNiftiPair(await readFileBytes(hdr, signal)) : readNiftiPair(hdr, path, signal);
+    if (await exists(hdr)) {
+      const header = requiredPairHeader(await readFileBytes(hdr, signal), hdr);
+      return headerOnly ? joinNiftiPair(header) : readNiftiPair(header, path, signal);
+    }
   }
   const bytes = await readFileBytes(path, signal);
-  if (!isNiftiPairHeader(bytes)) return bytes;
-  if (headerOnly) return joinNiftiPair(bytes);
+  const header = pairHeader(bytes);
+  if (!header) return bytes;
+  if (headerOnly) return joinNiftiPair(header);
   const stem = path.replace(/\.hdr$/i, '');
   const img = (await exists(`${stem}.img`)) ? `${stem}.img` : (await exists(`${stem}.img.gz`)) ? `${stem}.img.gz` : undefined;
   if (!img) {
-    throw new DiffusekitError('FILE_NOT_FOUND', `${path} is the header of a NIfTI pair, but neither ${stem}.img nor ${stem}.img.gz is beside it`, { details: { path: `${stem}.img` } });
+    const kind = isAnalyzeHeader(bytes) ? 'an ANALYZE 7.5' : 'a NIfTI';
+    throw new DiffusekitError('FILE_NOT_FOUND', `${path} is the header of ${kind} pair, but neither ${stem}.img nor ${stem}.img.gz is beside it`, { details: { path: `${stem}.img` } });
   }
-  return readNiftiPair(path, img, signal, bytes);
+  return readNiftiPair(header, img, signal);
 }
 
-async function readNiftiPair(hdrPath: string, imgPath: string, signal: AbortSignal | undefined, hdr?: Buffer): Promise<Uint8Array> {
-  const header = hdr ?? (await readFileBytes(hdrPath, signal));
+/** The NIfTI pair header a .hdr holds: its own bytes (magic "ni1"/"ni2") or an ANALYZE 7.5 header translated; else undefined. */
+function pairHeader(bytes: Uint8Array): Uint8Array | undefined {
+  if (isNiftiPairHeader(bytes)) return bytes;
+  if (isAnalyzeHeader(bytes)) return analyzeAsNiftiPairHeader(bytes);
+  return undefined;
+}
+
+/** pairHeader of the .hdr an .img was named with: UNSUPPORTED_FORMAT when it is neither kind. */
+function requiredPairHeader(bytes: Uint8Array, hdrPath: string): Uint8Array {
+  const header = pairHeader(bytes);
+  if (header) return header;
+  throw new DiffusekitError('UNSUPPORTED_FORMAT', `${hdrPath} is neither a NIfTI pair header (magic "ni1" or "ni2") nor an ANALYZE 7.5 header (sizeof_hdr 348), so the .img beside it cannot be read`, {
+    details: { path: hdrPath, format: 'nifti' },
+  });
+}
+
+async function readNiftiPair(header: Uint8Array, imgPath: string, signal: AbortSignal | undefined): Promise<Uint8Array> {
   let img: Uint8Array = await readFileBytes(imgPath, signal);
   if (isGzip(img)) {
     // Inflated no further than the voxels the header states (and a megabyte of offset): a bomb cannot make it allocate more.

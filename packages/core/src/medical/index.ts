@@ -21,3 +21,4 @@ export { dicomSegBlocker, encodeDicomSeg, type DicomSegOptions } from './dicom-s
 export { decodeNifti, encodeNifti, readNiftiHeader, readNiftiVolumes, type NiftiDecodeOptions } from './nifti.js';
 export { readDicomSeriesFolder, readDicomSeriesFolderHeader, volumeFormatFor, writeNiftiSeriesFile, writeVolumeFile, type WriteVolumeFileOptions } from './files.js';
 export { CODEC_SYNTAXES } from './compressed.js';
+export { analyzeAsNiftiPairHeader, isAnalyzeHeader } from './analyze.js';

@@ -1,10 +1,11 @@
-import { mkdir, open, readFile, stat } from 'node:fs/promises';
+import { mkdir, open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import {
   DEFAULT_MAX_PIXELS,
   DiffusekitError,
   detectFormat,
   readImageFile,
+  readImageFileBytes,
   readImageFileHeader,
   readNiftiVolumes,
   writeImageFile,
@@ -109,7 +110,8 @@ async function seriesWork(options: ImageWorkOptions, input: string, volumes: num
     throw new DiffusekitError('INVALID_OPTION', `Expected nifti for the output format of a 4-D NIfTI series but received ${options.format}`, { details: { option: 'format' } });
   }
   const axis = options.axis ?? 2;
-  const bytes = await readFile(input, { signal: context.signal });
+  // A pair (.hdr + .img) comes joined into the single file it stands for.
+  const bytes = await readImageFileBytes(input, { signal: context.signal });
   let first: Record<string, unknown> | undefined;
   let scale = 1;
   let slices = 0;

@@ -75,6 +75,13 @@ export function reportFileError(file: string, error: unknown, json: boolean, io:
 }
 
 
+/** What the affine maps into. A NIfTI without qform or sform (as every ANALYZE 7.5 file is read) states voxel sizes only. */
+function coordinatesOf(m: MedicalInfo): string {
+  if (m.format === 'dicom') return 'LPS (DICOM patient)';
+  if (m.nifti && m.nifti.qformCode === 0 && m.nifti.sformCode === 0) return 'voxel sizes only (no qform or sform: orientation not stated)';
+  return 'RAS (NIfTI world)';
+}
+
 /** What `info` shows of a DICOM or NIfTI header: the metadata users check, not the copied DICOM data sets. */
 function medicalSummary(m: MedicalInfo) {
   return {
@@ -85,7 +92,7 @@ function medicalSummary(m: MedicalInfo) {
     spacing: m.spacing,
     sliceThickness: m.sliceThickness ?? null,
     affine: m.affine,
-    coordinates: m.format === 'dicom' ? 'LPS (DICOM patient)' : 'RAS (NIfTI world)',
+    coordinates: coordinatesOf(m),
     ...(m.dicom
       ? {
           transferSyntax: m.dicom.transferSyntax,

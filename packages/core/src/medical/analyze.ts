@@ -1,11 +1,9 @@
-import { niftiVersion } from './nifti.js';
-
 /**
  * ANALYZE 7.5 (Mayo Clinic), the .hdr + .img format NIfTI-1 was made compatible with: the same 348-byte header layout
  * for sizes, datatype, voxel sizes and vox_offset, without NIfTI's magic and without an orientation. Older MRI and PET
  * archives (SPM99-era studies, OASIS-1) still come this way.
  */
-const HEADER_BYTES = 348;
+import { HEADER_BYTES, niftiVersion } from './nifti.js';
 
 /**
  * Whether these bytes are an ANALYZE 7.5 header: sizeof_hdr 348 in either byte order, no NIfTI magic, dim[0] between

@@ -7,7 +7,8 @@ import type { DType } from '../raster/types.js';
 import type { Affine, MedicalInfo, NiftiInfo, Volume, VolumeHeader } from './types.js';
 import { valueRangeOf } from './volume.js';
 
-const HEADER_BYTES = 348;
+/** sizeof_hdr of NIfTI-1, the same 348 bytes as the ANALYZE 7.5 header it grew from. */
+export const HEADER_BYTES = 348;
 /** 348 header bytes plus the 4-byte extension flag: where the voxels of a single-file NIfTI-1 start at the earliest. */
 const MIN_VOX_OFFSET = 352;
 const NIFTI2_HEADER_BYTES = 540;

@@ -56,6 +56,11 @@ describe('diffusekit upscale and restore on volumes', () => {
     expect([nifti.width, nifti.height, nifti.depth]).toEqual([90, 108, 45]);
     expect(nifti.medical.spacing).toEqual([2, 2, 4]);
     expect(nifti.medical.affine.slice(0, 4)).toEqual([2, 0, 0, -89.5]);
+
+    // --resume counts each of these outputs as done (a .nii.gz must inflate to its header, a .dcm has DICM at 128).
+    const again = await cli('upscale', ...inputs.slice(0, 3), '-o', out, '--resume', '--json', ...MODEL);
+    expect(again.code).toBe(0);
+    expect(jsonLines(again.stdout).filter((e) => e.type === 'file-skip').map((e) => path.basename(e.file as string))).toEqual(['brain-series', 'ch2-small.nii.gz', 'mr-implicit.dcm']);
   });
 
   it('upscales a folder holding a NIfTI pair (.hdr + .img) once, into one .nii.gz, the same as its single-file twin', async () => {

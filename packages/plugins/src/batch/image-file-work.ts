@@ -138,9 +138,12 @@ async function seriesWork(options: ImageWorkOptions, input: string, volumes: num
   return { ...first, ...timing, slices, axis, volumes, ...(scale > 1 ? { scale } : {}), files: 1, bytes: written.bytes };
 }
 
+const COMPLETE_CHECK_BYTES = 4096;
+
 /**
  * An output counts as complete when it exists and starts like an image (a DICOM series folder: when it exists): writes
- * are atomic, so it cannot be partial.
+ * are atomic, so it cannot be partial. The head read is long enough for DICOM's marker at byte 128 and for the gzip
+ * prefix of a .nii.gz to inflate to a whole NIfTI header.
  */
 export async function isCompleteImage(file: string): Promise<boolean> {
   try {
@@ -149,7 +152,7 @@ export async function isCompleteImage(file: string): Promise<boolean> {
     if (info.size === 0) return false;
     const handle = await open(file, 'r');
     try {
-      const head = Buffer.alloc(64);
+      const head = Buffer.alloc(COMPLETE_CHECK_BYTES);
       const { bytesRead } = await handle.read(head, 0, head.length, 0);
       detectFormat(head.subarray(0, bytesRead));
       return true;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as niftiReader from 'nifti-reader-js';
-import { checkVolumeIndex, decodeImage, encodeImage, readImageFile, readImageHeader, readNiftiVolumes, writeNiftiSeriesFile, writeVolumeFile, type Volume } from '@diffusekit/core';
+import { checkVolumeIndex, decodeImage, encodeImage, readImageFile, readImageHeader, readNiftiVolumes, writeNiftiSeriesFile, writeNiftiSeriesFiles, writeVolumeFile, type Volume } from '@diffusekit/core';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 
@@ -143,6 +143,47 @@ describe('4-D NIfTI (several 3-D volumes in one file)', () => {
     await expect(writeNiftiSeriesFile(file, 3, list([volumes[0]!, odd, volumes[2]!]))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('Volume 1') });
     await expect(writeNiftiSeriesFile(file, 3, list(volumes.slice(0, 2)))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('2 volumes came') });
     expect(existsSync(file)).toBe(false);
+    expect(await readdir(folder)).toEqual([]);
+  });
+
+  it('writes two 4-D files side by side from one pass, the last one renamed into place last', async () => {
+    const volumes: Volume[] = [];
+    for await (const v of readNiftiVolumes(fourD(), 1 << 20)) volumes.push(v);
+    // A second series of another dtype: uint8, one value per volume.
+    const marks = volumes.map((v, t): Volume => ({ ...v, dtype: 'uint8', data: new Uint8Array(W * H * D).fill(t + 1), medical: { ...v.medical, nifti: { ...v.medical.nifti!, datatype: 2 } } }));
+    const [first, last] = [join(folder, 'values.nii.gz'), join(folder, 'marks.nii')];
+    const seenAtLastVolume: boolean[] = [];
+    async function* pairs() {
+      for (const [t, v] of volumes.entries()) {
+        if (t === T - 1) seenAtLastVolume.push(existsSync(first), existsSync(last));
+        yield [v, marks[t]!];
+      }
+    }
+    const written = await writeNiftiSeriesFiles([first, last], T, pairs());
+    expect(written.map((w) => [w.path, w.volumes])).toEqual([[first, T], [last, T]]);
+    expect(seenAtLastVolume).toEqual([false, false]);
+    expect((await readFile(last)).subarray(0, 4).equals(Buffer.from([0x5c, 0x01, 0, 0]))).toBe(true); // .nii: not gzipped
+    for (const t of [0, 1, 2]) {
+      expect(Array.from((await readImageFile(first, { volumeIndex: t })).volume!.data)).toEqual(expected(t));
+      const mark = (await readImageFile(last, { volumeIndex: t })).volume!;
+      expect([mark.dtype, mark.data[0], mark.data[W * H * D - 1]]).toEqual(['uint8', t + 1, t + 1]);
+    }
+    await rm(first);
+    await rm(last);
+  });
+
+  it('leaves none of the side-by-side files when one cannot be written or a time point lacks a volume', async () => {
+    const volumes: Volume[] = [];
+    for await (const v of readNiftiVolumes(fourD(), 1 << 20)) volumes.push(v);
+    const good = join(folder, 'good.nii.gz');
+    async function* pairs(last: (t: number) => Volume[]) {
+      for (const [t, v] of volumes.entries()) yield t === T - 1 ? last(t) : [v, v];
+    }
+    await expect(writeNiftiSeriesFiles([good, join(folder, 'missing-folder', 'x.nii.gz')], T, pairs((t) => [volumes[t]!, volumes[t]!])))
+      .rejects.toMatchObject({ code: 'IO_FAILED', details: { path: join(folder, 'missing-folder', 'x.nii.gz') } });
+    await expect(writeNiftiSeriesFiles([good, join(folder, 'other.nii.gz')], T, pairs((t) => [volumes[t]!])))
+      .rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('Time point 2 came with 1 volumes') });
+    await expect(writeNiftiSeriesFiles([good, good], T, pairs((t) => [volumes[t]!, volumes[t]!]))).rejects.toMatchObject({ code: 'INVALID_OPTION' });
     expect(await readdir(folder)).toEqual([]);
   });
 

@@ -84,6 +84,30 @@ describe('diffusekit segment on volumes', () => {
     expect(Buffer.from(picked.data.buffer).equals(Buffer.from(alone.data.buffer))).toBe(true);
   });
 
+  it('predicts every volume of a 4-D NIfTI with --volume all: 4-D labels and uncertainty, each volume as its own run', async () => {
+    const fourD = path.join(dir, 'bold-all.nii.gz');
+    await writeFile(fourD, fourDNifti().fourD);
+    const out = path.join(dir, 'predicted-all');
+    const run = await cli('segment', 'predict', ensemble(), fourD, '-o', out, '--volume', 'all', '--uncertainty', '--json');
+    expect(run.code).toBe(0);
+    const done = jsonLines(run.stdout).filter((e) => e.type === 'file-done');
+    expect(done.map((e) => e.info)).toMatchObject([{ volumes: 2, slices: 6 }]);
+    expect((await readdir(out)).sort()).toEqual(['bold-all.labels.nii.gz', 'bold-all.uncertainty.nii.gz']);
+    expect((await readImageFileHeader(path.join(out, 'bold-all.labels.nii.gz'))).medical!.nifti).toMatchObject({ dim: [4, 45, 54, 6, 2, 1, 1, 1], datatype: 2 });
+    for (const t of [0, 1]) {
+      const alone = path.join(dir, `predicted-volume-${t}`);
+      expect((await cli('segment', 'predict', ensemble(), fourD, '-o', alone, '--volume', String(t), '--uncertainty')).code).toBe(0);
+      for (const kind of ['labels', 'uncertainty']) {
+        const [all, one] = [(await readImageFile(path.join(out, `bold-all.${kind}.nii.gz`), { volumeIndex: t })).volume!, (await readImageFile(path.join(alone, `bold-all.${kind}.nii.gz`))).volume!];
+        expect([all.dtype, all.medical.affine]).toEqual([one.dtype, one.medical.affine]);
+        expect(Buffer.from(all.data.buffer).equals(Buffer.from(one.data.buffer))).toBe(true);
+      }
+    }
+    const again = await cli('segment', 'predict', ensemble(), fourD, '-o', out, '--volume', 'all', '--resume', '--json');
+    expect(again.code).toBe(0);
+    expect(jsonLines(again.stdout).filter((e) => e.type === 'file-done' || e.type === 'file-skip').map((e) => e.type)).toEqual(['file-skip']);
+  });
+
   it('predicts on a colour DICOM cine: a grey label volume and a DICOM Segmentation of its frames', async () => {
     const cine = path.join(dir, 'cine.dcm');
     await writeFile(cine, colourDicom({ SOPClassUID: '1.2.840.10008.5.1.4.1.1.7.4', NumberOfFrames: 2, PixelData: [bufferOf(Buffer.concat([await photoRgb(0), await photoRgb(30)]))] }));

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { Readable } from 'node:stream';
+import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { DiffusekitError, invalidOption, throwIfAborted } from '../errors.js';
@@ -136,42 +137,89 @@ export async function writeVolumeFile(path: string, volume: Volume, options: Wri
  * error or abort nothing is left at `path` (an existing file stays as it was).
  */
 export async function writeNiftiSeriesFile(path: string, count: number, volumes: AsyncIterable<Volume>, options: { gzip?: boolean; signal?: AbortSignal } = {}): Promise<{ path: string; bytes: number; volumes: number }> {
-  if (typeof path !== 'string' || path === '') throw invalidOption('path', 'a non-empty file path', path);
+  async function* single(): AsyncGenerator<Volume[]> {
+    for await (const volume of volumes) yield [volume];
+  }
+  const [written] = await writeNiftiSeriesFiles([path], count, single(), options);
+  return written!;
+}
+
+/**
+ * Several 4-D NIfTI files written side by side from one pass over a series (e.g. labels and uncertainty of every
+ * volume of an fMRI run): `series` yields, per time point, one volume for each path, in the order of `paths`. Each file
+ * streams as writeNiftiSeriesFile does and follows its rules on its own volumes; all are renamed into place only once
+ * every file is complete, in the order of `paths`, so the last path's presence says that all of them are there. On any
+ * error or abort none is left (existing files stay as they were).
+ */
+export async function writeNiftiSeriesFiles(paths: readonly string[], count: number, series: AsyncIterable<readonly Volume[]>, options: { gzip?: boolean; signal?: AbortSignal } = {}): Promise<{ path: string; bytes: number; volumes: number }[]> {
+  if (!Array.isArray(paths) || paths.length === 0 || paths.some((p) => typeof p !== 'string' || p === '') || new Set(paths).size !== paths.length) {
+    throw invalidOption('paths', 'a list of distinct non-empty file paths', paths);
+  }
   if (!Number.isInteger(count) || count < 1) throw invalidOption('count', 'a positive integer', count);
-  const gzip = options.gzip ?? !path.toLowerCase().endsWith('.nii');
-  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
-  let written = 0;
-  async function* encoded(): AsyncGenerator<Uint8Array> {
-    let first: Volume | undefined;
-    for await (const volume of volumes) {
+  const outputs = paths.map((path) => ({
+    path,
+    gzip: options.gzip ?? !path.toLowerCase().endsWith('.nii'),
+    temporary: join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`),
+    source: new PassThrough(),
+    first: undefined as Volume | undefined,
+  }));
+  const pipes = outputs.map((o) => {
+    const sink = createWriteStream(o.temporary, { flags: 'wx' });
+    return (o.gzip ? pipeline(o.source, createGzip(), sink) : pipeline(o.source, sink)).catch((error: unknown) => {
+      throw new DiffusekitError('IO_FAILED', `Could not write ${o.path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error, details: { path: o.path } });
+    });
+  });
+  // A file that fails to write (disk full, permissions) must stop the pass, not leave the writer waiting to drain.
+  const broken = new Promise<never>((_, reject) => pipes.forEach((p) => p.catch(reject)));
+  broken.catch(() => undefined);
+  const send = async (o: (typeof outputs)[number], bytes: Uint8Array): Promise<void> => {
+    if (!o.source.write(bytes)) await Promise.race([once(o.source, 'drain'), broken]);
+  };
+  let current = outputs[0]!.path;
+  try {
+    let written = 0;
+    for await (const volumes of series) {
       throwIfAborted(options.signal);
-      if (written === count) throw new DiffusekitError('INVALID_ARGUMENT', `More than the ${count} volumes announced for ${path}`);
-      if (!first) {
-        first = volume;
-        yield niftiHeaderBytes(volume, count);
-      } else if (volume.width !== first.width || volume.height !== first.height || volume.depth !== first.depth || volume.dtype !== first.dtype || (volume.bands ?? 1) !== (first.bands ?? 1)) {
-        throw new DiffusekitError('INVALID_ARGUMENT', `Volume ${written} is ${volume.width}x${volume.height}x${volume.depth} ${volume.dtype}; a 4-D NIfTI needs every volume like volume 0 (${first.width}x${first.height}x${first.depth} ${first.dtype})`);
+      if (written === count) throw new DiffusekitError('INVALID_ARGUMENT', `More than the ${count} volumes announced for ${paths.join(', ')}`);
+      if (!Array.isArray(volumes) || volumes.length !== outputs.length) {
+        throw new DiffusekitError('INVALID_ARGUMENT', `Time point ${written} came with ${Array.isArray(volumes) ? volumes.length : 'no list of'} volumes; ${outputs.length} files (${paths.join(', ')}) need one each`);
       }
-      yield niftiSampleBytes(volume);
+      for (const [i, o] of outputs.entries()) {
+        const volume = volumes[i]!;
+        current = o.path;
+        if (!o.first) {
+          o.first = volume;
+          await send(o, niftiHeaderBytes(volume, count));
+        } else if (volume.width !== o.first.width || volume.height !== o.first.height || volume.depth !== o.first.depth || volume.dtype !== o.first.dtype || (volume.bands ?? 1) !== (o.first.bands ?? 1)) {
+          throw new DiffusekitError('INVALID_ARGUMENT', `Volume ${written} is ${volume.width}x${volume.height}x${volume.depth} ${volume.dtype}; a 4-D NIfTI needs every volume like volume 0 (${o.first.width}x${o.first.height}x${o.first.depth} ${o.first.dtype})`, { details: { path: o.path } });
+        }
+        await send(o, niftiSampleBytes(volume));
+      }
       written++;
     }
-    if (written !== count) throw new DiffusekitError('INVALID_ARGUMENT', `${written} volumes came for ${path}; ${count} were announced`);
-  }
-  try {
-    const sink = createWriteStream(temporary, { flags: 'wx' });
-    await (gzip ? pipeline(Readable.from(encoded()), createGzip(), sink) : pipeline(Readable.from(encoded()), sink));
-    const handle = await open(temporary, 'r+');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
+    if (written !== count) throw new DiffusekitError('INVALID_ARGUMENT', `${written} volumes came for ${paths.join(', ')}; ${count} were announced`);
+    for (const o of outputs) o.source.end();
+    await Promise.all(pipes);
+    for (const o of outputs) {
+      current = o.path;
+      const handle = await open(o.temporary, 'r+');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
     }
     throwIfAborted(options.signal);
-    await rename(temporary, path);
+    for (const o of outputs) {
+      current = o.path;
+      await rename(o.temporary, o.path);
+    }
   } catch (error) {
-    await unlink(temporary).catch(() => undefined);
+    for (const o of outputs) o.source.destroy();
+    await Promise.allSettled(pipes);
+    await Promise.all(outputs.map((o) => unlink(o.temporary).catch(() => undefined)));
     if (error instanceof DiffusekitError) throw error;
-    throw new DiffusekitError('IO_FAILED', `Could not write ${path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error, details: { path } });
+    throw new DiffusekitError('IO_FAILED', `Could not write ${current}: ${error instanceof Error ? error.message : String(error)}`, { cause: error, details: { path: current } });
   }
-  return { path, bytes: (await stat(path)).size, volumes: count };
+  return Promise.all(outputs.map(async (o) => ({ path: o.path, bytes: (await stat(o.path)).size, volumes: count })));
 }

@@ -19,6 +19,6 @@ export { checkVolumeIndex, decodeVolume, encodeVolume, rasterAsVolume, readVolum
 export { decodeDicom, decodeDicomSeries, encodeDicom, readDicomHeader, readDicomSeriesHeader, type DicomEncodeOptions } from './dicom.js';
 export { dicomSegBlocker, encodeDicomSeg, type DicomSegOptions } from './dicom-seg.js';
 export { decodeNifti, encodeNifti, readNiftiHeader, readNiftiVolumes, type NiftiDecodeOptions } from './nifti.js';
-export { readDicomSeriesFolder, readDicomSeriesFolderHeader, volumeFormatFor, writeNiftiSeriesFile, writeVolumeFile, type WriteVolumeFileOptions } from './files.js';
+export { readDicomSeriesFolder, readDicomSeriesFolderHeader, volumeFormatFor, writeNiftiSeriesFile, writeNiftiSeriesFiles, writeVolumeFile, type WriteVolumeFileOptions } from './files.js';
 export { CODEC_SYNTAXES } from './compressed.js';
 export { analyzeAsNiftiPairHeader, isAnalyzeHeader } from './analyze.js';

@@ -91,7 +91,7 @@ Segment options:
   Masks: class-index PNGs (255 = unlabelled) or colour PNGs with --palette, with the same names as the images.
   Volumes: NIfTI/DICOM images with NIfTI label volumes of the same name as masks; --axis i|j|k (default k) and
   --slices LIST (e.g. 60,90; default all) choose the labelled slices; predict writes <name>.labels.nii.gz
-  (--volume N: volume N of a 4-D NIfTI).
+  (--volume N: volume N of a 4-D NIfTI; --volume all: every volume, into 4-D label and uncertainty NIfTI files).
 
 Environment:
   DIFFUSEKIT_MODELS     extra folders holding <id>/model.json, searched before the bundled models

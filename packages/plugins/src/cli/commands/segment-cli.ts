@@ -140,7 +140,7 @@ export function segmentCommand(runtime: Runtime, positionals: string[], values: 
           ...(tile ? { tile } : {}),
           ...(concurrency ? { concurrency } : {}),
           ...(axisFrom(values) !== undefined ? { axis: axisFrom(values)! } : {}),
-          ...(values.volume !== undefined ? { volumeIndex: parseCount('--volume', values.volume, 0) } : {}),
+          ...(values.volume !== undefined ? { volumeIndex: values.volume === 'all' ? ('all' as const) : parseCount('--volume', values.volume, 0) } : {}),
         },
         io,
         signal,

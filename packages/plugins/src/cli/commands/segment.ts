@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DiffusekitError, dicomSegBlocker, encodeDicomSeg, labelVolumeInfo, writeFileAtomic, type FeatureSelection, mapVolumeSlices, volumeFromSlices, readImageFile, writeImageFile, writeVolumeFile, type Progress, type Raster, type Runtime, type Volume, type VolumeAxis } from '@diffusekit/core';
+import { DEFAULT_MAX_PIXELS, DiffusekitError, dicomSegBlocker, encodeDicomSeg, labelVolumeInfo, writeFileAtomic, type FeatureSelection, readImageFile, readImageFileBytes, readImageFileHeader, readNiftiVolumes, writeImageFile, writeNiftiSeriesFiles, writeVolumeFile, type Progress, type Runtime, type Volume, type VolumeAxis } from '@diffusekit/core';
 import {
   ConfusionMatrix,
   IGNORE_INDEX,
@@ -25,9 +25,10 @@ import {
 } from '@diffusekit/segment';
 import { discoverInputs } from '../../batch/discover.js';
 import { isCompleteImage } from '../../batch/image-file-work.js';
-import { runBatch } from '../../batch/run-batch.js';
+import { runBatch, type FileWorkContext } from '../../batch/run-batch.js';
 import { createBatchReporter, reporterMode } from '../batch-reporter.js';
 import { writeLine, type CliIo } from '../io.js';
+import { SegmentTally, segmentVolumeSlices } from './segment-volumes.js';
 
 export const DEFAULT_BACKBONE = 'ddpm-aerial';
 
@@ -218,8 +219,8 @@ export interface SegmentPredictFlags {
   json: boolean;
   /** DICOM/NIfTI volumes: the axis slices are cut across (default k). */
   axis?: VolumeAxis;
-  /** 4-D NIfTI: the 3-D volume segmented. */
-  volumeIndex?: number;
+  /** 4-D NIfTI: the 3-D volume segmented, or 'all' for a 4-D label NIfTI of every volume. */
+  volumeIndex?: number | 'all';
 }
 
 /** The file name without its extension (both parts of .nii.gz and .img.gz). */
@@ -236,9 +237,7 @@ export async function segmentPredictCommand(runtime: Runtime, flags: SegmentPred
   const report = createBatchReporter(reporterMode(flags.json, io), io);
   const labelsPath = (stem: string, geo: boolean): string => `${stem}.labels.${geo ? 'tif' : 'png'}`;
   const volumeLabelsPath = (stem: string): string => `${stem}.labels.nii.gz`;
-  const countClasses = (labels: Uint8Array, counts: number[]): void => {
-    for (const v of labels) if (v < counts.length) counts[v]!++;
-  };
+  const uncertaintyVolumePath = (stem: string): string => `${stem}.uncertainty.nii.gz`;
   /**
    * A DICOM source also gets a DICOM Segmentation that references its images, for PACS viewers. A source without plane
    * geometry (orientation and a position per slice) cannot be referenced by one: the reason is returned instead.
@@ -252,38 +251,43 @@ export async function segmentPredictCommand(runtime: Runtime, flags: SegmentPred
     written.push(segPath);
     return undefined;
   };
+  const axis = flags.axis ?? 2;
+  const sliceOptions = (tally: SegmentTally, context: FileWorkContext) => ({ axis, uncertainty: flags.uncertainty, tally, signal: context.signal, onProgress: context.onProgress, ...(flags.tile ? { tile: flags.tile } : {}) });
   /** A volume slice by slice: a NIfTI label volume (and uncertainty volume) on the input's grid, with its affine. */
-  const segmentVolume = async (volume: Volume, stem: string, context: { signal: AbortSignal; onProgress: (p: Progress) => void }): Promise<Record<string, unknown>> => {
-    const counts = new Array<number>(classes.length).fill(0);
-    const entropy: Raster[] = [];
-    let entropySum = 0;
-    let entropyCount = 0;
-    const { volume: labels } = await mapVolumeSlices(
-      volume,
-      flags.axis ?? 2,
-      async (slice, index, of) => {
-        context.onProgress({ kind: 'item', item: index + 1, of, name: `slice ${index + 1}` });
-        const seg = await segmenter.segment(slice, { signal: context.signal, ...(flags.tile ? { tile: flags.tile } : {}) });
-        countClasses(seg.labels, counts);
-        for (const h of seg.entropy) entropySum += h;
-        entropyCount += seg.entropy.length;
-        if (flags.uncertainty) entropy.push(uncertaintyRaster(seg, classes.length, undefined));
-        return labelRaster(seg, undefined);
-      },
-      context.signal,
-    );
+  const segmentVolume = async (volume: Volume, stem: string, context: FileWorkContext): Promise<Record<string, unknown>> => {
+    const tally = new SegmentTally(classes);
+    const { labels, uncertainty } = await segmentVolumeSlices(segmenter, volume, sliceOptions(tally, context));
     await mkdir(path.dirname(stem), { recursive: true });
-    const medical = labelVolumeInfo(volume.medical);
     const written: string[] = [];
-    if (flags.uncertainty) {
-      const unc = volumeFromSlices(entropy, flags.axis ?? 2, medical);
-      written.push((await writeVolumeFile(`${stem}.uncertainty.nii.gz`, { ...unc, medical }, { format: 'nifti', signal: context.signal })).path);
-    }
-    const labelVolume = { ...labels, medical: { ...medical, dims: labels.medical.dims } };
-    const dicomSeg = await writeDicomSeg(labelVolume, stem, written, context.signal);
+    if (uncertainty) written.push((await writeVolumeFile(uncertaintyVolumePath(stem), uncertainty, { format: 'nifti', signal: context.signal })).path);
+    const dicomSeg = await writeDicomSeg(labels, stem, written, context.signal);
     // The label volume is written last: its presence marks the file as complete for --resume.
-    written.push((await writeVolumeFile(volumeLabelsPath(stem), labelVolume, { format: 'nifti', signal: context.signal })).path);
-    return { outputs: written, ...(dicomSeg ? { dicomSeg } : {}), slices: labels.medical.dims[flags.axis ?? 2], pixelsPerClass: Object.fromEntries(classes.map((c, i) => [c.name, counts[i]])), meanEntropy: Math.round((entropySum / entropyCount) * 1e4) / 1e4 };
+    written.push((await writeVolumeFile(volumeLabelsPath(stem), labels, { format: 'nifti', signal: context.signal })).path);
+    return { outputs: written, ...(dicomSeg ? { dicomSeg } : {}), slices: labels.medical.dims[axis], ...tally.summary() };
+  };
+  /**
+   * Every volume of a 4-D NIfTI (--volume all), read and segmented one volume at a time: 4-D label (and uncertainty)
+   * NIfTI files streamed side by side, renamed into place once all volumes are done, labels last.
+   */
+  const segmentSeries = async (input: string, volumes: number, stem: string, context: FileWorkContext): Promise<Record<string, unknown>> => {
+    const bytes = await readImageFileBytes(input, { signal: context.signal });
+    const tally = new SegmentTally(classes);
+    let slices = 0;
+    async function* perVolume(): AsyncGenerator<Volume[]> {
+      let t = 0;
+      for await (const volume of readNiftiVolumes(bytes, DEFAULT_MAX_PIXELS, context.signal)) {
+        const index = t++;
+        const onProgress = (p: Progress): void =>
+          context.onProgress(p.kind === 'item' ? { kind: 'item', item: index * p.of + p.item, of: volumes * p.of, name: `volume ${index + 1}/${volumes}, ${p.name ?? `slice ${p.item}`}` } : p);
+        const { labels, uncertainty } = await segmentVolumeSlices(segmenter, volume, sliceOptions(tally, { ...context, onProgress }));
+        slices = labels.medical.dims[axis];
+        yield uncertainty ? [uncertainty, labels] : [labels];
+      }
+    }
+    await mkdir(path.dirname(stem), { recursive: true });
+    const paths = flags.uncertainty ? [uncertaintyVolumePath(stem), volumeLabelsPath(stem)] : [volumeLabelsPath(stem)];
+    await writeNiftiSeriesFiles(paths, volumes, perVolume(), { signal: context.signal });
+    return { outputs: paths, slices, volumes, ...tally.summary() };
   };
   const summary = await runBatch({
     items,
@@ -294,7 +298,12 @@ export async function segmentPredictCommand(runtime: Runtime, flags: SegmentPred
     onEvent: report,
     isComplete: async (stem) => (await isCompleteImage(labelsPath(stem, false))) || (await isCompleteImage(labelsPath(stem, true))) || (await isCompleteImage(volumeLabelsPath(stem))),
     work: async (input, stem, context) => {
-      const { raster, volume } = await readImageFile(input, { signal: context.signal, ...(flags.volumeIndex !== undefined ? { volumeIndex: flags.volumeIndex } : {}) });
+      if (flags.volumeIndex === 'all') {
+        const header = await readImageFileHeader(input, { signal: context.signal });
+        const volumes = header.format === 'nifti' ? header.volumes ?? 1 : 1;
+        if (volumes > 1) return segmentSeries(input, volumes, stem, context);
+      }
+      const { raster, volume } = await readImageFile(input, { signal: context.signal, ...(typeof flags.volumeIndex === 'number' ? { volumeIndex: flags.volumeIndex } : {}) });
       if (volume && volume.depth > 1) return segmentVolume(volume, stem, context);
       const seg = await segmenter.segment(raster, { signal: context.signal, onProgress: context.onProgress, ...(flags.tile ? { tile: flags.tile } : {}) });
       await mkdir(path.dirname(stem), { recursive: true });
@@ -310,10 +319,9 @@ export async function segmentPredictCommand(runtime: Runtime, flags: SegmentPred
       }
       // The label mask is written last: its presence marks the file as complete for --resume.
       written.push((await writeImageFile(labelsPath(stem, Boolean(geo)), labels, { format: geo ? 'geotiff' : 'png', signal: context.signal })).path);
-      const counts = new Array<number>(classes.length).fill(0);
-      for (const v of seg.labels) if (v < classes.length) counts[v]!++;
-      const meanEntropy = seg.entropy.reduce((a, b) => a + b, 0) / seg.entropy.length;
-      return { outputs: written, ...(dicomSeg ? { dicomSeg } : {}), pixelsPerClass: Object.fromEntries(classes.map((c, i) => [c.name, counts[i]])), meanEntropy: Math.round(meanEntropy * 1e4) / 1e4 };
+      const tally = new SegmentTally(classes);
+      tally.add(seg);
+      return { outputs: written, ...(dicomSeg ? { dicomSeg } : {}), ...tally.summary() };
     },
   });
   return summary.failed === 0 && !summary.aborted ? 0 : 1;

@@ -1,4 +1,4 @@
-import { mapVolumeSlices, type ImageTaskResult, type LoadedTask, type Progress, type Raster, type Volume, type VolumeAxis } from '@diffusekit/core';
+import { mapVolumeSlices, readImageFileHeader, type ImageTaskResult, type LoadedTask, type Progress, type Raster, type Volume, type VolumeAxis } from '@diffusekit/core';
 
 export interface VolumeTaskOutcome {
   volume: Volume;
@@ -40,4 +40,18 @@ export async function runTaskOnVolume(
     context.signal,
   );
   return { volume: out, scale, info, modelMs, totalMs };
+}
+
+/**
+ * Progress of volume `index` (from 0) of a 4-D series of `volumes`, as the whole series: slice items count over all
+ * volumes and name the volume; other events pass through.
+ */
+export function seriesProgress(onProgress: (p: Progress) => void, index: number, volumes: number): (p: Progress) => void {
+  return (p) => onProgress(p.kind === 'item' ? { kind: 'item', item: index * p.of + p.item, of: volumes * p.of, name: `volume ${index + 1}/${volumes}, ${p.name ?? `slice ${p.item}`}` } : p);
+}
+
+/** How many 3-D volumes a file holds, from its header (more than 1 only for a 4-D NIfTI or a 4-D pair). */
+export async function volumeCountOf(file: string, signal: AbortSignal): Promise<number> {
+  const header = await readImageFileHeader(file, { signal });
+  return header.format === 'nifti' ? header.volumes ?? 1 : 1;
 }

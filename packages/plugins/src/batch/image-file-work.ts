@@ -6,7 +6,6 @@ import {
   detectFormat,
   readImageFile,
   readImageFileBytes,
-  readImageFileHeader,
   readNiftiVolumes,
   writeImageFile,
   writeNiftiSeriesFile,
@@ -19,7 +18,7 @@ import {
   type Raster,
   type Rect,
 } from '@diffusekit/core';
-import { runTaskOnVolume } from '../volume-task.js';
+import { runTaskOnVolume, seriesProgress, volumeCountOf } from '../volume-task.js';
 import type { FileWorkContext } from './run-batch.js';
 
 /** Builds a task's input from the decoded file (e.g. adds the inpainting mask); default: the raster itself. */
@@ -49,8 +48,7 @@ export function imageFileWork(options: ImageWorkOptions) {
   return async (input: string, output: string, context: FileWorkContext): Promise<Record<string, unknown> | undefined> => {
     context.onProgress({ kind: 'stage', stage: 'decode' });
     if (options.volumeIndex === 'all') {
-      const header = await readImageFileHeader(input, { signal: context.signal });
-      const volumes = header.format === 'nifti' ? header.volumes ?? 1 : 1;
+      const volumes = await volumeCountOf(input, context.signal);
       if (volumes > 1) return seriesWork(options, input, volumes, output, context);
     }
     const decoded = await readImageFile(input, {
@@ -120,8 +118,7 @@ async function seriesWork(options: ImageWorkOptions, input: string, volumes: num
     let t = 0;
     for await (const volume of readNiftiVolumes(bytes, options.maxPixels ?? DEFAULT_MAX_PIXELS, context.signal)) {
       const index = t;
-      const onProgress: FileWorkContext['onProgress'] = (p) =>
-        context.onProgress(p.kind === 'item' ? { kind: 'item', item: index * p.of + p.item, of: volumes * p.of, name: `volume ${index + 1}/${volumes}, ${p.name ?? `slice ${p.item}`}` } : p);
+      const onProgress = seriesProgress(context.onProgress, index, volumes);
       const outcome = await runTaskOnVolume(options.task, volume, axis, options.taskOptions, { ...context, onProgress });
       first ??= outcome.info;
       scale = outcome.scale;

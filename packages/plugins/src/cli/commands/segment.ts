@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DEFAULT_MAX_PIXELS, DiffusekitError, dicomSegBlocker, encodeDicomSeg, labelVolumeInfo, writeFileAtomic, type FeatureSelection, readImageFile, readImageFileBytes, readImageFileHeader, readNiftiVolumes, writeImageFile, writeNiftiSeriesFiles, writeVolumeFile, type Progress, type Runtime, type Volume, type VolumeAxis } from '@diffusekit/core';
+import { DEFAULT_MAX_PIXELS, DiffusekitError, dicomSegBlocker, encodeDicomSeg, labelVolumeInfo, writeFileAtomic, type FeatureSelection, readImageFile, readImageFileBytes, readNiftiVolumes, writeImageFile, writeNiftiSeriesFiles, writeVolumeFile, type Progress, type Runtime, type Volume, type VolumeAxis } from '@diffusekit/core';
 import {
   ConfusionMatrix,
   IGNORE_INDEX,
@@ -28,6 +28,7 @@ import { isCompleteImage } from '../../batch/image-file-work.js';
 import { runBatch, type FileWorkContext } from '../../batch/run-batch.js';
 import { createBatchReporter, reporterMode } from '../batch-reporter.js';
 import { writeLine, type CliIo } from '../io.js';
+import { seriesProgress, volumeCountOf } from '../../volume-task.js';
 import { SegmentTally, segmentVolumeSlices } from './segment-volumes.js';
 
 export const DEFAULT_BACKBONE = 'ddpm-aerial';
@@ -277,8 +278,7 @@ export async function segmentPredictCommand(runtime: Runtime, flags: SegmentPred
       let t = 0;
       for await (const volume of readNiftiVolumes(bytes, DEFAULT_MAX_PIXELS, context.signal)) {
         const index = t++;
-        const onProgress = (p: Progress): void =>
-          context.onProgress(p.kind === 'item' ? { kind: 'item', item: index * p.of + p.item, of: volumes * p.of, name: `volume ${index + 1}/${volumes}, ${p.name ?? `slice ${p.item}`}` } : p);
+        const onProgress = seriesProgress(context.onProgress, index, volumes);
         const { labels, uncertainty } = await segmentVolumeSlices(segmenter, volume, sliceOptions(tally, { ...context, onProgress }));
         slices = labels.medical.dims[axis];
         yield uncertainty ? [uncertainty, labels] : [labels];
@@ -299,8 +299,7 @@ export async function segmentPredictCommand(runtime: Runtime, flags: SegmentPred
     isComplete: async (stem) => (await isCompleteImage(labelsPath(stem, false))) || (await isCompleteImage(labelsPath(stem, true))) || (await isCompleteImage(volumeLabelsPath(stem))),
     work: async (input, stem, context) => {
       if (flags.volumeIndex === 'all') {
-        const header = await readImageFileHeader(input, { signal: context.signal });
-        const volumes = header.format === 'nifti' ? header.volumes ?? 1 : 1;
+        const volumes = await volumeCountOf(input, context.signal);
         if (volumes > 1) return segmentSeries(input, volumes, stem, context);
       }
       const { raster, volume } = await readImageFile(input, { signal: context.signal, ...(typeof flags.volumeIndex === 'number' ? { volumeIndex: flags.volumeIndex } : {}) });

@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
-"""Where an SR model's training is heading: PSNR-Y gain over bicubic at the SDK's default (DDIM 1 step, trailing,
-seed 0) against the training it has had, for every committed snapshot of its checkpoint and any further snapshots.
+"""Where a model's training is heading against its goal: the PSNR-Y gain over its baseline at the SDK's default
+(DDIM 1 step, trailing, seed 0) against the training it has had, for every committed snapshot of its checkpoint and any
+further snapshots. The baseline is bicubic for the SR models (sr3-x4, srdiff-x4) and the JPEG input at --quality
+(default 10, Pillow's encoder as in training) for palette-jpeg.
 
-  /usr/bin/python3 training/sr_curve.py srdiff-x4 --git --split val,test --out packages/sr3/models/srdiff-x4/curve.json \\
+  /usr/bin/python3 training/goal_curve.py srdiff-x4 --git --split val,test --out packages/sr3/models/srdiff-x4/curve.json \\
       --png packages/sr3/models/srdiff-x4/curve.png [~/.cache/diffusekit/runs/srdiff-x4/ema.fp16.pt ...]
+  /usr/bin/python3 training/goal_curve.py palette-jpeg --git --goal 1.5 --out packages/palette/models/palette-jpeg/curve.json \\
+      --png packages/palette/models/palette-jpeg/curve.png
 
 --git takes every version of training/checkpoints/<id>.fp16.pt in the history of HEAD. Training is counted from each
 snapshot's own history (segments: steps x batch x crop^2), in megapixels of HR crops seen, so segments of batch 64 at
@@ -28,10 +32,28 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from card import plot  # noqa: E402
+from dktrain.metrics import psnr_y, ssim_y  # noqa: E402
+from dktrain.schedules import alphas_cumprod  # noqa: E402
 from evaluate import load_crops, score_domain  # noqa: E402
 from export import load_weights  # noqa: E402
+from jpeg_curve import jpeg_inputs, restore  # noqa: E402
 
 DOMAINS = (("aerial", "green"), ("photo", "red"))
+
+
+def baseline_of(model_id, quality):
+    """(key used in the result, words for the figure) of the baseline the model's goal is measured against."""
+    return ("jpeg", f"the JPEG at quality {quality}") if model_id == "palette-jpeg" else ("bicubic", "bicubic")
+
+
+def score(model_id, model, hr_u8, quality):
+    """(PSNR-Y, baseline PSNR-Y, SSIM-Y, baseline SSIM-Y) at the 1-step default on these HR crops."""
+    if model_id == "palette-jpeg":
+        jpeg_u8 = jpeg_inputs(hr_u8, quality)
+        out_u8 = restore(model, alphas_cumprod("cosine", 1000), jpeg_u8, 1)
+        return psnr_y(out_u8, hr_u8), psnr_y(jpeg_u8, hr_u8), ssim_y(out_u8, hr_u8), ssim_y(jpeg_u8, hr_u8)
+    m, _, _, _ = score_domain(model_id, model, hr_u8, [1], ["trailing"])
+    return m["ddim1_trailing_psnr"], m["bicubic_psnr"], m["ddim1_trailing_ssim"], m["bicubic_ssim"]
 
 
 def git_snapshots(model_id, tmp):
@@ -107,7 +129,7 @@ def heading(points, splits, goal):
     return out
 
 
-def draw(points, splits, goal, title, path):
+def draw(points, splits, goal, title, baseline, path):
     """One panel per domain: the gain on each split against training seen, and the goal line."""
     colours = {"val": "darkorange", "test": "purple"}
     img = Image.new("RGB", (470 * len(DOMAINS), 430), "white")
@@ -116,7 +138,7 @@ def draw(points, splits, goal, title, path):
         x0 = 40 + 470 * i
         ser = [([p["megapixels"] for p in points], [p[s][f"{dom}_gain"] for p in points], colours.get(s, "gray"))
                for s in splits]
-        plot((x0, 30, x0 + 400, 380), dr, ser, f"{title} {dom}: PSNR-Y gain over bicubic, dB, DDIM 1 step",
+        plot((x0, 30, x0 + 400, 380), dr, ser, f"{title} {dom}: PSNR-Y gain over {baseline}, dB, 1 step",
              xlabel="MP", ref=goal, marks=True)
     dr.text((40, 392), f"x: training seen, megapixels of HR crops (all segments), {points[0]['megapixels']:.0f} to "
             f"{points[-1]['megapixels']:.0f}", fill="black")
@@ -131,7 +153,8 @@ def main():
     p.add_argument("snapshots", nargs="*", help="further weights files (label=path or path)")
     p.add_argument("--git", action="store_true", help="every committed version of training/checkpoints/<id>.fp16.pt")
     p.add_argument("--split", default="val,test")
-    p.add_argument("--goal", type=float, default=1.0, help="gain over bicubic the test split must reach (dB)")
+    p.add_argument("--goal", type=float, default=1.0, help="gain over the baseline the test split must reach (dB)")
+    p.add_argument("--quality", type=int, default=10, help="palette-jpeg: the JPEG quality of the goal")
     p.add_argument("--out", required=True)
     p.add_argument("--png", default=None)
     p.add_argument("--drop-missing", action="store_true",
@@ -140,6 +163,7 @@ def main():
     a = p.parse_intermixed_args()  # snapshots may follow the options
     torch.set_num_threads(2)
     splits = a.split.split(",")
+    base_key, base_words = baseline_of(a.id, a.quality)
     cache = {r["sha256"]: r for r in (json.load(open(a.out))["points"] if os.path.exists(a.out) else [])}
     crops = {(dom, s): load_crops(dom, s) for dom, _ in DOMAINS for s in splits}
     with tempfile.TemporaryDirectory() as tmp:
@@ -160,17 +184,18 @@ def main():
                 pt[s] = {}
                 for dom, _ in DOMAINS:
                     print(f"{label} {s} {dom}", flush=True)
-                    m, _, _, _ = score_domain(a.id, model, crops[(dom, s)], [1], ["trailing"])
-                    pt[s][f"{dom}_psnr"] = round(m["ddim1_trailing_psnr"], 3)
-                    pt[s][f"{dom}_gain"] = round(m["ddim1_trailing_psnr"] - m["bicubic_psnr"], 3)
-                    pt[s][f"{dom}_ssim"] = round(m["ddim1_trailing_ssim"], 4)
-                    pt[s][f"{dom}_bicubic_ssim"] = round(m["bicubic_ssim"], 4)
+                    psnr, base_psnr, ssim, base_ssim = score(a.id, model, crops[(dom, s)], a.quality)
+                    pt[s][f"{dom}_psnr"] = round(psnr, 3)
+                    pt[s][f"{dom}_gain"] = round(psnr - base_psnr, 3)
+                    pt[s][f"{dom}_ssim"] = round(ssim, 4)
+                    pt[s][f"{dom}_{base_key}_ssim"] = round(base_ssim, 4)
             points.append(pt)
     if not a.drop_missing:
         given = {q["sha256"] for q in points}
         points += [r for sha, r in cache.items() if sha not in given and all(s in r for s in splits)]
     points.sort(key=lambda q: q["megapixels"])
-    res = {"model": a.id, "sampler": "DDIM 1 step, trailing, seed 0", "goal_test_gain_db": a.goal, "points": points}
+    res = {"model": a.id, "sampler": "DDIM 1 step, trailing, seed 0", "baseline": base_words,
+           "goal_test_gain_db": a.goal, "points": points}
     if len(points) >= 3 and "test" in splits:
         res["heading"] = heading(points, splits, a.goal)
     json.dump(res, open(a.out, "w"), indent=1)
@@ -179,7 +204,7 @@ def main():
     if "heading" in res:
         print("heading:", json.dumps(res["heading"], indent=1))
     if a.png:
-        draw(points, splits, a.goal, a.id, a.png)
+        draw(points, splits, a.goal, a.id, base_words, a.png)
 
 
 if __name__ == "__main__":

@@ -76,17 +76,27 @@ def project_luma(out_u8, jpeg_u8, table):
     return np.clip(np.round(out_u8.astype(np.float64) + dy[..., None]), 0, 255).astype(np.uint8)
 
 
+def jpeg_inputs(hr_u8, quality):
+    """The crops JPEG-encoded and decoded by Pillow, as in training."""
+    return np.stack([jpeg_roundtrip(np.ascontiguousarray(im), quality) for im in hr_u8])
+
+
 @torch.no_grad()
-def gain(model, ac, hr_u8, quality, steps, batch=8):
-    """(gain over the JPEG in dB, the same after the luma projection)."""
-    jpeg_u8 = np.stack([jpeg_roundtrip(np.ascontiguousarray(im), quality) for im in hr_u8])
+def restore(model, ac, jpeg_u8, steps, batch=8):
+    """The model's 8-bit restorations of decoded JPEGs (DDIM, trailing spacing, seed 0: the SDK's sampler)."""
     outs = []
-    for i in range(0, len(hr_u8), batch):
+    for i in range(0, len(jpeg_u8), batch):
         cond = to_pm1(jpeg_u8[i:i + batch])
         fn = lambda x, nl: model(torch.from_numpy(x), torch.from_numpy(nl), cond).numpy()  # noqa: E731
         outs.append(to_u8(torch.from_numpy(ddim_sample(fn, tuple(cond.shape), ac, steps, prediction="x0",
                                                        noise_kind="alpha-bar", seed=0))))
-    out_u8 = np.concatenate(outs)
+    return np.concatenate(outs)
+
+
+def gain(model, ac, hr_u8, quality, steps, batch=8):
+    """(gain over the JPEG in dB, the same after the luma projection)."""
+    jpeg_u8 = jpeg_inputs(hr_u8, quality)
+    out_u8 = restore(model, ac, jpeg_u8, steps, batch)
     base = psnr_y(jpeg_u8, hr_u8)
     table = luma_table(quality)
     projected = np.stack([project_luma(o, j, table) for o, j in zip(out_u8, jpeg_u8)])

@@ -151,7 +151,7 @@ describe('colour DICOM', () => {
     expect(Buffer.from((await decodeImage(file)).volume!.data as Uint8Array).equals(Buffer.from(rgbPlanes))).toBe(true);
   });
 
-  it('cuts colour slices along every axis and puts them back; writes RGB DICOM an IOD checker accepts and reads it back exactly; refuses colour NIfTI', async () => {
+  it('cuts colour slices along every axis and puts them back; writes RGB DICOM an IOD checker accepts and reads it back exactly; writes colour NIfTI as RGB24', async () => {
     const [a, b] = [await photoRgb(0), await photoRgb(30)];
     // Multi-frame True Color Secondary Capture: a colour IOD (the MR fixture's own class allows grey only).
     const cine = colourDicom({ SOPClassUID: '1.2.840.10008.5.1.4.1.1.7.4', NumberOfFrames: 2, PixelData: [bufferOf(Buffer.concat([a, b]))] });
@@ -177,7 +177,10 @@ describe('colour DICOM', () => {
       const pixelModule = /Samples per Pixel|Photometric|Planar|Bits (Allocated|Stored)|High Bit|Pixel Representation|Pixel Data|Number of Frames/;
       expect(run.stderr.split('\n').filter((l) => l.startsWith('Error') && pixelModule.test(l))).toEqual([]);
     }
-    await expect(writeVolumeFile(join(folder, 'colour.nii.gz'), volume)).rejects.toMatchObject({ code: 'ENCODE_FAILED', message: expect.stringContaining('colour') });
+    await writeVolumeFile(join(folder, 'colour.nii.gz'), volume);
+    const rgb24 = (await readImageFile(join(folder, 'colour.nii.gz'))).volume!;
+    expect([rgb24.bands, rgb24.medical.nifti!.datatype]).toEqual([3, 128]);
+    expect(Buffer.from(rgb24.data as Uint8Array).equals(Buffer.from(volume.data as Uint8Array))).toBe(true);
     const png = await decodeImage(await encodeImage(volumeSlice(volume, 2, 0), { format: 'png' }));
     expect(Buffer.from(png.raster.data as Uint8Array).equals(Buffer.from(planes(a)))).toBe(true);
   });

@@ -378,10 +378,10 @@ describe('NIfTI reading', () => {
 
   it('refuses datatypes it does not read, naming them', async () => {
     const nii = Buffer.from(gunzipSync(medical('ch2-small.nii.gz')));
-    const f64 = Buffer.from(nii);
-    f64.writeInt16LE(64, 70);
-    f64.writeInt16LE(64, 72);
-    await expect(decodeImage(f64)).rejects.toMatchObject({ code: 'UNSUPPORTED_FORMAT', message: expect.stringContaining('float64') });
+    const complex = Buffer.from(nii);
+    complex.writeInt16LE(32, 70);
+    complex.writeInt16LE(64, 72);
+    await expect(decodeImage(complex)).rejects.toMatchObject({ code: 'UNSUPPORTED_FORMAT', message: expect.stringContaining('complex64') });
   });
 });
 

@@ -84,6 +84,16 @@ describe('diffusekit upscale and restore on volumes', () => {
     expect(Buffer.from(a.data.buffer).equals(Buffer.from(b.data.buffer))).toBe(true);
   });
 
+  it('upscales an RGB24 NIfTI in colour and a float64 one as float32 (nibabel-written fixtures)', async () => {
+    const out = await tmp();
+    const { code } = await cli('upscale', path.join(MEDICAL, 'dt-rgb24.nii'), path.join(MEDICAL, 'dt-float64.nii'), '-o', out, ...MODEL);
+    expect(code).toBe(0);
+    const rgb = (await readImageFile(path.join(out, 'dt-rgb24.nii'))).volume!;
+    expect([rgb.width, rgb.height, rgb.depth, rgb.bands, rgb.dtype, rgb.medical.nifti!.datatype]).toEqual([10, 8, 3, 3, 'uint8', 128]);
+    const float = (await readImageFile(path.join(out, 'dt-float64.nii'))).volume!;
+    expect([float.width, float.dtype, float.medical.nifti!.datatype, float.medical.spacing]).toEqual([10, 'float32', 16, [1, 1, 2]]);
+  });
+
   it('turns a DICOM series into a NIfTI volume with --format nifti, patient coordinates turned into RAS', async () => {
     const out = await tmp();
     const { code } = await cli('upscale', path.join(MEDICAL, 'brain-series'), '-o', out, '--format', 'nifti', ...MODEL);

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
@@ -59,14 +59,18 @@ describe('colour DICOM in the CLI', () => {
     }
   });
 
-  it('writes colour to NIfTI only as an error naming DICOM, and keeps the other files of the batch', async () => {
+  it('writes colour to NIfTI as RGB24, the same voxels as the colour DICOM it writes by default', async () => {
     const dir = await tmp();
     const input = path.join(dir, 'cine.dcm');
     await writeFile(input, await cine());
-    const run = await cli('upscale', input, '-o', path.join(dir, 'out'), '--format', 'nifti', '--json', ...MODEL);
-    expect(run.code).toBe(1);
-    expect(jsonLines(run.stdout).find((e) => e.type === 'file-error')).toMatchObject({ code: 'ENCODE_FAILED', message: expect.stringContaining('DICOM') });
-    expect(await readdir(path.join(dir, 'out')).catch(() => [])).toEqual([]);
+    const [asNifti, asDicom] = [path.join(dir, 'nifti'), path.join(dir, 'dicom')];
+    expect((await cli('upscale', input, '-o', asNifti, '--format', 'nifti', ...MODEL)).code).toBe(0);
+    expect((await cli('upscale', input, '-o', asDicom, ...MODEL)).code).toBe(0);
+    const nifti = (await readImageFile(path.join(asNifti, 'cine.nii.gz'))).volume!;
+    const dicom = (await readImageFile(path.join(asDicom, 'cine.dcm'))).volume!;
+    expect([nifti.bands, nifti.dtype, nifti.medical.nifti!.datatype]).toEqual([3, 'uint8', 128]);
+    expect([nifti.width, nifti.height, nifti.depth]).toEqual([dicom.width, dicom.height, dicom.depth]);
+    expect(Buffer.from(nifti.data as Uint8Array).equals(Buffer.from(dicom.data as Uint8Array))).toBe(true);
   });
 });
 

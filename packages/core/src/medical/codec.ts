@@ -59,11 +59,11 @@ function plainMedicalInfo(raster: Raster): MedicalInfo {
   return { format: 'nifti', dims: [raster.width, raster.height, 1], spacing: [1, 1, 1], affine: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1] };
 }
 
-/** A one-band raster as a volume of one slice, with its medical metadata (or plain 1 mm metadata). */
+/** A one-band (or RGB uint8) raster as a volume of one slice, with its medical metadata (or plain 1 mm metadata). */
 export function rasterAsVolume(raster: Raster, format: 'dicom' | 'nifti'): Volume {
-  const colour = format === 'dicom' && raster.bands === 3 && raster.dtype === 'uint8';
+  const colour = raster.bands === 3 && raster.dtype === 'uint8';
   if (raster.bands !== 1 && !colour) {
-    const accepted = format === 'dicom' ? 'one band, or three of uint8 (RGB)' : 'one band per slice';
+    const accepted = format === 'dicom' ? 'one band, or three of uint8 (RGB)' : 'one band, or three of uint8 (RGB24)';
     throw new DiffusekitError('ENCODE_FAILED', `${format === 'dicom' ? 'DICOM' : 'NIfTI'} output holds ${accepted}, not ${raster.bands} of ${raster.dtype}; select a band with selectBands`, {
       details: { format, bands: raster.bands },
     });

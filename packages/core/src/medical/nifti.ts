@@ -2,8 +2,7 @@ import { constants as zlibConstants, createGunzip, gunzipSync, gzipSync } from '
 import * as niftiReader from 'nifti-reader-js';
 import { DiffusekitError, invalidOption, throwIfAborted } from '../errors.js';
 import { toExactArrayBuffer } from '../codecs/input-bytes.js';
-import { allocateSamples, bytesPerSample } from '../raster/dtype.js';
-import type { DType } from '../raster/types.js';
+import { decodeStoredSamples, encodeStoredSamples, storedSamplesFor, storedSamplesOf, type StoredSamples } from './nifti-samples.js';
 import type { Affine, MedicalInfo, NiftiInfo, Volume, VolumeHeader } from './types.js';
 import { valueRangeOf } from './volume.js';
 
@@ -14,17 +13,6 @@ const MIN_VOX_OFFSET = 352;
 const NIFTI2_HEADER_BYTES = 540;
 /** The same for NIfTI-2 (540 header bytes with 64-bit sizes and double transforms). */
 const NIFTI2_MIN_VOX_OFFSET = 544;
-
-const DATATYPES: Record<number, DType> = { 2: 'uint8', 4: 'int16', 512: 'uint16', 16: 'float32' };
-const CODES: Record<DType, { datatype: number; bitpix: number }> = {
-  uint8: { datatype: 2, bitpix: 8 },
-  int16: { datatype: 4, bitpix: 16 },
-  uint16: { datatype: 512, bitpix: 16 },
-  float32: { datatype: 16, bitpix: 32 },
-};
-const DATATYPE_NAMES: Record<number, string> = {
-  1: 'binary', 8: 'int32', 32: 'complex64', 64: 'float64', 128: 'rgb24', 256: 'int8', 768: 'uint32', 1024: 'int64', 1280: 'uint64', 1536: 'float128', 1792: 'complex128', 2048: 'complex256', 2304: 'rgba32',
-};
 
 export function isGzip(view: Uint8Array): boolean {
   return view.length >= 2 && view[0] === 0x1f && view[1] === 0x8b;
@@ -108,6 +96,8 @@ function rowsToAffine(rows: number[][]): Affine {
 
 interface ParsedHeader {
   header: VolumeHeader;
+  /** How the voxels are stored (datatype, bytes a voxel) and what they are read into. */
+  stored: StoredSamples;
   littleEndian: boolean;
   voxOffset: number;
   /** Bytes of one 3-D volume. */
@@ -145,12 +135,8 @@ function parseHeader(head: Uint8Array): ParsedHeader {
   }
   // dim[4..7] (time points, diffusion directions, echoes...) are stored as consecutive 3-D volumes.
   const volumes = dim.slice(4, rank + 1).reduce((p, d) => p * d, 1);
-  const dtype = DATATYPES[h.datatypeCode];
-  if (!dtype) {
-    const name = DATATYPE_NAMES[h.datatypeCode] ?? `code ${h.datatypeCode}`;
-    throw new DiffusekitError('UNSUPPORTED_FORMAT', `NIfTI datatype ${name} is not read; accepted: uint8, int16, uint16, float32`, { details: { datatype: h.datatypeCode } });
-  }
-  if (h.numBitsPerVoxel !== CODES[dtype].bitpix) throw decodeFailed(`The NIfTI header says datatype ${dtype} but bitpix ${h.numBitsPerVoxel}`);
+  const stored = storedSamplesOf(h.datatypeCode, h.numBitsPerVoxel);
+  const { dtype } = stored;
   const [width, height, depth] = [dim[1]!, rank >= 2 ? dim[2]! : 1, rank >= 3 ? dim[3]! : 1];
   const voxOffset = h.vox_offset;
   if (!Number.isInteger(voxOffset) || voxOffset < minVoxOffset) throw decodeFailed(`The NIfTI header has vox_offset ${voxOffset}; expected a whole number >= ${minVoxOffset}`);
@@ -185,8 +171,9 @@ function parseHeader(head: Uint8Array): ParsedHeader {
     ...(h.cal_max > h.cal_min ? { window: { center: (h.cal_max + h.cal_min) / 2, width: h.cal_max - h.cal_min } } : {}),
     nifti,
   };
-  const volumeBytes = width * height * depth * bytesPerSample(dtype);
-  return { header: { format: 'nifti', width, height, depth, dtype, medical }, littleEndian: h.littleEndian, voxOffset, volumeBytes, volumes };
+  const volumeBytes = width * height * depth * stored.bytes;
+  const header: VolumeHeader = { format: 'nifti', width, height, depth, ...(stored.bands > 1 ? { bands: stored.bands } : {}), dtype, medical };
+  return { header, stored, littleEndian: h.littleEndian, voxOffset, volumeBytes, volumes };
 }
 
 /** The uncompressed bytes a NIfTI header sits in: the file itself, or the first inflated bytes of a .nii.gz. */
@@ -233,9 +220,10 @@ function streamTooLong(parsed: ParsedHeader): DiffusekitError {
 /** Volume `index` of a parsed file from its stored samples. */
 function volumeOf(parsed: ParsedHeader, samples: Uint8Array, index: number): Volume {
   const { header, volumes } = parsed;
-  const data = samplesToVolumeData(header.dtype, samples, header.width * header.height * header.depth, parsed.littleEndian);
+  const data = decodeStoredSamples(parsed.stored, samples, header, parsed.littleEndian);
   const nifti = volumes > 1 ? { nifti: { ...header.medical.nifti!, volumeIndex: index } } : {};
-  return { width: header.width, height: header.height, depth: header.depth, dtype: header.dtype, data, medical: { ...header.medical, ...nifti, valueRange: valueRangeOf(data) } };
+  const bands = header.bands ? { bands: header.bands } : {};
+  return { width: header.width, height: header.height, depth: header.depth, ...bands, dtype: header.dtype, data, medical: { ...header.medical, ...nifti, valueRange: valueRangeOf(data) } };
 }
 
 export interface NiftiDecodeOptions {
@@ -364,12 +352,7 @@ export function encodeNifti(volume: Volume, gzip: boolean): Buffer {
 export function niftiHeaderBytes(volume: Volume, volumes: number): Uint8Array {
   const { width, height, depth, dtype } = volume;
   const medical = volume.medical;
-  if ((volume.bands ?? 1) !== 1) {
-    throw new DiffusekitError('ENCODE_FAILED', `NIfTI output holds one band per voxel; this volume has ${volume.bands} (colour). Write it as DICOM, or slices as PNG or TIFF`, {
-      details: { format: 'nifti', bands: volume.bands },
-    });
-  }
-  const code = CODES[dtype];
+  const code = storedSamplesFor(volume);
   const n = medical.format === 'nifti' ? medical.nifti : undefined;
   const version = n?.version === 2 || Math.max(width, height, depth, volumes) > MAX_NIFTI1_DIM ? 2 : 1;
   const voxOffset = version === 2 ? NIFTI2_MIN_VOX_OFFSET : MIN_VOX_OFFSET;
@@ -408,23 +391,9 @@ export function niftiHeaderBytes(volume: Volume, volumes: number): Uint8Array {
   return header;
 }
 
-/** A volume's voxels as NIfTI stores them after the header: little-endian samples of its dtype. */
+/** A volume's voxels as NIfTI stores them after the header: little-endian samples of its dtype, RGB24 as triplets. */
 export function niftiSampleBytes(volume: Volume): Uint8Array {
-  const { dtype } = volume;
-  const source = volume.data;
-  const size = bytesPerSample(dtype);
-  const buffer = new ArrayBuffer(source.length * size);
-  if (dtype === 'uint8') {
-    new Uint8Array(buffer).set(source as Uint8Array);
-    return new Uint8Array(buffer);
-  }
-  const out = new DataView(buffer);
-  for (let i = 0; i < source.length; i++) {
-    if (dtype === 'int16') out.setInt16(i * size, source[i]!, true);
-    else if (dtype === 'uint16') out.setUint16(i * size, source[i]!, true);
-    else out.setFloat32(i * size, source[i]!, true);
-  }
-  return new Uint8Array(buffer);
+  return encodeStoredSamples(volume);
 }
 
 /**
@@ -439,24 +408,3 @@ export async function* readNiftiVolumes(view: Uint8Array, maxPixels: number, sig
   for await (const stored of storedVolumes(view, parsed, 0, signal)) yield volumeOf(parsed, stored.samples, stored.index);
 }
 
-/** Samples as NIfTI stores them (either byte order) into a typed array of the volume's dtype. */
-function samplesToVolumeData(dtype: DType, samples: Uint8Array, voxels: number, littleEndian: boolean): Volume['data'] {
-  const data = allocateSamples(dtype, voxels);
-  const size = bytesPerSample(dtype);
-  const dv = new DataView(samples.buffer, samples.byteOffset, voxels * size);
-  switch (dtype) {
-    case 'uint8':
-      data.set(samples.subarray(0, voxels) as never);
-      break;
-    case 'int16':
-      for (let i = 0; i < voxels; i++) data[i] = dv.getInt16(i * size, littleEndian);
-      break;
-    case 'uint16':
-      for (let i = 0; i < voxels; i++) data[i] = dv.getUint16(i * size, littleEndian);
-      break;
-    case 'float32':
-      for (let i = 0; i < voxels; i++) data[i] = dv.getFloat32(i * size, littleEndian);
-      break;
-  }
-  return data;
-}

@@ -74,7 +74,11 @@ export function decodeStoredSamples(stored: StoredSamples, samples: Uint8Array, 
     }
     return data;
   }
-  for (let i = 0; i < voxels; i++) data[i] = read(dv, i * stored.bytes, littleEndian);
+  // The common datatypes read inline; the rest through their reader.
+  if (stored.datatype === 4) for (let i = 0; i < voxels; i++) data[i] = dv.getInt16(i * 2, littleEndian);
+  else if (stored.datatype === 512) for (let i = 0; i < voxels; i++) data[i] = dv.getUint16(i * 2, littleEndian);
+  else if (stored.datatype === 16) for (let i = 0; i < voxels; i++) data[i] = dv.getFloat32(i * 4, littleEndian);
+  else for (let i = 0; i < voxels; i++) data[i] = read(dv, i * stored.bytes, littleEndian);
   return data;
 }
 

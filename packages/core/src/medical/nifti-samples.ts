@@ -21,18 +21,19 @@ type Reader = (dv: DataView, offset: number, littleEndian: boolean) => number;
  * exact for integers up to 2^24 in magnitude (label maps, counts), float64 rounded to float32's 24-bit mantissa.
  * RGB24 (three bytes a voxel) becomes a 3-band uint8 volume.
  */
-const STORED: Record<number, StoredSamples & { read: Reader }> = {
-  2: { datatype: 2, name: 'uint8', bitpix: 8, bytes: 1, dtype: 'uint8', bands: 1, read: (dv, o) => dv.getUint8(o) },
-  4: { datatype: 4, name: 'int16', bitpix: 16, bytes: 2, dtype: 'int16', bands: 1, read: (dv, o, le) => dv.getInt16(o, le) },
-  512: { datatype: 512, name: 'uint16', bitpix: 16, bytes: 2, dtype: 'uint16', bands: 1, read: (dv, o, le) => dv.getUint16(o, le) },
-  16: { datatype: 16, name: 'float32', bitpix: 32, bytes: 4, dtype: 'float32', bands: 1, read: (dv, o, le) => dv.getFloat32(o, le) },
+const STORED: Record<number, StoredSamples & { read?: Reader }> = {
+  2: { datatype: 2, name: 'uint8', bitpix: 8, bytes: 1, dtype: 'uint8', bands: 1 },
+  4: { datatype: 4, name: 'int16', bitpix: 16, bytes: 2, dtype: 'int16', bands: 1 },
+  512: { datatype: 512, name: 'uint16', bitpix: 16, bytes: 2, dtype: 'uint16', bands: 1 },
+  16: { datatype: 16, name: 'float32', bitpix: 32, bytes: 4, dtype: 'float32', bands: 1 },
+  128: { datatype: 128, name: 'rgb24', bitpix: 24, bytes: 3, dtype: 'uint8', bands: 3 },
+  // Widened on reading, one sample at a time through their reader.
   256: { datatype: 256, name: 'int8', bitpix: 8, bytes: 1, dtype: 'int16', bands: 1, read: (dv, o) => dv.getInt8(o) },
   8: { datatype: 8, name: 'int32', bitpix: 32, bytes: 4, dtype: 'float32', bands: 1, read: (dv, o, le) => dv.getInt32(o, le) },
   768: { datatype: 768, name: 'uint32', bitpix: 32, bytes: 4, dtype: 'float32', bands: 1, read: (dv, o, le) => dv.getUint32(o, le) },
   1024: { datatype: 1024, name: 'int64', bitpix: 64, bytes: 8, dtype: 'float32', bands: 1, read: (dv, o, le) => Number(dv.getBigInt64(o, le)) },
   1280: { datatype: 1280, name: 'uint64', bitpix: 64, bytes: 8, dtype: 'float32', bands: 1, read: (dv, o, le) => Number(dv.getBigUint64(o, le)) },
   64: { datatype: 64, name: 'float64', bitpix: 64, bytes: 8, dtype: 'float32', bands: 1, read: (dv, o, le) => dv.getFloat64(o, le) },
-  128: { datatype: 128, name: 'rgb24', bitpix: 24, bytes: 3, dtype: 'uint8', bands: 3, read: (dv, o) => dv.getUint8(o) },
 };
 
 const NOT_READ: Record<number, string> = {
@@ -74,11 +75,11 @@ export function decodeStoredSamples(stored: StoredSamples, samples: Uint8Array, 
     }
     return data;
   }
-  // The common datatypes read inline; the rest through their reader.
+  // The stored dtypes inline (the hot path of every volume read); the widened ones through their reader.
   if (stored.datatype === 4) for (let i = 0; i < voxels; i++) data[i] = dv.getInt16(i * 2, littleEndian);
   else if (stored.datatype === 512) for (let i = 0; i < voxels; i++) data[i] = dv.getUint16(i * 2, littleEndian);
   else if (stored.datatype === 16) for (let i = 0; i < voxels; i++) data[i] = dv.getFloat32(i * 4, littleEndian);
-  else for (let i = 0; i < voxels; i++) data[i] = read(dv, i * stored.bytes, littleEndian);
+  else for (let i = 0; i < voxels; i++) data[i] = read!(dv, i * stored.bytes, littleEndian);
   return data;
 }
 

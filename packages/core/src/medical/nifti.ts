@@ -350,7 +350,7 @@ export function encodeNifti(volume: Volume, gzip: boolean): Buffer {
  * kept from the source).
  */
 export function niftiHeaderBytes(volume: Volume, volumes: number): Uint8Array {
-  const { width, height, depth, dtype } = volume;
+  const { width, height, depth } = volume;
   const medical = volume.medical;
   const code = storedSamplesFor(volume);
   const n = medical.format === 'nifti' ? medical.nifti : undefined;
